@@ -1,0 +1,3 @@
+from repairbot.cli import app
+
+app(prog_name="repairbot")

@@ -1,0 +1,82 @@
+"""One settings object, merged from defaults, the target repo's own file, the environment
+and explicit overrides (CLI flags), in increasing priority.
+
+The repo file lets a project pin what only it knows (its test command, its budgets); the
+environment lets an operator point every job at a shared database or broker; flags win
+because the person typing them meant it.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from repairbot.errors import BadInput
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("repairbot"))
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{default_data_dir() / 'repairbot.db'}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="REPAIRBOT_", extra="forbid")
+
+    database_url: str = Field(default_factory=default_database_url)
+    broker_url: str | None = Field(
+        default=None, description="Celery broker; None runs every stage in-process."
+    )
+    data_dir: Path = Field(default_factory=default_data_dir)
+    model: str = Field(default="qwen2.5-coder-1.5b-instruct-q4_k_m", description="Model name or local path.")
+    test_command: list[str] | None = Field(
+        default=None, description="pytest-compatible command; None means `python -m pytest`."
+    )
+    time_budget_s: float = Field(default=300.0, gt=0, description="Wall-clock budget for one job.")
+    max_candidates: int = Field(default=200, gt=0, description="Candidates validated at most.")
+    max_plausible: int = Field(default=1, gt=0, description="Stop once this many plausible patches exist.")
+    max_locations: int = Field(default=10, gt=0, description="Suspicious statements handed to generation.")
+    test_timeout_s: float = Field(default=120.0, gt=0, description="Timeout of the first (baseline) test run.")
+    sandbox: Literal["auto", "bwrap", "none"] = "auto"
+
+    @field_validator("test_command", mode="before")
+    @classmethod
+    def _split_command(cls, value: Any) -> Any:
+        import shlex
+
+        return shlex.split(value) if isinstance(value, str) else value
+
+
+def read_repo_config(project: Path) -> dict[str, Any]:
+    """The `[tool.repairbot]` table of pyproject.toml, or the whole of repairbot.toml."""
+    dedicated = project / "repairbot.toml"
+    pyproject = project / "pyproject.toml"
+    try:
+        if dedicated.is_file():
+            return tomllib.loads(dedicated.read_text())
+        if pyproject.is_file():
+            return tomllib.loads(pyproject.read_text()).get("tool", {}).get("repairbot", {})
+    except tomllib.TOMLDecodeError as exc:
+        raise BadInput(f"cannot read repairbot settings of {project}: {exc}") from exc
+    return {}
+
+
+def load_settings(project: Path | None = None, **overrides: Any) -> Settings:
+    """Settings for a job on `project`; `overrides` with value None are ignored."""
+    from pydantic import ValidationError
+
+    try:
+        from_env = Settings()
+        merged: dict[str, Any] = read_repo_config(project) if project is not None else {}
+        merged.update(from_env.model_dump(include=from_env.model_fields_set))
+        merged.update({k: v for k, v in overrides.items() if v is not None})
+        return Settings(**merged)
+    except ValidationError as exc:
+        raise BadInput(f"invalid repairbot settings: {exc}") from exc

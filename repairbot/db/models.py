@@ -1,0 +1,202 @@
+"""Tables of the job history: one row per repair job and the evidence it produced.
+
+The schema is owned by the Alembic migrations under `alembic/`; these models must match them
+(tests compare the two). Only portable types are used so the same models serve the default
+SQLite file and PostgreSQL in production.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, Dialect, Enum, Float, ForeignKey, Integer, MetaData, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from repairbot.domain import Verdict
+
+
+class JobStatus(str, enum.Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    NO_PATCH = "no_patch"
+    FAILED = "failed"
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime on every backend.
+
+    SQLite has no time zone type and hands back naive values; without this a timestamp
+    read from SQLite could not be compared with one read from PostgreSQL or with `utcnow()`.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass an aware one")
+        return None if value is None else value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def _values_of(enum_type: type[enum.Enum]) -> Enum:
+    """A VARCHAR holding the enum's values: adding a status later needs no type migration
+    (PostgreSQL's native enums cannot drop or reorder values)."""
+    return Enum(
+        enum_type,
+        native_enum=False,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class Base(DeclarativeBase):
+    # Named constraints: SQLite batch migrations can only drop or alter what has a name.
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+def _job_fk() -> Mapped[int]:
+    return mapped_column(ForeignKey("repair_jobs.id", ondelete="CASCADE"), index=True)
+
+
+def _child_collection() -> Any:
+    return relationship(back_populates="job", cascade="all, delete-orphan", passive_deletes=True)
+
+
+class Repository(Base):
+    __tablename__ = "repositories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    path: Mapped[str] = mapped_column(String, unique=True)
+    url: Mapped[str | None] = mapped_column(String)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    jobs: Mapped[list[RepairJob]] = relationship(back_populates="repository")
+
+
+class RepairJob(Base):
+    __tablename__ = "repair_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    repository_id: Mapped[int] = mapped_column(ForeignKey("repositories.id"), index=True)
+    status: Mapped[JobStatus] = mapped_column(_values_of(JobStatus), default=JobStatus.QUEUED)
+    stage: Mapped[str | None] = mapped_column(String(64))
+    test_command: Mapped[list[str]] = mapped_column(JSON)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+    timings: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+    time_to_first_plausible_s: Mapped[float | None] = mapped_column(Float)
+    candidates_tried: Mapped[int] = mapped_column(Integer, default=0)
+
+    repository: Mapped[Repository] = relationship(back_populates="jobs")
+    failures: Mapped[list[Failure]] = _child_collection()
+    locations: Mapped[list[SuspiciousLocationRow]] = _child_collection()
+    candidates: Mapped[list[CandidateRow]] = _child_collection()
+    test_runs: Mapped[list[TestRunRow]] = _child_collection()
+
+
+class Failure(Base):
+    """A test failing before any patch: what the job set out to fix."""
+
+    __tablename__ = "failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = _job_fk()
+    test_id: Mapped[str] = mapped_column(String)
+    message: Mapped[str] = mapped_column(Text, default="")
+
+    job: Mapped[RepairJob] = relationship(back_populates="failures")
+
+
+class SuspiciousLocationRow(Base):
+    __tablename__ = "suspicious_locations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = _job_fk()
+    file: Mapped[str] = mapped_column(String)
+    start_line: Mapped[int] = mapped_column(Integer)
+    end_line: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(Float)
+    formula: Mapped[str] = mapped_column(String(32))
+    rank: Mapped[int] = mapped_column(Integer)
+
+    job: Mapped[RepairJob] = relationship(back_populates="locations")
+
+
+class CandidateRow(Base):
+    """A validated candidate patch; `rank` is set only on the plausible ones, 1 = best."""
+
+    __tablename__ = "candidates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = _job_fk()
+    file: Mapped[str] = mapped_column(String)
+    diff: Mapped[str] = mapped_column(Text)
+    generator: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(Text)
+    prior: Mapped[float] = mapped_column(Float, default=0.0)
+    rank: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    job: Mapped[RepairJob] = relationship(back_populates="candidates")
+    validation: Mapped[ValidationRun | None] = relationship(
+        back_populates="candidate", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class ValidationRun(Base):
+    """The test run that judged one candidate (a candidate is validated once)."""
+
+    __tablename__ = "validation_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id", ondelete="CASCADE"), unique=True)
+    verdict: Mapped[Verdict] = mapped_column(_values_of(Verdict))
+    outcomes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    duration_s: Mapped[float] = mapped_column(Float, default=0.0)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    sandbox: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    candidate: Mapped[CandidateRow] = relationship(back_populates="validation")
+
+
+class TestRunRow(Base):
+    """A whole test-suite run of a job outside candidate validation (the baseline)."""
+
+    __tablename__ = "test_runs"
+    __test__ = False  # a name pytest would otherwise try to collect
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = _job_fk()
+    kind: Mapped[str] = mapped_column(String(32))
+    exit_code: Mapped[int | None] = mapped_column(Integer)
+    duration_s: Mapped[float] = mapped_column(Float)
+    timed_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    outcomes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+    job: Mapped[RepairJob] = relationship(back_populates="test_runs")

@@ -1,0 +1,155 @@
+"""Data that flows between pipeline stages.
+
+Every stage takes and returns these plain dataclasses, so a stage can run in-process, as a
+Celery task (they serialize with `dataclasses.asdict`) or be replaced without touching the
+others. Paths inside a project are always POSIX strings relative to the project root, so a
+result computed in a temporary copy means the same thing in the user's tree.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+from dataclasses import dataclass, field
+
+
+class TestStatus(str, enum.Enum):
+    __test__ = False  # a name pytest would otherwise try to collect
+
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    """One test's result in one run; `test_id` is the runner's id (a pytest node id)."""
+
+    __test__ = False
+
+    test_id: str
+    status: TestStatus
+    message: str = ""
+    duration_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status in (TestStatus.PASSED, TestStatus.SKIPPED)
+
+
+@dataclass
+class TestRun:
+    """A whole invocation of a test command, with per-test outcomes when the runner gives them."""
+
+    __test__ = False
+
+    outcomes: list[TestOutcome]
+    exit_code: int | None
+    duration_s: float
+    timed_out: bool = False
+    output: str = ""
+    coverage_file: str | None = None
+
+    @property
+    def failing(self) -> list[str]:
+        return [o.test_id for o in self.outcomes if not o.ok]
+
+    @property
+    def passing(self) -> list[str]:
+        return [o.test_id for o in self.outcomes if o.status is TestStatus.PASSED]
+
+
+@dataclass
+class Reproduction:
+    """The failure the job must fix: which tests fail before any patch, and the evidence."""
+
+    run: TestRun
+    failing: list[TestOutcome]
+    passing: list[str]
+
+
+@dataclass(frozen=True)
+class SuspiciousLocation:
+    """A span of source lines (1-based, inclusive) ranked by a localization formula."""
+
+    file: str
+    start_line: int
+    end_line: int
+    score: float
+    formula: str = "ochiai"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A proposed change to one file: the whole new text, so applying it is a plain write."""
+
+    file: str
+    original: str
+    patched: str
+    generator: str
+    description: str
+    location: SuspiciousLocation
+    prior: float = 0.0
+
+    @property
+    def diff(self) -> str:
+        return unified_diff(self.file, self.original, self.patched)
+
+    @property
+    def size(self) -> int:
+        """Changed lines in the diff: smaller patches are preferred at equal evidence."""
+        return sum(
+            1
+            for line in self.diff.splitlines()
+            if line[:1] in "+-" and not line.startswith(("+++", "---"))
+        )
+
+
+class Verdict(str, enum.Enum):
+    PLAUSIBLE = "plausible"
+    FAILS = "fails"
+    TIMEOUT = "timeout"
+    ERROR = "error"
+    COMPILE_ERROR = "compile_error"
+    SANDBOX_VIOLATION = "sandbox_violation"
+
+
+@dataclass
+class ValidationResult:
+    candidate: Candidate
+    verdict: Verdict
+    outcomes: list[TestOutcome] = field(default_factory=list)
+    duration_s: float = 0.0
+    detail: str = ""
+    sandbox: str = "subprocess"
+
+
+@dataclass
+class RepairResult:
+    """Everything a report needs; `patches` are the plausible candidates, best first."""
+
+    job_id: int | None
+    project: str
+    reproduction: Reproduction
+    locations: list[SuspiciousLocation]
+    validations: list[ValidationResult]
+    patches: list[ValidationResult]
+    timings: dict[str, float]
+    time_to_first_plausible_s: float | None
+
+    @property
+    def candidates_tried(self) -> int:
+        return len(self.validations)
+
+
+def unified_diff(path: str, before: str, after: str) -> str:
+    """A `git apply`-able diff (a/ b/ prefixes, trailing newline kept)."""
+    lines = difflib.unified_diff(
+        before.splitlines(keepends=True),
+        after.splitlines(keepends=True),
+        fromfile=f"a/{path}",
+        tofile=f"b/{path}",
+    )
+    text = "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+    return text

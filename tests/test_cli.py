@@ -1,0 +1,161 @@
+"""The `repairbot` command end to end, as a user runs it: a real subprocess, real pytest
+runs on copies of the bundled examples, a real database."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from repairbot.db.store import JobStore
+
+EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = sorted(p.name for p in EXAMPLES_DIR.iterdir() if (p / "expected.patch").is_file())
+
+
+def tree_checksum(root: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        digest.update(str(path.relative_to(root)).encode())
+        if path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def run_cli(*args: str, database_url: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "repairbot", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "REPAIRBOT_DATABASE_URL": database_url, **env},
+    )
+
+
+def copy_example(name: str, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(EXAMPLES_DIR / name, tmp_path / name))
+
+
+def reference_fix(project: Path, tmp_path: Path) -> Path:
+    fixed = Path(shutil.copytree(project, tmp_path / "reference"))
+    subprocess.run(["git", "apply", "expected.patch"], cwd=fixed, check=True)
+    return fixed
+
+
+def apply_diff(project: Path, diff: str, tmp_path: Path) -> Path:
+    patched = Path(shutil.copytree(project, tmp_path / "patched"))
+    subprocess.run(["git", "apply", "-"], input=diff, text=True, cwd=patched, check=True)
+    return patched
+
+
+def test_examples_exist() -> None:
+    assert len(EXAMPLES) >= 5
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_repairs_each_example_with_the_reference_fix(example: str, tmp_path: Path) -> None:
+    project = copy_example(example, tmp_path)
+    before = tree_checksum(project)
+    url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    result = run_cli("repair", str(project), "--json", str(tmp_path / "report.json"), database_url=url)
+    assert result.returncode == 0, result.stderr
+    assert tree_checksum(project) == before
+    patched = apply_diff(project, result.stdout, tmp_path)
+    expected = reference_fix(project, tmp_path)
+    changed = [line[6:] for line in result.stdout.splitlines() if line.startswith("+++ b/")]
+    assert len(changed) == 1
+    assert (patched / changed[0]).read_text() == (expected / changed[0]).read_text()
+
+    [job] = JobStore(url).list_jobs()
+    assert job.status == "succeeded" and job.plausible >= 1 and job.candidates_tried >= 1
+    detail = JobStore(url).get_job(job.id)
+    assert detail.patches[0].diff == result.stdout
+    assert detail.failures and detail.locations
+
+
+def test_repair_on_postgres_and_jobs_show(database_url: str, tmp_path: Path) -> None:
+    project = copy_example(EXAMPLES[0], tmp_path)
+    result = run_cli("repair", str(project), database_url=database_url)
+    assert result.returncode == 0, result.stderr
+    listing = run_cli("jobs", database_url=database_url)
+    assert listing.returncode == 0 and "succeeded" in listing.stdout
+    job_id = JobStore(database_url).list_jobs()[0].id
+    shown = run_cli("show", str(job_id), database_url=database_url)
+    assert shown.returncode == 0
+    assert result.stdout in shown.stdout
+    assert "failing:" in shown.stdout and "suspicious:" in shown.stdout
+
+
+def test_apply_writes_the_patch_and_the_tests_then_pass(tmp_path: Path) -> None:
+    project = copy_example(EXAMPLES[0], tmp_path)
+    result = run_cli("repair", str(project), "--apply", database_url=f"sqlite:///{tmp_path / 'j.db'}")
+    assert result.returncode == 0, result.stderr
+    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+                           cwd=project, capture_output=True, text=True)
+    assert tests.returncode == 0, tests.stdout
+
+
+def make_project(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(textwrap.dedent(text))
+    return root
+
+
+PASSING = {"lib.py": "def one():\n    return 1\n", "tests/test_lib.py": "from lib import one\n\ndef test_one():\n    assert one() == 1\n"}
+BAD_INPUTS = {
+    "missing path": (None, [], "does not exist", 2),
+    "not a project": ({"notes.txt": "hello\n"}, [], "not a Python project", 2),
+    "all tests pass": (PASSING, [], "all 1 tests pass", 2),
+    "command cannot run": (PASSING, ["--test-cmd", "no-such-test-runner --x"], "cannot run", 2),
+    "unparsable source": (
+        {**PASSING, "lib.py": "def one(:\n    return 1\n"}, [], "cannot be collected", 2),
+    "hanging test": (
+        {**PASSING, "tests/test_lib.py": "import time\n\ndef test_hang():\n    time.sleep(600)\n"},
+        [], "did not finish within 3s", 2),
+    "no tests": ({"lib.py": "x = 1\n"}, [], "no tests were collected", 2),
+    "no patch found": (
+        {"lib.py": "def greet(name):\n    return 'hello'\n",
+         "tests/test_lib.py": "from lib import greet\n\ndef test_greet():\n    assert greet('ann') == 'Hi, ann!'\n"},
+        [], "no plausible patch", 1),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS)
+def test_bad_input_is_a_clear_error_and_loses_nothing(case: str, tmp_path: Path) -> None:
+    files, args, message, code = BAD_INPUTS[case]
+    project = tmp_path / "project"
+    if files is not None:
+        make_project(project, files)
+    before = tree_checksum(project) if project.exists() else None
+    url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    result = run_cli("repair", str(project), *args, database_url=url, REPAIRBOT_TEST_TIMEOUT_S="3")
+    assert result.returncode == code, result.stderr
+    assert message in result.stderr
+    assert result.stdout == ""
+    if before is not None:
+        assert tree_checksum(project) == before
+    [job] = JobStore(url).list_jobs()
+    if code == 2:
+        assert job.status == "failed" and message in job.error
+    else:
+        assert job.status == "no_patch" and job.candidates_tried > 0
+
+
+def test_path_that_is_a_file_is_rejected(tmp_path: Path) -> None:
+    (tmp_path / "f.py").write_text("x = 1\n")
+    result = run_cli("repair", str(tmp_path / "f.py"), database_url=f"sqlite:///{tmp_path / 'j.db'}")
+    assert result.returncode == 2 and "is not a directory" in result.stderr
+
+
+def test_db_upgrade_creates_the_database(tmp_path: Path) -> None:
+    db = tmp_path / "sub" / "fresh.db"
+    result = run_cli("db", "upgrade", database_url=f"sqlite:///{db}")
+    assert result.returncode == 0, result.stderr
+    assert db.exists() and JobStore(f"sqlite:///{db}", migrate=False).list_jobs() == []

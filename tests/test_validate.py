@@ -1,0 +1,82 @@
+"""Candidate validation verdicts and the ranking around it, on real pytest runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from repairbot.domain import Candidate, SuspiciousLocation, ValidationResult, Verdict
+from repairbot.rank import dedupe, order_for_validation, rank_patches
+from repairbot.reproduce import reproduce
+from validators.pytest_runner import PytestRunner
+from validators.validate import CandidateValidator, timeout_from_baseline
+
+from tests.test_validators import PROJECT, write
+
+LOCATION = SuspiciousLocation("calc.py", 2, 2, 0.5)
+ORIGINAL = "def add(a, b):\n    return a - b\n\ndef neg(a):\n    return -a\n"
+
+
+def candidate(patched: str, prior: float = 0.5, description: str = "") -> Candidate:
+    return Candidate("calc.py", ORIGINAL, patched, "template:test", description, LOCATION, prior)
+
+
+@pytest.fixture(scope="module")
+def validator(tmp_path_factory: pytest.TempPathFactory) -> CandidateValidator:
+    root = tmp_path_factory.mktemp("v")
+    project = write(root / "p", PROJECT)
+    runner = PytestRunner()
+    return CandidateValidator(runner, project, reproduce(runner, project, root / "cov", 60))
+
+
+def test_correct_patch_is_plausible(validator: CandidateValidator) -> None:
+    result = validator.validate(candidate(ORIGINAL.replace("a - b", "a + b")))
+    assert result.verdict is Verdict.PLAUSIBLE, result.detail
+    assert {o.test_id for o in result.outcomes} >= {"tests/test_calc.py::test_add", "tests/test_calc.py::test_neg"}
+    assert (validator.workdir / "calc.py").read_text() == ORIGINAL
+
+
+def test_patch_that_keeps_failing_is_rejected_after_the_failing_tests_only(validator: CandidateValidator) -> None:
+    result = validator.validate(candidate(ORIGINAL.replace("a - b", "a * b")))
+    assert result.verdict is Verdict.FAILS
+    assert [o.test_id for o in result.outcomes] == ["tests/test_calc.py::test_add"]
+
+
+def test_patch_that_breaks_a_passing_test_is_rejected(validator: CandidateValidator) -> None:
+    # Fixes test_add by special-casing it, but neg is broken on the way.
+    patched = "def add(a, b):\n    return 3\n\ndef neg(a):\n    return a\n"
+    result = validator.validate(candidate(patched))
+    assert result.verdict is Verdict.FAILS
+
+
+def test_hanging_patch_times_out(validator: CandidateValidator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(validator, "timeout_s", 3.0)
+    result = validator.validate(candidate("def add(a, b):\n    while True: pass\n\ndef neg(a):\n    return -a\n"))
+    assert result.verdict is Verdict.TIMEOUT
+    assert (validator.workdir / "calc.py").read_text() == ORIGINAL
+
+
+def test_patch_with_import_error_is_not_plausible(validator: CandidateValidator) -> None:
+    result = validator.validate(candidate("import no_such_module\n" + ORIGINAL.replace("a - b", "a + b")))
+    assert result.verdict in (Verdict.FAILS, Verdict.ERROR)
+
+
+def test_timeout_from_baseline() -> None:
+    assert timeout_from_baseline(0.5) == 10.0
+    assert timeout_from_baseline(4.0) == 20.0
+
+
+def test_dedupe_by_ast_and_order() -> None:
+    a = candidate(ORIGINAL.replace("a - b", "a + b"), prior=0.2)
+    same_program = candidate(ORIGINAL.replace("a - b", "(a + b)  # fixed"), prior=0.9)
+    other = candidate(ORIGINAL.replace("a - b", "b - a"), prior=0.4)
+    assert dedupe([a, same_program, other]) == [a, other]
+    assert order_for_validation([a, other, same_program]) == [other, a]
+
+
+def test_rank_keeps_plausible_best_prior_first() -> None:
+    low = ValidationResult(candidate("x = 1\n", prior=0.1), Verdict.PLAUSIBLE)
+    high = ValidationResult(candidate("x = 2\n", prior=0.8), Verdict.PLAUSIBLE)
+    failing = ValidationResult(candidate("x = 3\n", prior=0.9), Verdict.FAILS)
+    assert rank_patches([low, failing, high]) == [high, low]
