@@ -25,7 +25,7 @@ app = typer.Typer(help="Automated program repair: find the fault, generate patch
                   no_args_is_help=True, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
 
 

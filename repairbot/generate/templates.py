@@ -1,0 +1,401 @@
+"""Fix templates: small, mechanical rewrites of one suspicious statement.
+
+Most bugs that a single-statement fix repairs fall in a handful of classes (a wrong
+operator, an off-by-one, a wrong variable, swapped arguments, an inverted condition), so
+enumerating those rewrites around the most suspicious lines finds many real fixes without
+a model, in milliseconds.
+
+Each template is a function `(statement node, local names) -> edits`; an edit replaces one
+byte span of the file. Spans are tree-sitter byte offsets into the UTF-8 file, so edits are
+applied to bytes, never to `str` indices, which differ as soon as a line has non-ASCII text.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+from tree_sitter import Node, Tree
+
+from repairbot.domain import Candidate, SuspiciousLocation
+from repairbot.languages import python
+
+logger = logging.getLogger(__name__)
+
+
+class Edit(NamedTuple):
+    start_byte: int
+    end_byte: int
+    text: str
+    description: str
+
+
+TemplateFn = Callable[[Node, Sequence[str]], Iterator[Edit]]
+
+_ORDERING = ("<", "<=", ">", ">=", "==", "!=")
+_COMPARISON_GROUPS = (_ORDERING, ("is", "is not"), ("in", "not in"))
+_ARITHMETIC = ("+", "-", "*", "/", "//", "%")
+_AUGMENTED = tuple(op + "=" for op in _ARITHMETIC)
+# Expressions that can hold a number and that `+ 1` can follow without parentheses.
+_NUMERIC_OPERANDS = frozenset(
+    {"identifier", "attribute", "call", "subscript", "parenthesized_expression"}
+)
+_BINDS_AT_LEAST_AS_PLUS = frozenset({"+", "-", "*", "/", "//", "%", "**"})
+# Operands that `not` can prefix without changing what it applies to.
+_ATOMIC_CONDITIONS = frozenset(
+    {"identifier", "call", "attribute", "subscript", "parenthesized_expression"}
+)
+# Parent type -> field whose identifier is a name being defined or looked up by name,
+# not a value: replacing it by a local variable is not an "identifier used" fix.
+_NAME_FIELDS = {
+    "call": "function",
+    "attribute": "attribute",
+    "keyword_argument": "name",
+    "named_expression": "name",
+    "default_parameter": "name",
+    "typed_default_parameter": "name",
+    "assignment": "left",
+    "for_statement": "left",
+    "for_in_clause": "left",
+}
+_NAME_PARENTS = frozenset(
+    {
+        "dotted_name",
+        "aliased_import",
+        "global_statement",
+        "nonlocal_statement",
+        "lambda_parameters",
+        "parameters",
+        "typed_parameter",
+        "list_splat_pattern",
+        "dictionary_splat_pattern",
+        "pattern_list",
+        "tuple_pattern",
+        "list_pattern",
+        "as_pattern_target",
+        "keyword_pattern",
+    }
+)
+# A statement with 8 values and 20 locals would yield 160 near-random candidates; the
+# first few alternatives of every identifier are worth more than all of the first one's.
+MAX_IDENTIFIER_EDITS = 30
+_SNIPPET_CHARS = 40
+
+
+def swap_comparison(node: Node, names: Sequence[str]) -> Iterator[Edit]:
+    for comparison in _of_type(node, "comparison_operator"):
+        for operator in comparison.children_by_field_name("operators"):
+            for group in _COMPARISON_GROUPS:
+                yield from _swaps(operator, group)
+
+
+def swap_arithmetic(node: Node, names: Sequence[str]) -> Iterator[Edit]:
+    for binary in _of_type(node, "binary_operator"):
+        yield from _swaps(binary.child_by_field_name("operator"), _ARITHMETIC)
+    for augmented in _of_type(node, "augmented_assignment"):
+        yield from _swaps(augmented.child_by_field_name("operator"), _AUGMENTED)
+
+
+def swap_boolean(node: Node, names: Sequence[str]) -> Iterator[Edit]:
+    for boolean in _of_type(node, "boolean_operator"):
+        yield from _swaps(boolean.child_by_field_name("operator"), ("and", "or"))
+
+
+def off_by_one(node: Node, names: Sequence[str]) -> Iterator[Edit]:
+    """Literals n -> n+1, n-1; indices, slice bounds and range() bounds e -> e + 1, e - 1."""
+    for literal in _of_type(node, "integer"):
+        yield from _shift_literal(literal)
+    for bound in _bounds(node):
+        if _shiftable(bound):
+            yield _replace(bound, f"{_text(bound)} + 1")
+            yield _replace(bound, f"{_text(bound)} - 1")
+
+
+def swap_arguments(node: Node, names: Sequence[str]) -> Iterator[Edit]:
+    for call in _of_type(node, "call"):
+        arguments = [child for child in _arguments(call) if child.type != "comment"]
+        for first, second in itertools.pairwise(arguments):
+            if _is_positional(first) and _is_positional(second):
+                start, end = first.start_byte, second.end_byte
+                between = _source(call, first.end_byte, second.start_byte)
+                swapped = _text(second) + between + _text(first)
+                yield _edit(start, end, _source(call, start, end), swapped)
+
+
+def negate_condition(node: Node, names: Sequence[str]) -> Iterator[Edit]:
+    """`c` -> `not c`; `not c` -> `c` only, as `not (not c)` tests the same as `not c`."""
+    conditions = [node] if _is_loop_or_branch_condition(node) else []
+    conditions += [_ternary_condition(expr) for expr in _of_type(node, "conditional_expression")]
+    for condition in conditions:
+        if condition.type == "not_operator":
+            yield _replace(condition, _text(condition.child_by_field_name("argument")))
+        elif condition.type in _ATOMIC_CONDITIONS:
+            yield _replace(condition, f"not {_text(condition)}")
+        else:
+            yield _replace(condition, f"not ({_text(condition)})")
+
+
+def fix_return_value(node: Node, names: Sequence[str]) -> Iterator[Edit]:
+    if node.type != "return_statement" or not node.named_children:
+        return
+    value = node.named_children[0]
+    if value.type == "comment":
+        return
+    if value.type in ("true", "false"):
+        yield _replace(value, "False" if value.type == "true" else "True")
+    for name in names:
+        yield _replace(value, name)
+
+
+def replace_identifier(node: Node, names: Sequence[str]) -> Iterator[Edit]:
+    """Each value identifier -> each other local, rank by rank so every identifier gets a turn."""
+    values = [identifier for identifier in _of_type(node, "identifier") if _is_value(identifier)]
+    alternatives = [[name for name in names if name != _text(value)] for value in values]
+    edits = (
+        _replace(value, others[rank])
+        for rank in range(len(names))
+        for value, others in zip(values, alternatives)
+        if rank < len(others)
+    )
+    yield from itertools.islice(edits, MAX_IDENTIFIER_EDITS)
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    weight: float
+    apply: TemplateFn
+
+
+# Weights are per-candidate priors, hand-set rather than fitted: roughly how often the
+# template's bug class is the fix of a single-statement bug (QuixBugs, BugsInPy, PySStuBs:
+# wrong comparison/arithmetic operator and off-by-one are the most frequent), discounted by
+# how many candidates the template emits per statement. Identifier replacement covers a
+# frequent class too but emits the most guesses, so each one is the least likely.
+TEMPLATES: tuple[Template, ...] = (
+    Template("comparison", 1.0, swap_comparison),
+    Template("off_by_one", 0.9, off_by_one),
+    Template("arithmetic", 0.8, swap_arithmetic),
+    Template("boolean", 0.8, swap_boolean),
+    Template("negate_condition", 0.7, negate_condition),
+    Template("return_value", 0.6, fix_return_value),
+    Template("swap_arguments", 0.5, swap_arguments),
+    Template("identifier", 0.3, replace_identifier),
+)
+
+
+class _Source(NamedTuple):
+    data: bytes
+    text: str
+    tree: Tree
+
+
+class _Proposal(NamedTuple):
+    prior: float
+    source: _Source
+    location: SuspiciousLocation
+    template: str
+    edit: Edit
+
+
+class TemplateGenerator:
+    name = "templates"
+
+    def generate(
+        self, project_root: Path, locations: list[SuspiciousLocation], limit: int
+    ) -> list[Candidate]:
+        """The `limit` best candidates by prior, ties in location-then-template order.
+
+        Edits are cheap to enumerate, a syntax check costs a parse: so all edits are ranked
+        first and only the top ones are applied and checked.
+        """
+        sources: dict[str, _Source | None] = {}
+        proposals: list[_Proposal] = []
+        for location in locations:
+            if location.file not in sources:
+                sources[location.file] = _load(project_root, location.file)
+            source = sources[location.file]
+            if source is not None:
+                proposals.extend(_propose(source, location))
+        proposals.sort(key=lambda proposal: -proposal.prior)
+        return list(itertools.islice(_candidates(proposals), max(limit, 0)))
+
+
+def _load(project_root: Path, file: str) -> _Source | None:
+    if not file.endswith(".py"):
+        return None
+    try:
+        data = (project_root / file).read_bytes()
+        text = data.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        logger.warning("templates: skipping %s: %s", file, error)
+        return None
+    if python.has_syntax_error(data):
+        logger.warning("templates: skipping %s: it has a syntax error", file)
+        return None
+    return _Source(data, text, python.parse(data))
+
+
+def _propose(source: _Source, location: SuspiciousLocation) -> Iterator[_Proposal]:
+    nodes = python.statement_nodes_on_lines(source.tree, location.start_line, location.end_line)
+    for node in nodes:
+        names = python.local_names(python.enclosing_function(node) or source.tree.root_node)
+        for template in TEMPLATES:
+            prior = location.score * template.weight
+            for edit in template.apply(node, names):
+                if source.data[edit.start_byte : edit.end_byte] != edit.text.encode("utf-8"):
+                    yield _Proposal(prior, source, location, template.name, edit)
+
+
+def _candidates(proposals: list[_Proposal]) -> Iterator[Candidate]:
+    seen: set[tuple[str, bytes]] = set()
+    for proposal in proposals:
+        data, edit = proposal.source.data, proposal.edit
+        patched = data[: edit.start_byte] + edit.text.encode("utf-8") + data[edit.end_byte :]
+        key = (proposal.location.file, patched)
+        if key in seen:
+            continue
+        seen.add(key)
+        if python.has_syntax_error(patched):
+            continue
+        line = data.count(b"\n", 0, edit.start_byte) + 1
+        yield Candidate(
+            file=proposal.location.file,
+            original=proposal.source.text,
+            patched=patched.decode("utf-8"),
+            generator=f"template:{proposal.template}",
+            description=f"line {line}: {edit.description}",
+            location=proposal.location,
+            prior=proposal.prior,
+        )
+
+
+def _of_type(node: Node, node_type: str) -> Iterator[Node]:
+    return (descendant for descendant in python.walk(node) if descendant.type == node_type)
+
+
+def _text(node: Node) -> str:
+    return node.text.decode("utf-8")
+
+
+def _operator(expression: Node) -> str:
+    return _text(expression.child_by_field_name("operator"))
+
+
+def _source(node: Node, start_byte: int, end_byte: int) -> str:
+    """The file's text between two byte offsets inside `node`."""
+    return node.text[start_byte - node.start_byte : end_byte - node.start_byte].decode("utf-8")
+
+
+def _snippet(code: str) -> str:
+    flat = " ".join(code.split())
+    return flat if len(flat) <= _SNIPPET_CHARS else flat[: _SNIPPET_CHARS - 1] + "…"
+
+
+def _edit(start_byte: int, end_byte: int, old: str, new: str) -> Edit:
+    return Edit(start_byte, end_byte, new, f"`{_snippet(old)}` -> `{_snippet(new)}`")
+
+
+def _replace(node: Node, new: str) -> Edit:
+    return _edit(node.start_byte, node.end_byte, _text(node), new)
+
+
+def _swaps(operator: Node | None, group: Sequence[str]) -> Iterator[Edit]:
+    if operator is not None and operator.type in group:
+        yield from (_replace(operator, other) for other in group if other != operator.type)
+
+
+def _shift_literal(literal: Node) -> Iterator[Edit]:
+    """Shift the literal's value, counting a unary minus in, so `-1` -> `0`, never `--1`."""
+    try:
+        value = int(_text(literal), 0)
+    except ValueError:  # complex (`1j`) or Python 2 (`1L`, `017`) literals
+        return
+    target = literal
+    parent = literal.parent
+    if parent is not None and parent.type == "unary_operator" and _operator(parent) == "-":
+        target, value = parent, -value
+    # `2 ** -1` and `x - -1` parse, but `-1 ** 2` is -(1 ** 2): keep the number whole.
+    inside_operator = target.parent is not None and target.parent.type == "binary_operator"
+    for shifted in (value + 1, value - 1):
+        yield _replace(target, f"({shifted})" if shifted < 0 and inside_operator else str(shifted))
+
+
+def _bounds(node: Node) -> Iterator[Node]:
+    """Subscript indices, slice start/stop and range() start/stop: where off-by-ones live."""
+    for subscript in _of_type(node, "subscript"):
+        if _in_annotation(subscript):
+            continue
+        for index in subscript.children_by_field_name("subscript"):
+            yield from _slice_bounds(index) if index.type == "slice" else (index,)
+    for call in _of_type(node, "call"):
+        function = call.child_by_field_name("function")
+        if function is not None and _text(function) == "range":
+            yield from [argument for argument in _arguments(call) if _is_positional(argument)][:2]
+
+
+def _slice_bounds(slice_node: Node) -> Iterator[Node]:
+    colons = 0
+    for child in slice_node.children:
+        if child.type == ":":
+            colons += 1
+        elif colons < 2 and child.is_named and child.type != "comment":
+            yield child
+
+
+def _shiftable(expression: Node) -> bool:
+    """Numeric-looking, and not `-1` or `i + 1`: their literal already gets shifted, so
+    `i + 1 - 1` would only repeat `i + 0`."""
+    if expression.type == "unary_operator":
+        return expression.child_by_field_name("argument").type != "integer"
+    if expression.type == "binary_operator":
+        operator = _operator(expression)
+        right = expression.child_by_field_name("right")
+        literal_offset = operator in ("+", "-") and right.type == "integer"
+        return operator in _BINDS_AT_LEAST_AS_PLUS and not literal_offset
+    return expression.type in _NUMERIC_OPERANDS
+
+
+def _arguments(call: Node) -> list[Node]:
+    arguments = call.child_by_field_name("arguments")
+    if arguments is None or arguments.type != "argument_list":
+        return []
+    return arguments.named_children
+
+
+def _is_positional(argument: Node) -> bool:
+    return argument.type not in ("keyword_argument", "list_splat", "dictionary_splat", "comment")
+
+
+def _is_loop_or_branch_condition(node: Node) -> bool:
+    parent = node.parent
+    return (
+        parent is not None
+        and parent.type in ("if_statement", "elif_clause", "while_statement")
+        and parent.child_by_field_name("condition") == node
+    )
+
+
+def _ternary_condition(ternary: Node) -> Node:
+    """`a if c else b` has no fields: the condition is the named child after `if`."""
+    after_if = itertools.dropwhile(lambda child: child.type != "if", ternary.children)
+    return next(child for child in after_if if child.is_named and child.type != "comment")
+
+
+def _is_value(identifier: Node) -> bool:
+    parent = identifier.parent
+    if parent is None or parent.type in _NAME_PARENTS or _in_annotation(identifier):
+        return False
+    field = _NAME_FIELDS.get(parent.type)
+    return field is None or parent.child_by_field_name(field) != identifier
+
+
+def _in_annotation(node: Node) -> bool:
+    parent = node.parent
+    while parent is not None and parent.type != "type":
+        parent = parent.parent
+    return parent is not None

@@ -1,0 +1,184 @@
+"""Python through tree-sitter rather than `ast`.
+
+tree-sitter keeps the byte span of every token, operators included, so a patch can rewrite
+one token and leave the rest of the file byte-for-byte as the developer wrote it; and it
+parses broken code without raising, which checking thousands of candidates needs.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Collection, Iterator
+
+import tree_sitter_python
+from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
+
+LANGUAGE = Language(tree_sitter_python.language())
+_MISSING = Query(LANGUAGE, "(MISSING) @missing")
+_local = threading.local()
+
+SIMPLE_STATEMENTS = frozenset(
+    {
+        "expression_statement",
+        "return_statement",
+        "delete_statement",
+        "raise_statement",
+        "pass_statement",
+        "break_statement",
+        "continue_statement",
+        "assert_statement",
+        "global_statement",
+        "nonlocal_statement",
+        "import_statement",
+        "import_from_statement",
+        "future_import_statement",
+        "print_statement",
+        "exec_statement",
+        "type_alias_statement",
+    }
+)
+# Compound statements whose header (the code before the colon) runs each time control
+# passes through them, so a fault there shows up on the header's line in coverage.
+# def/class headers are left out: they run once, at import.
+HEADED_STATEMENTS = frozenset(
+    {
+        "if_statement",
+        "elif_clause",
+        "while_statement",
+        "for_statement",
+        "with_statement",
+        "match_statement",
+        "case_clause",
+        "except_clause",
+    }
+)
+# Scopes of their own: names bound inside them are not the enclosing function's locals.
+_NESTED_SCOPES = frozenset(
+    {
+        "function_definition",
+        "class_definition",
+        "lambda",
+        "list_comprehension",
+        "set_comprehension",
+        "dictionary_comprehension",
+        "generator_expression",
+    }
+)
+_TARGET_CONTAINERS = frozenset(
+    {
+        "parameters",
+        "typed_parameter",
+        "list_splat_pattern",
+        "dictionary_splat_pattern",
+        "pattern_list",
+        "tuple_pattern",
+        "list_pattern",
+        "as_pattern_target",
+    }
+)
+
+
+def _parser() -> Parser:
+    """One parser per thread: a tree-sitter parser is not safe to share between threads."""
+    parser = getattr(_local, "parser", None)
+    if parser is None:
+        parser = _local.parser = Parser(LANGUAGE)
+    return parser
+
+
+def parse(source: bytes) -> Tree:
+    return _parser().parse(source)
+
+
+def has_syntax_error(source: str | bytes) -> bool:
+    """True for ERROR and MISSING nodes: a recovered parse can insert a missing `)` silently."""
+    data = source.encode("utf-8") if isinstance(source, str) else source
+    root = parse(data).root_node
+    return root.has_error or bool(QueryCursor(_MISSING).captures(root))
+
+
+def statement_nodes_on_lines(tree: Tree, start_line: int, end_line: int) -> list[Node]:
+    """The smallest statements touching lines `start_line..end_line` (1-based), in source order.
+
+    A compound statement contributes only its header, the code before its colon (an `if`'s
+    condition, a `for`'s target and iterable): its body is statements of its own, found on
+    their own lines.
+    """
+    found: list[Node] = []
+    pending = [tree.root_node]
+    while pending:
+        node = pending.pop()
+        if not _touches(node, start_line, end_line):
+            continue
+        if node.type in SIMPLE_STATEMENTS:
+            found.append(node)
+            continue
+        header = _header(node)
+        found.extend(part for part in header if _touches(part, start_line, end_line))
+        pending.extend(reversed([child for child in node.named_children if child not in header]))
+    return found
+
+
+def enclosing_function(node: Node) -> Node | None:
+    parent = node.parent
+    while parent is not None and parent.type != "function_definition":
+        parent = parent.parent
+    return parent
+
+
+def local_names(scope: Node) -> list[str]:
+    """Parameters, then names assigned in `scope` (a function or module), in source order.
+
+    These are the names a one-identifier fix can plausibly switch to; names bound in nested
+    functions, classes or comprehensions are not visible at the statement, so they are left out.
+    """
+    parameters = scope.child_by_field_name("parameters")
+    names = list(_bound_names(parameters)) if parameters is not None else []
+    body = scope.child_by_field_name("body") or scope
+    for node in walk(body, skip=_NESTED_SCOPES):
+        if node.type in ("assignment", "augmented_assignment", "for_statement"):
+            names.extend(_bound_names(node.child_by_field_name("left")))
+        elif node.type == "named_expression":
+            names.extend(_bound_names(node.child_by_field_name("name")))
+        elif node.type == "as_pattern_target":
+            names.extend(_bound_names(node))
+    return list(dict.fromkeys(names))
+
+
+def walk(node: Node, skip: Collection[str] = ()) -> Iterator[Node]:
+    """`node` and its named descendants in source order, not entering nodes of a `skip` type."""
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        yield current
+        if current is node or current.type not in skip:
+            pending.extend(reversed(current.named_children))
+
+
+def _touches(node: Node, start_line: int, end_line: int) -> bool:
+    return node.start_point.row + 1 <= end_line and node.end_point.row + 1 >= start_line
+
+
+def _header(node: Node) -> list[Node]:
+    if node.type not in HEADED_STATEMENTS:
+        return []
+    header: list[Node] = []
+    for child in node.children:
+        if child.type == ":":
+            break
+        if child.is_named and child.type != "comment":
+            header.append(child)
+    return header
+
+
+def _bound_names(target: Node | None) -> Iterator[str]:
+    """Names a binding target binds: `a, *b = ...` binds a and b; `a[i] = ...` binds none."""
+    if target is None:
+        return
+    if target.type == "identifier":
+        yield target.text.decode("utf-8")
+    elif target.type in ("default_parameter", "typed_default_parameter"):
+        yield from _bound_names(target.child_by_field_name("name"))
+    elif target.type in _TARGET_CONTAINERS:
+        for child in target.named_children:
+            yield from _bound_names(child)

@@ -1,0 +1,331 @@
+"""Fix templates and the tree-sitter helpers they stand on."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from repairbot.domain import Candidate, SuspiciousLocation
+from repairbot.generate.templates import MAX_IDENTIFIER_EDITS, TemplateGenerator
+from repairbot.languages import python
+
+
+def generate(
+    tmp_path: Path, source: str, line: int, end_line: int | None = None, limit: int = 1000
+) -> list[Candidate]:
+    (tmp_path / "m.py").write_bytes(source.encode("utf-8"))
+    location = SuspiciousLocation("m.py", line, end_line or line, 1.0)
+    return TemplateGenerator().generate(tmp_path, [location], limit)
+
+
+def patched(candidates: list[Candidate], generator: str | None = None) -> set[str]:
+    wanted = f"template:{generator}"
+    return {c.patched for c in candidates if generator is None or c.generator == wanted}
+
+
+def assert_well_formed(candidates: list[Candidate]) -> None:
+    texts = [c.patched for c in candidates]
+    assert len(texts) == len(set(texts))
+    for candidate in candidates:
+        assert candidate.patched != candidate.original
+        assert not python.has_syntax_error(candidate.patched)
+        compile(candidate.patched, candidate.file, "exec")
+
+
+# --- comparison -------------------------------------------------------------------------
+
+def test_comparison_swaps_each_ordering_operator_to_every_other(tmp_path: Path) -> None:
+    source = "def f(a, b):\n    if a < b:\n        return a\n    return b\n"
+    candidates = generate(tmp_path, source, 2)
+    expected = {source.replace("a < b", f"a {op} b") for op in ("<=", ">", ">=", "==", "!=")}
+    assert patched(candidates, "comparison") == expected
+    assert_well_formed(candidates)
+
+
+def test_comparison_swaps_identity_and_membership(tmp_path: Path) -> None:
+    source = "def f(x, xs):\n    return x is None or x not in xs\n"
+    assert patched(generate(tmp_path, source, 2), "comparison") == {
+        "def f(x, xs):\n    return x is not None or x not in xs\n",
+        "def f(x, xs):\n    return x is None or x in xs\n",
+    }
+
+
+def test_description_names_the_line_and_the_change(tmp_path: Path) -> None:
+    source = "def f(a, b):\n    if a < b:\n        return a\n"
+    first = generate(tmp_path, source, 2)[0]
+    assert first.description == "line 2: `<` -> `<=`"
+    assert first.generator == "template:comparison"
+    assert first.file == "m.py" and first.original == source
+
+
+# --- arithmetic and boolean ---------------------------------------------------------------
+
+def test_arithmetic_swaps_binary_and_augmented_operators(tmp_path: Path) -> None:
+    source = "def f(a, b):\n    c = a + b\n    c -= a\n    return c\n"
+    result = patched(generate(tmp_path, source, 2, 3), "arithmetic")
+    assert "def f(a, b):\n    c = a - b\n    c -= a\n    return c\n" in result
+    assert "def f(a, b):\n    c = a // b\n    c -= a\n    return c\n" in result
+    assert "def f(a, b):\n    c = a + b\n    c += a\n    return c\n" in result
+    assert "def f(a, b):\n    c = a + b\n    c %= a\n    return c\n" in result
+    assert len(result) == 10
+
+
+def test_boolean_swaps_and_or(tmp_path: Path) -> None:
+    source = "def f(a, b):\n    return a and b\n"
+    expected = {"def f(a, b):\n    return a or b\n"}
+    assert patched(generate(tmp_path, source, 2), "boolean") == expected
+
+
+# --- off by one -------------------------------------------------------------------------
+
+def test_off_by_one_shifts_integer_literals(tmp_path: Path) -> None:
+    source = "def f(a):\n    return a[0] + 3\n"
+    assert patched(generate(tmp_path, source, 2), "off_by_one") == {
+        "def f(a):\n    return a[1] + 3\n",
+        "def f(a):\n    return a[-1] + 3\n",
+        "def f(a):\n    return a[0] + 4\n",
+        "def f(a):\n    return a[0] + 2\n",
+    }
+
+
+def test_off_by_one_counts_a_unary_minus_into_the_literal(tmp_path: Path) -> None:
+    source = "def f(a, x):\n    return a[-1] - 0\n"
+    assert patched(generate(tmp_path, source, 2), "off_by_one") == {
+        "def f(a, x):\n    return a[0] - 0\n",
+        "def f(a, x):\n    return a[-2] - 0\n",
+        "def f(a, x):\n    return a[-1] - 1\n",
+        "def f(a, x):\n    return a[-1] - (-1)\n",
+    }
+
+
+def test_off_by_one_shifts_indices_slice_bounds_and_range_arguments(tmp_path: Path) -> None:
+    source = "def f(a, i, j, n):\n    return a[i], a[i:j:n], range(i, len(a))\n"
+    result = patched(generate(tmp_path, source, 2), "off_by_one")
+    head = "def f(a, i, j, n):\n    return "
+    assert head + "a[i + 1], a[i:j:n], range(i, len(a))\n" in result
+    assert head + "a[i - 1], a[i:j:n], range(i, len(a))\n" in result
+    assert head + "a[i], a[i + 1:j:n], range(i, len(a))\n" in result
+    assert head + "a[i], a[i:j - 1:n], range(i, len(a))\n" in result
+    assert head + "a[i], a[i:j:n], range(i - 1, len(a))\n" in result
+    assert head + "a[i], a[i:j:n], range(i, len(a) + 1)\n" in result
+    assert not any("n + 1" in text or "n - 1" in text for text in result), "a step is no bound"
+
+
+def test_off_by_one_does_not_stack_offsets_on_a_literal_offset(tmp_path: Path) -> None:
+    source = "def f(a, i):\n    return a[i + 1]\n"
+    assert patched(generate(tmp_path, source, 2), "off_by_one") == {
+        "def f(a, i):\n    return a[i + 2]\n",
+        "def f(a, i):\n    return a[i + 0]\n",
+    }
+
+
+def test_off_by_one_leaves_string_keys_and_annotations_alone(tmp_path: Path) -> None:
+    source = 'def f(d, k):\n    x: list[int] = d["k"]\n'
+    assert patched(generate(tmp_path, source, 2), "off_by_one") == set()
+
+
+# --- argument swap ------------------------------------------------------------------------
+
+def test_argument_swap_swaps_adjacent_positional_arguments(tmp_path: Path) -> None:
+    source = "def f(a, b, c, d):\n    return g(a, b, c, key=d)\n"
+    assert patched(generate(tmp_path, source, 2), "swap_arguments") == {
+        "def f(a, b, c, d):\n    return g(b, a, c, key=d)\n",
+        "def f(a, b, c, d):\n    return g(a, c, b, key=d)\n",
+    }
+
+
+# --- condition negation -------------------------------------------------------------------
+
+def test_negation_of_if_while_elif_and_ternary_conditions(tmp_path: Path) -> None:
+    source = (
+        "def f(x, a, b, done):\n"
+        "    if x:\n"
+        "        pass\n"
+        "    elif not done:\n"
+        "        pass\n"
+        "    while a < b:\n"
+        "        a = 1 if x.ok else 2\n"
+    )
+    result = patched(generate(tmp_path, source, 2, 7), "negate_condition")
+    assert result == {
+        source.replace("if x:", "if not x:"),
+        source.replace("elif not done:", "elif done:"),
+        source.replace("while a < b:", "while not (a < b):"),
+        source.replace("1 if x.ok else 2", "1 if not x.ok else 2"),
+    }
+
+
+# --- return value -----------------------------------------------------------------------
+
+def test_return_value_tries_parameters_and_assigned_locals(tmp_path: Path) -> None:
+    source = "def f(a, b):\n    c = a * b\n    for i in range(a):\n        pass\n    return a\n"
+    assert patched(generate(tmp_path, source, 5), "return_value") == {
+        source.replace("return a", "return b"),
+        source.replace("return a", "return c"),
+        source.replace("return a", "return i"),
+    }
+
+
+def test_return_value_flips_booleans(tmp_path: Path) -> None:
+    source = "def f():\n    return True\n"
+    expected = {"def f():\n    return False\n"}
+    assert patched(generate(tmp_path, source, 2), "return_value") == expected
+
+
+# --- identifier replacement ---------------------------------------------------------------
+
+def test_identifier_replacement_touches_values_only(tmp_path: Path) -> None:
+    source = "def f(a, b):\n    c = a\n    d = obj.a(b, key=a)\n"
+    result = patched(generate(tmp_path, source, 3), "identifier")
+    assert "def f(a, b):\n    c = a\n    d = obj.a(a, key=a)\n" in result
+    assert "def f(a, b):\n    c = a\n    d = obj.a(b, key=c)\n" in result
+    assert "def f(a, b):\n    c = a\n    d = a.a(b, key=a)\n" in result
+    assert not any("obj.b(" in text or "obj.c(" in text for text in result), "attribute names stay"
+    assert not any("b=a" in text or "c=a" in text for text in result), "keyword names stay"
+    assert not any("\n    a = obj" in text for text in result), "assignment targets stay"
+
+
+def test_identifier_replacement_is_capped_per_statement(tmp_path: Path) -> None:
+    names = [f"v{i}" for i in range(20)]
+    source = f"def f({', '.join(names)}):\n    return {' + '.join(names)}\n"
+    candidates = generate(tmp_path, source, 2)
+    assert len(patched(candidates, "identifier")) <= MAX_IDENTIFIER_EDITS
+    # Rank by rank: the second value gets its first alternative before the first its second.
+    assert "return v0 + v0 + v2" in " ".join(patched(candidates, "identifier"))
+
+
+# --- the generator as a whole ------------------------------------------------------------
+
+MIXED = (
+    "import os\n"
+    "\n"
+    "def f(a, b, *rest, key=None):\n"
+    "    total = 0\n"
+    "    for i in range(len(a) - 1):\n"
+    "        if a[i] < b and not key:\n"
+    "            total += a[i] * 2\n"
+    "    x = g(a, b, key=total) if total > 0 else -1\n"
+    "    return total\n"
+)
+
+
+def test_candidates_are_valid_unique_and_ordered_by_prior(tmp_path: Path) -> None:
+    candidates = generate(tmp_path, MIXED, 1, 9)
+    assert len(candidates) > 50
+    assert_well_formed(candidates)
+    priors = [c.prior for c in candidates]
+    assert priors == sorted(priors, reverse=True)
+
+
+def test_limit_keeps_the_best_candidates(tmp_path: Path) -> None:
+    everything = generate(tmp_path, MIXED, 1, 9)
+    assert generate(tmp_path, MIXED, 1, 9, limit=3) == everything[:3]
+    assert generate(tmp_path, MIXED, 1, 9, limit=0) == []
+
+
+def test_better_locations_come_first_and_overlaps_are_deduplicated(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text(MIXED, encoding="utf-8")
+    locations = [
+        SuspiciousLocation("m.py", 6, 6, 1.0),
+        SuspiciousLocation("m.py", 8, 8, 0.5),
+        SuspiciousLocation("m.py", 6, 7, 0.4),
+    ]
+    candidates = TemplateGenerator().generate(tmp_path, locations, 1000)
+    assert_well_formed(candidates)
+    assert candidates[0].location == locations[0]
+    assert candidates[0].prior == pytest.approx(1.0)
+    same_statement = [c for c in candidates if c.location == locations[2]]
+    # Line 6's candidates were already made from the better location: only line 7's are new.
+    assert all(c.description.startswith("line 7:") for c in same_statement)
+
+
+def test_non_ascii_source_is_edited_at_the_right_bytes(tmp_path: Path) -> None:
+    source = 'def f(año, límite):\n    s = "héllo ✓"\n    if año < límite:  # ñ\n        return s\n'
+    candidates = generate(tmp_path, source, 3)
+    assert source.replace("año < límite", "año <= límite") in patched(candidates, "comparison")
+    assert source.replace("año < límite", "límite < límite") in patched(candidates, "identifier")
+    assert candidates[0].description == "line 3: `<` -> `<=`"
+    assert_well_formed(candidates)
+
+
+def test_line_endings_are_kept(tmp_path: Path) -> None:
+    source = "def f(a, b):\r\n    return a < b\r\n"
+    candidates = generate(tmp_path, source, 2)
+    assert "def f(a, b):\r\n    return a <= b\r\n" in patched(candidates)
+
+
+def test_file_with_syntax_error_yields_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        assert generate(tmp_path, "def f(a:\n    return a < 1\n", 2) == []
+    assert "syntax error" in caplog.text
+
+
+def test_missing_and_non_python_files_yield_nothing(tmp_path: Path) -> None:
+    (tmp_path / "A.java").write_text("class A { int f() { return 1 < 2 ? 1 : 0; } }\n")
+    locations = [SuspiciousLocation("gone.py", 1, 1, 1.0), SuspiciousLocation("A.java", 1, 1, 1.0)]
+    assert TemplateGenerator().generate(tmp_path, locations, 10) == []
+
+
+# --- tree-sitter helpers ------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("source", "broken"),
+    [
+        ("x = 1\n", False),
+        (b"def f(a):\n    return a\n", False),
+        ("s = 'é'\n", False),
+        ("def f(:\n", True),
+        ("x = (1 +\n", True),
+        (b"print(a[1)\n", True),
+        ("f(a b)\n", True),
+    ],
+)
+def test_has_syntax_error(source: str | bytes, broken: bool) -> None:
+    assert python.has_syntax_error(source) is broken
+
+
+LINES = (
+    "def f(a, b):\n"  # 1
+    "    if a < b:\n"  # 2
+    "        x = 1; y = 2\n"  # 3
+    "    elif a:\n"  # 4
+    "        g(a,\n"  # 5
+    "          b)\n"  # 6
+    "    for i in range(a):\n"  # 7
+    "        pass\n"  # 8
+    "    return a\n"  # 9
+)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "texts"),
+    [
+        (1, 1, []),
+        (2, 2, ["a < b"]),
+        (3, 3, ["x = 1", "y = 2"]),
+        (4, 4, ["a"]),
+        (6, 6, ["g(a,\n          b)"]),
+        (7, 7, ["i", "range(a)"]),
+        (9, 9, ["return a"]),
+        (7, 9, ["i", "range(a)", "pass", "return a"]),
+    ],
+)
+def test_statement_nodes_on_lines(start: int, end: int, texts: list[str]) -> None:
+    tree = python.parse(LINES.encode())
+    nodes = python.statement_nodes_on_lines(tree, start, end)
+    assert [node.text.decode() for node in nodes] == texts
+
+
+def test_enclosing_function_and_local_names() -> None:
+    tree = python.parse(LINES.encode() + b"z = 3\n")
+    inner = python.statement_nodes_on_lines(tree, 9, 9)[0]
+    function = python.enclosing_function(inner)
+    assert function is not None and function.child_by_field_name("name").text == b"f"
+    assert python.local_names(function) == ["a", "b", "x", "y", "i"]
+    outer = python.statement_nodes_on_lines(tree, 10, 10)[0]
+    assert python.enclosing_function(outer) is None
+    assert python.local_names(tree.root_node) == ["z"]
