@@ -50,6 +50,7 @@ class TestRun:
     timed_out: bool = False
     output: str = ""
     coverage_file: str | None = None
+    violation: str | None = None  # a sandbox limit the run hit ("memory limit", ...)
 
     @property
     def failing(self) -> list[str]:
@@ -122,7 +123,7 @@ class ValidationResult:
     outcomes: list[TestOutcome] = field(default_factory=list)
     duration_s: float = 0.0
     detail: str = ""
-    sandbox: str = "subprocess"
+    sandbox: str = ""  # the sandbox mode the tests ran in
 
 
 @dataclass

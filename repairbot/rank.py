@@ -30,8 +30,11 @@ def dedupe(candidates: list[Candidate]) -> list[Candidate]:
 
 
 def order_for_validation(candidates: list[Candidate]) -> list[Candidate]:
-    """Highest prior first; at equal prior the smaller patch (Occam's razor)."""
-    return sorted(dedupe(candidates), key=lambda c: (-c.prior, c.size))
+    """Location-major, as template-based APR tools (TBar) do: every candidate for the most
+    suspicious location before any for the next, then the highest prior, then the smaller
+    patch (Occam's razor). A template's weight must not push a likelier location's fix
+    behind dozens of guesses at less suspicious lines."""
+    return sorted(dedupe(candidates), key=lambda c: (-c.location.score, -c.prior, c.size))
 
 
 def rank_patches(validations: list[ValidationResult]) -> list[ValidationResult]:

@@ -15,9 +15,10 @@ from validators.process import CommandNotRunnable
 from validators.pytest_runner import EXIT_NO_TESTS, EXIT_USAGE_ERROR, PytestRunner, collection_errors
 
 
-def reproduce(runner: PytestRunner, workdir: Path, coverage_file: Path, timeout_s: float) -> Reproduction:
+def reproduce(runner: PytestRunner, workdir: Path, timeout_s: float) -> Reproduction:
+    """The baseline run; its per-test coverage lands in `runner.coverage_file(workdir)`."""
     try:
-        run = runner.run(workdir, timeout_s, coverage_file=coverage_file)
+        run = runner.run(workdir, timeout_s, with_coverage=True)
     except CommandNotRunnable as exc:
         raise BadInput(f"test command cannot run: {exc}") from exc
     _check_usable(run, runner, timeout_s)
@@ -33,6 +34,8 @@ def _check_usable(run: TestRun, runner: PytestRunner, timeout_s: float) -> None:
             f"the test suite did not finish within {timeout_s:.0f}s (a hanging test?); "
             "raise REPAIRBOT_TEST_TIMEOUT_S or fix the hang"
         )
+    if run.violation:
+        raise BadInput(f"the test suite itself exceeds the sandbox's {run.violation}: {_last_line(run.output)}")
     broken = collection_errors(run)
     if broken:
         first = broken[0]

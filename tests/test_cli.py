@@ -4,6 +4,7 @@ runs on copies of the bundled examples, a real database."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -72,8 +73,13 @@ def test_repairs_each_example_with_the_reference_fix(example: str, tmp_path: Pat
     assert len(changed) == 1
     assert (patched / changed[0]).read_text() == (expected / changed[0]).read_text()
 
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["status"] == "patch_found" and report["patches"][0]["diff"] == result.stdout
+    assert report["failing_tests"] and report["suspicious_locations"]
+
     [job] = JobStore(url).list_jobs()
-    assert job.status == "succeeded" and job.plausible >= 1 and job.candidates_tried >= 1
+    assert job.status == "succeeded" and job.plausible >= 1
+    assert job.candidates_tried == report["candidates_tried"] >= 1
     detail = JobStore(url).get_job(job.id)
     assert detail.patches[0].diff == result.stdout
     assert detail.failures and detail.locations

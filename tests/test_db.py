@@ -90,7 +90,7 @@ def reproduction() -> Reproduction:
 def test_upgrade_creates_every_table(database_url: str) -> None:
     upgrade(database_url)
 
-    assert tables_and_revision(database_url) == (TABLES | {"alembic_version"}, "0001")
+    assert tables_and_revision(database_url) == (TABLES | {"alembic_version"}, "0002")
 
 
 def test_downgrade_to_base_then_upgrade_again(database_url: str, tmp_path: Path) -> None:
@@ -104,7 +104,7 @@ def test_downgrade_to_base_then_upgrade_again(database_url: str, tmp_path: Path)
 
     upgrade(database_url)
     store = JobStore(database_url, migrate=False)
-    assert tables_and_revision(database_url) == (TABLES | {"alembic_version"}, "0001")
+    assert tables_and_revision(database_url) == (TABLES | {"alembic_version"}, "0002")
     assert store.list_jobs() == []
     store.close()
 
@@ -125,6 +125,7 @@ def test_full_job_round_trip(store: JobStore, tmp_path: Path) -> None:
 
     job_id = store.start_job(str(project / ".." / "project"), command, settings)
     store.set_stage(job_id, "reproduce")
+    store.set_sandbox(job_id, "rlimits only: bubblewrap does not work here (no user namespaces)")
     store.record_reproduction(job_id, reproduction())
     store.set_stage(job_id, "localize")
     store.record_locations(job_id, [LOCATION, SuspiciousLocation("calc.py", 5, 6, 0.25, "dstar")])
@@ -164,6 +165,7 @@ def test_full_job_round_trip(store: JobStore, tmp_path: Path) -> None:
         candidates_tried=3,
         plausible=1,
         error=None,
+        sandbox="rlimits only: bubblewrap does not work here (no user namespaces)",
     )
     detail = store.get_job(job_id)
     assert detail is not None
@@ -231,6 +233,7 @@ def test_failed_job_is_listed_with_its_error(store: JobStore, tmp_path: Path) ->
         candidates_tried=0,
         plausible=0,
         error="nothing to repair: all 12 tests pass",
+        sandbox=None,
     )
     detail = store.get_job(job_id)
     assert detail is not None

@@ -27,7 +27,8 @@ def validator(tmp_path_factory: pytest.TempPathFactory) -> CandidateValidator:
     root = tmp_path_factory.mktemp("v")
     project = write(root / "p", PROJECT)
     runner = PytestRunner()
-    return CandidateValidator(runner, project, reproduce(runner, project, root / "cov", 60))
+    runner.prepare(project)
+    return CandidateValidator(runner, project, reproduce(runner, project, 60))
 
 
 def test_correct_patch_is_plausible(validator: CandidateValidator) -> None:
@@ -73,6 +74,8 @@ def test_dedupe_by_ast_and_order() -> None:
     other = candidate(ORIGINAL.replace("a - b", "b - a"), prior=0.4)
     assert dedupe([a, same_program, other]) == [a, other]
     assert order_for_validation([a, other, same_program]) == [other, a]
+    likelier_line = Candidate("calc.py", ORIGINAL, "y = 0\n", "template:test", "", SuspiciousLocation("calc.py", 5, 5, 0.9), 0.1)
+    assert order_for_validation([a, other, likelier_line]) == [likelier_line, other, a]
 
 
 def test_rank_keeps_plausible_best_prior_first() -> None:

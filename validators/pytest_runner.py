@@ -1,24 +1,34 @@
-"""Run a project's pytest suite (or chosen tests) and return per-test outcomes."""
+"""Run a project's pytest suite (or chosen tests) in the sandbox and return per-test outcomes."""
 
 from __future__ import annotations
 
 import sys
-import tempfile
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import validators
 from repairbot.domain import TestOutcome, TestRun, TestStatus
 from validators.junit_xml import JUnitParseError, parse_junit_xml
-from validators.process import run_command, scrubbed_env
+from validators.process import scrubbed_env
+from validators.sandbox import Preference, Sandbox, SandboxLimits, detect_sandbox
 
 # pytest's own exit codes (pytest.ExitCode), spelled out to keep pytest out of this
 # process's imports.
 EXIT_USAGE_ERROR = 4
 EXIT_NO_TESTS = 5
 
+# Inside the work dir because the sandbox lets the tests write nowhere else.
+ARTIFACTS_DIR = ".repairbot"
+
 
 def default_test_command() -> list[str]:
     return [sys.executable, "-m", "pytest"]
+
+
+def choose_sandbox(preferred: Preference = "auto") -> Sandbox:
+    """The sandbox for pytest runs; our coverage plugin must be importable inside it."""
+    return detect_sandbox(preferred, ro_paths=[Path(validators.__file__).parent])
 
 
 @dataclass
@@ -26,39 +36,50 @@ class PytestRunner:
     """`command` is any pytest-compatible command line; runner flags are appended to it."""
 
     command: list[str] = field(default_factory=default_test_command)
+    sandbox: Sandbox = field(default_factory=choose_sandbox)
+
+    def prepare(self, workdir: Path) -> None:
+        """Once per work copy: hand it to the sandbox's user, with a place for reports."""
+        (workdir / ARTIFACTS_DIR).mkdir(exist_ok=True)
+        self.sandbox.prepare_workdir(workdir)
+
+    def coverage_file(self, workdir: Path) -> Path:
+        return workdir / ARTIFACTS_DIR / "coverage"
 
     def run(
         self,
         workdir: Path,
         timeout_s: float,
         tests: list[str] | None = None,
-        coverage_file: Path | None = None,
+        with_coverage: bool = False,
         stop_at_first_failure: bool = False,
     ) -> TestRun:
-        with tempfile.TemporaryDirectory(prefix="repairbot-run-") as scratch:
-            scratch_dir = Path(scratch)
-            report = scratch_dir / "junit.xml"
-            argv = [
-                *self.command,
-                "-p", "no:cacheprovider",
-                "-o", "junit_family=xunit1",
-                f"--junitxml={report}",
-                "-q",
-            ]
-            if stop_at_first_failure:
-                argv.append("-x")
-            if coverage_file is not None:
-                argv += ["-p", "validators.pytest_coverage", f"--repairbot-coverage={coverage_file}"]
-            argv += tests or []
-            result = run_command(argv, workdir, timeout_s, scrubbed_env(scratch_dir))
+        report = workdir / ARTIFACTS_DIR / f"junit-{uuid.uuid4().hex}.xml"
+        argv = [
+            *self.command,
+            "-p", "no:cacheprovider",
+            "-o", "junit_family=xunit1",
+            f"--junitxml={report}",
+            "-q",
+        ]
+        if stop_at_first_failure:
+            argv.append("-x")
+        if with_coverage:
+            argv += ["-p", "validators.pytest_coverage", f"--repairbot-coverage={self.coverage_file(workdir)}"]
+        argv += tests or []
+        result = self.sandbox.run(argv, workdir, SandboxLimits(timeout_s=timeout_s), scrubbed_env())
+        try:
             outcomes = _read_outcomes(report)
+        finally:
+            report.unlink(missing_ok=True)
         return TestRun(
             outcomes=outcomes,
             exit_code=result.exit_code,
             duration_s=result.duration_s,
             timed_out=result.timed_out,
             output=result.output,
-            coverage_file=str(coverage_file) if coverage_file else None,
+            coverage_file=str(self.coverage_file(workdir)) if with_coverage else None,
+            violation=None if result.timed_out else result.violation,
         )
 
 

@@ -57,11 +57,14 @@ class CandidateValidator:
             outcomes=[o for run in runs for o in run.outcomes],
             duration_s=sum(run.duration_s for run in runs),
             detail=detail,
+            sandbox=self.runner.sandbox.mode,
         )
 
     def _judge(self, run: TestRun, must_pass: list[str]) -> tuple[Verdict, str]:
         if run.timed_out:
             return Verdict.TIMEOUT, f"tests did not finish within {self.timeout_s:.0f}s"
+        if run.violation:
+            return Verdict.SANDBOX_VIOLATION, run.violation
         by_id = {o.test_id: o for o in run.outcomes}
         broken = [o for o in run.outcomes if not o.ok]
         if broken:

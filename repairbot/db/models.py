@@ -111,6 +111,8 @@ class RepairJob(Base):
     timings: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
     time_to_first_plausible_s: Mapped[float | None] = mapped_column(Float)
     candidates_tried: Mapped[int] = mapped_column(Integer, default=0)
+    # Which sandbox ran the tests and, for a fallback, why: never a silent downgrade.
+    sandbox: Mapped[str | None] = mapped_column(Text)
 
     repository: Mapped[Repository] = relationship(back_populates="jobs")
     failures: Mapped[list[Failure]] = _child_collection()

@@ -46,6 +46,7 @@ class JobSummary:
     candidates_tried: int
     plausible: int
     error: str | None
+    sandbox: str | None
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,10 @@ class JobStore:
     def set_stage(self, job_id: int, stage: str) -> None:
         with self._sessions.begin() as session:
             _job(session, job_id).stage = stage
+
+    def set_sandbox(self, job_id: int, description: str) -> None:
+        with self._sessions.begin() as session:
+            _job(session, job_id).sandbox = description
 
     def record_reproduction(self, job_id: int, reproduction: Reproduction) -> None:
         run = reproduction.run
@@ -287,6 +292,7 @@ def _summary(job: RepairJob, project_path: str, plausible: int) -> JobSummary:
         candidates_tried=job.candidates_tried,
         plausible=plausible,
         error=job.error,
+        sandbox=job.sandbox,
     )
 
 
