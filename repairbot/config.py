@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import platformdirs
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from repairbot.errors import BadInput
+from repairbot.localize import TRACE_WEIGHT, FormulaName, Granularity
+from repairbot.models.install import DEFAULT_MODEL
 
 
 def default_data_dir() -> Path:
@@ -35,7 +37,25 @@ class Settings(BaseSettings):
         default=None, description="Celery broker; None runs every stage in-process."
     )
     data_dir: Path = Field(default_factory=default_data_dir)
-    model: str = Field(default="qwen2.5-coder-1.5b-instruct-q4_k_m", description="Model name or local path.")
+    model: str = Field(
+        default=DEFAULT_MODEL,
+        description="The default model's name, a GGUF file's name in data_dir/models, or a path to a GGUF file "
+        "or a Hugging Face checkpoint directory.",
+    )
+    generators: Annotated[list[Literal["templates", "infill"]] | None, NoDecode] = Field(
+        default=None,
+        min_length=1,
+        description="Patch generators in the order they run (comma-separated in the environment); "
+        "None: templates, then infill when the model is installed.",
+    )
+    infill_samples: int = Field(
+        default=4, gt=0, description="Model completions per suspicious location, the first greedy."
+    )
+    infill_max_tokens: int = Field(default=64, gt=0, description="Tokens the model may write into one hole.")
+    infill_time_limit_s: float = Field(default=120.0, gt=0, description="Model time of one job's infill generator.")
+    model_threads: int = Field(
+        default=1, gt=0, description="CPU threads of the model: 1 holds up best next to test runs."
+    )
     test_command: list[str] | None = Field(
         default=None, description="pytest-compatible command; None means `python -m pytest`."
     )
@@ -45,6 +65,25 @@ class Settings(BaseSettings):
     max_locations: int = Field(default=10, gt=0, description="Suspicious statements handed to generation.")
     test_timeout_s: float = Field(default=120.0, gt=0, description="Timeout of the first (baseline) test run.")
     sandbox: Literal["auto", "bwrap", "none"] = "auto"
+    localize_formula: FormulaName = "ochiai"
+    localize_granularity: Granularity = Field(
+        default="statement", description="What generation gets: templates rewrite one statement at a time."
+    )
+    stack_trace_weight: float = Field(
+        default=TRACE_WEIGHT, ge=0, description="Score boost for lines in failing tests' tracebacks; 0 ignores them."
+    )
+    locations: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Given fault locations (comma-separated in the environment): FILE:LINE or FILE:START-END "
+        "replace the ranking, FILE or FILE::FUNCTION restrict it.",
+    )
+
+    @field_validator("generators", "locations", mode="before")
+    @classmethod
+    def _split_names(cls, value: Any) -> Any:
+        if isinstance(value, str):  # an empty variable means unset, not "no generators"
+            return [name.strip() for name in value.split(",") if name.strip()] or None
+        return value
 
     @field_validator("test_command", mode="before")
     @classmethod

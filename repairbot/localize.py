@@ -1,27 +1,101 @@
-"""Spectrum-based fault localization at statement level from per-test coverage.
+"""Spectrum-based fault localization from per-test coverage, boosted by stack traces.
 
-Each executed source line gets a spectrum: how many failing (ef) and passing (ep) tests
-executed it. Ochiai, ef / sqrt(F * (ef + ep)) with F the number of failing tests, ranks
-lines that every failing test runs and few passing tests run highest; it is the most
-accurate single formula in empirical SBFL studies. Test code is never a suspect: a failing
-assertion is the symptom, not the fault.
+Each executed source statement gets a spectrum: how many failing (ef) and passing (ep)
+tests executed it, out of F failing and P passing tests. A formula turns the spectrum into
+a suspiciousness score; Ochiai is the default because it is the most accurate single
+formula across the empirical SBFL studies, DStar, Tarantula and Op2 are there to compare.
+
+The failing tests' tracebacks add evidence the spectrum lacks: a statement that a failing
+test crashed in (or called down from) is likelier to be the fault than one it merely ran.
+See `score` for the weighting.
+
+Test code is never a suspect: a failing assertion is the symptom, not the fault.
+
+Granularity: generation rewrites one statement at a time, so it gets statements by
+default; a hunk is a run of adjacent, equally suspicious statements of one function (the
+spectrum cannot tell them apart); a method or file takes its best statement's score.
+Rankings are deterministic: equal scores are ordered by file, then line.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from itertools import groupby
 from pathlib import Path, PurePosixPath
+from typing import Literal
 
 import coverage
+from tree_sitter import Node
 
 from repairbot.domain import Reproduction, SuspiciousLocation
+from repairbot.errors import BadInput
+from repairbot.languages import python
+from repairbot.stacktrace import frame_weights, relative_to
+
+Formula = Callable[[int, int, int, int], float]
+FormulaName = Literal["ochiai", "dstar", "tarantula", "op2"]
+Granularity = Literal["statement", "hunk", "method", "file"]
+MODULE = "<module>"
+# How much a statement's score grows with full stack-trace evidence: x(1 + TRACE_WEIGHT);
+# see `score`.
+TRACE_WEIGHT = 0.5
+# Statements that report a failure the program detected: their being in a traceback says
+# where the check is, not where the state went wrong, so they get no stack-trace boost.
+DETECTION_STATEMENTS = frozenset({"raise_statement", "assert_statement"})
 
 
-def ochiai(ef: int, ep: int, total_failing: int) -> float:
-    if ef == 0 or total_failing == 0:
+def ochiai(ef: int, ep: int, failing: int, passing: int) -> float:
+    if ef == 0:
         return 0.0
-    return ef / math.sqrt(total_failing * (ef + ep))
+    return ef / math.sqrt(failing * (ef + ep))
+
+
+def dstar(ef: int, ep: int, failing: int, passing: int, star: int = 2) -> float:
+    """ef^* / (ep + nf). A statement run by every failing test and no passing test divides
+    by zero; it gets ef^* + 1, above what any non-zero denominator can give (at most F^*)."""
+    denominator = ep + (failing - ef)
+    if denominator == 0:
+        return float(ef**star + 1)
+    return ef**star / denominator
+
+
+def tarantula(ef: int, ep: int, failing: int, passing: int) -> float:
+    """With no passing test every executed statement has the same evidence: 1 (or 0)."""
+    failed_share = ef / failing if failing else 0.0
+    passed_share = ep / passing if passing else 0.0
+    if failed_share == 0.0:
+        return 0.0
+    return failed_share / (failed_share + passed_share)
+
+
+def op2(ef: int, ep: int, failing: int, passing: int) -> float:
+    """Naish et al.'s formula, optimal for single faults in their model: ef decides, ep
+    (divided by P + 1, so always below 1) only orders statements with equal ef."""
+    return ef - ep / (passing + 1)
+
+
+FORMULAS: dict[FormulaName, Formula] = {"ochiai": ochiai, "dstar": dstar, "tarantula": tarantula, "op2": op2}
+
+
+def score(sbfl: float, evidence: float, trace_weight: float = TRACE_WEIGHT) -> float:
+    """The spectrum score scaled by stack-trace evidence: sbfl * (1 + trace_weight * evidence).
+
+    `evidence` (`repairbot.stacktrace.frame_weights`) is the mean over failing tests of
+    1/depth of the statement's frame, 1 for the innermost project frame. Multiplying keeps
+    the boost independent of each formula's scale, and a statement no failing test ran
+    stays at 0 whatever a traceback says.
+
+    With the default weight 0.5, the statement every failing test crashed in scores 1.5x
+    and its caller 1.25x. That decides between statements with equal spectra (one basic
+    block: the usual case, where the crash site is usually the fault) and lifts a crash
+    site over a moderately better spectrum. It stays small because a crash site is often
+    only the symptom of a fault one frame up: in QuixBugs' kth the faulty recursive call
+    (Ochiai 1.0, depth 2) must stay above the IndexError it causes in its callee (0.76,
+    depth 1): 1.25 against 1.13, where a weight of 1 would give 1.5 against 1.51.
+    """
+    return sbfl * (1.0 + trace_weight * evidence)
 
 
 def is_test_file(relative: str) -> bool:
@@ -30,41 +104,315 @@ def is_test_file(relative: str) -> bool:
         path.name == "conftest.py"
         or path.name.startswith("test_")
         or path.stem.endswith("_test")
-        or any(part in ("test", "tests", "testing") for part in path.parts[:-1])
+        or any(_is_test_dir(part) for part in path.parts[:-1])
     )
 
 
-def localize(
-    reproduction: Reproduction, workdir: Path, coverage_file: Path, limit: int
-) -> list[SuspiciousLocation]:
-    """The `limit` most suspicious source lines, best first, ties broken by file and line."""
+def _is_test_dir(name: str) -> bool:
+    return name in ("test", "tests", "testing", "testcases") or name.endswith(("_test", "_tests", "_testcases"))
+
+
+@dataclass(frozen=True)
+class Spectrum:
+    ef: int
+    ep: int
+
+
+@dataclass(frozen=True)
+class Suspect:
+    """A ranked location and the statement that earned its score (`line`, in `function`)."""
+
+    location: SuspiciousLocation
+    function: str
+    line: int
+    spectrum: Spectrum | None  # None for a location given by the user
+    evidence: float
+
+
+class SourceMap:
+    """Statements and functions of one source file, by line.
+
+    Coverage and tracebacks name lines, but a statement can span several (each gets line
+    events): both are mapped to the statement's first line so a statement is ranked once.
+    A compound statement (`if`, `for`, ...) is its header, the code up to its colon.
+    """
+
+    def __init__(self, text: str | None, is_python: bool) -> None:
+        self._statements: dict[int, Node] = {}
+        if text is not None and is_python:
+            for node in python.walk(python.parse(text.encode("utf-8")).root_node):
+                for row in _rows(node):
+                    self._statements.setdefault(row + 1, node)
+
+    @classmethod
+    def read(cls, path: Path) -> SourceMap:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            text = None
+        return cls(text, path.suffix == ".py")
+
+    def statement_lines(self) -> set[int]:
+        return {node.start_point.row + 1 for node in self._statements.values()}
+
+    def statement_line(self, line: int) -> int:
+        node = self._statements.get(line)
+        return line if node is None else node.start_point.row + 1
+
+    def is_detection(self, line: int) -> bool:
+        node = self._statements.get(line)
+        return node is not None and node.type in DETECTION_STATEMENTS
+
+    def function(self, line: int) -> tuple[str, int, int]:
+        """Qualified name (`Class.method`, `outer.inner`) and 1-based span of the innermost
+        function holding `line`; MODULE and the line itself outside any function."""
+        node = self._statements.get(line)
+        function = python.enclosing_function(node) if node is not None else None
+        if function is None:
+            return MODULE, line, line
+        return _qualified_name(function), function.start_point.row + 1, function.end_point.row + 1
+
+
+def _rows(node: Node) -> range:
+    """0-based rows of a statement, of a compound statement's header only; none otherwise."""
+    if node.type in python.SIMPLE_STATEMENTS:
+        return range(node.start_point.row, node.end_point.row + 1)
+    if node.type in python.HEADED_STATEMENTS:
+        colon = next((child for child in node.children if child.type == ":"), None)
+        return range(node.start_point.row, (colon or node).start_point.row + 1)
+    return range(0)
+
+
+def _qualified_name(function: Node) -> str:
+    names = []
+    node: Node | None = function
+    while node is not None:
+        if node.type in ("function_definition", "class_definition"):
+            name = node.child_by_field_name("name")
+            names.append(name.text.decode("utf-8") if name is not None else "?")
+        node = node.parent
+    return ".".join(reversed(names))
+
+
+@dataclass
+class Evidence:
+    """Everything localization knows about one failure: spectra per statement (file,
+    first line) and stack-trace evidence per statement."""
+
+    workdir: Path
+    failing: int
+    passing: int
+    spectra: dict[tuple[str, int], Spectrum]
+    trace: dict[tuple[str, int], float]
+
+    _sources: dict[str, SourceMap] = field(default_factory=dict, repr=False)
+
+    def source(self, file: str) -> SourceMap:
+        if file not in self._sources:
+            self._sources[file] = SourceMap.read(self.workdir / file)
+        return self._sources[file]
+
+
+def collect(reproduction: Reproduction, workdir: Path, coverage_file: Path) -> Evidence:
+    """Read the per-test coverage and the failing tests' tracebacks of `reproduction`."""
     failing = {o.test_id for o in reproduction.failing}
     passing = set(reproduction.passing)
+    evidence = Evidence(workdir, len(failing), len(passing), {}, {})
     data = coverage.CoverageData(basename=str(coverage_file))
     data.read()
-    scored: list[SuspiciousLocation] = []
     for measured in data.measured_files():
-        relative = _relative(Path(measured), workdir)
-        if relative is None or is_test_file(relative):
+        file = relative_to(measured, workdir)
+        if file is None or is_test_file(file):
             continue
-        for line, contexts in (data.contexts_by_lineno(measured) or {}).items():
-            score = ochiai(*_spectrum(contexts, failing, passing), len(failing))
-            if score > 0:
-                scored.append(SuspiciousLocation(relative, line, line, score))
-    scored.sort(key=lambda loc: (-loc.score, loc.file, loc.start_line))
-    return scored[:limit]
+        source = evidence.source(file)
+        contexts: dict[int, set[str]] = {}
+        for line, line_contexts in (data.contexts_by_lineno(measured) or {}).items():
+            contexts.setdefault(source.statement_line(line), set()).update(line_contexts)
+        for line, tests in contexts.items():
+            evidence.spectra[(file, line)] = Spectrum(len(tests & failing), len(tests & passing))
+    raw = frame_weights((o.message for o in reproduction.failing), workdir, lambda f: not is_test_file(f))
+    for (file, line), weight in raw.items():
+        source = evidence.source(file)
+        if not source.is_detection(line):
+            key = (file, source.statement_line(line))
+            evidence.trace[key] = max(evidence.trace.get(key, 0.0), weight)
+    return evidence
 
 
-def _spectrum(contexts: Iterable[str], failing: set[str], passing: set[str]) -> tuple[int, int]:
-    ef = ep = 0
-    for context in set(contexts):
-        ef += context in failing
-        ep += context in passing
-    return ef, ep
+@dataclass(frozen=True)
+class GivenLines:
+    """Exact lines (`file:12`, `file:12-14`): perfect fault localization, no ranking."""
+
+    file: str
+    start_line: int
+    end_line: int
 
 
-def _relative(measured: Path, workdir: Path) -> str | None:
-    try:
-        return measured.resolve().relative_to(workdir.resolve()).as_posix()
-    except ValueError:
-        return None
+@dataclass(frozen=True)
+class Scope:
+    """A file (`file`) or function (`file::name`, `file::Class.method`) the fault is in:
+    the ranking keeps only its statements."""
+
+    file: str
+    function: str | None = None
+
+    def covers(self, file: str, function: str) -> bool:
+        if file != self.file:
+            return False
+        return self.function is None or self.function in (function, function.rsplit(".", 1)[-1])
+
+
+def parse_given(spec: str) -> GivenLines | Scope:
+    """`path.py`, `path.py:12`, `path.py:12-14` or `path.py::func`."""
+    if "::" in spec:
+        file, function = spec.split("::", 1)
+        return Scope(file, function)
+    file, _, lines = spec.rpartition(":")
+    if not file:
+        return Scope(spec)
+    start, dash, end = lines.partition("-")
+    end = end if dash else start
+    if not (start.isdigit() and end.isdigit() and 1 <= int(start) <= int(end)):
+        raise BadInput(f"bad location {spec!r}: expected FILE, FILE:LINE, FILE:START-END or FILE::FUNCTION")
+    return GivenLines(file, int(start), int(end))
+
+
+def rank(
+    evidence: Evidence,
+    formula: FormulaName = "ochiai",
+    granularity: Granularity = "statement",
+    trace_weight: float = TRACE_WEIGHT,
+    scopes: Sequence[Scope] = (),
+) -> list[Suspect]:
+    """Every location the failing tests executed, most suspicious first; with `scopes`,
+    only those inside one of them."""
+    compute = FORMULAS[formula]
+    statements: list[Suspect] = []
+    for (file, line), spectrum in evidence.spectra.items():
+        if spectrum.ef == 0:
+            continue
+        function = evidence.source(file).function(line)[0]
+        if scopes and not any(scope.covers(file, function) for scope in scopes):
+            continue
+        trace = evidence.trace.get((file, line), 0.0)
+        value = score(compute(spectrum.ef, spectrum.ep, evidence.failing, evidence.passing), trace, trace_weight)
+        statements.append(Suspect(SuspiciousLocation(file, line, line, value, formula), function, line, spectrum, trace))
+    statements.sort(key=_order)
+    if granularity == "statement":
+        return statements
+    if granularity == "hunk":
+        return sorted(_hunks(statements, evidence), key=_order)
+    return sorted(_groups(statements, evidence, by_function=granularity == "method"), key=_order)
+
+
+def _order(suspect: Suspect) -> tuple[float, str, int]:
+    return -suspect.location.score, suspect.location.file, suspect.location.start_line
+
+
+def _groups(statements: list[Suspect], evidence: Evidence, by_function: bool) -> Iterable[Suspect]:
+    """One suspect per function (or file) with its best statement's score. `statements` is
+    sorted best first, so the first of each group is its best; a function's span is the
+    whole definition, a file's (or top-level code's) the span of its executed statements."""
+    best: dict[tuple[str, str], Suspect] = {}
+    lines: dict[tuple[str, str], list[int]] = {}
+    for suspect in statements:
+        key = (suspect.location.file, suspect.function if by_function else "")
+        best.setdefault(key, suspect)
+        lines.setdefault(key, []).append(suspect.line)
+    for key, top in best.items():
+        file, function = key
+        if by_function and function != MODULE:
+            _, start, end = evidence.source(file).function(top.line)
+        else:
+            start, end = min(lines[key]), max(lines[key])
+        yield _span(top, start, end)
+
+
+def _hunks(statements: list[Suspect], evidence: Evidence) -> Iterable[Suspect]:
+    """Runs of adjacent statements of one function with equal scores: the spectrum cannot
+    tell them apart (usually one basic block), so generation may as well see them together.
+    Statements are adjacent when no other executed statement lies between them."""
+    executed: dict[str, list[int]] = {}
+    for file, line in sorted(evidence.spectra):
+        executed.setdefault(file, []).append(line)
+    by_line = {(s.location.file, s.line): s for s in statements}
+    for file, lines in executed.items():
+        in_order = [by_line.get((file, line)) for line in lines]
+        for key, run in groupby(in_order, key=lambda s: None if s is None else (s.function, s.location.score)):
+            if key is not None:
+                members = list(run)
+                yield _span(members[0], members[0].line, members[-1].line)
+
+
+def _span(suspect: Suspect, start: int, end: int) -> Suspect:
+    location = suspect.location
+    return Suspect(
+        SuspiciousLocation(location.file, start, end, location.score, location.formula),
+        suspect.function, suspect.line, suspect.spectrum, suspect.evidence,
+    )
+
+
+def suspects(
+    reproduction: Reproduction,
+    workdir: Path,
+    coverage_file: Path,
+    *,
+    formula: FormulaName = "ochiai",
+    granularity: Granularity = "statement",
+    trace_weight: float = TRACE_WEIGHT,
+    given: Sequence[str] = (),
+) -> list[Suspect]:
+    """All suspicious locations, best first.
+
+    `given` locations (see `parse_given`) come from a benchmark's perfect fault
+    localization or a user who knows where to look: exact lines come first, as given, with
+    score 1 (and no spectrum); files and functions restrict the ranking that follows them,
+    less what the exact lines already cover. With exact lines only, no ranking is computed.
+    """
+    parsed = [parse_given(spec) for spec in given]
+    for item in parsed:
+        _check_exists(item, workdir)
+    exact = [_given(item, workdir) for item in parsed if isinstance(item, GivenLines)]
+    scopes = [item for item in parsed if isinstance(item, Scope)]
+    if exact and not scopes:
+        return exact
+    ranked = rank(collect(reproduction, workdir, coverage_file), formula, granularity, trace_weight, scopes)
+    return exact + [suspect for suspect in ranked if not any(_within(suspect, given) for given in exact)]
+
+
+def localize(
+    reproduction: Reproduction,
+    workdir: Path,
+    coverage_file: Path,
+    limit: int,
+    *,
+    formula: FormulaName = "ochiai",
+    granularity: Granularity = "statement",
+    trace_weight: float = TRACE_WEIGHT,
+    given: Sequence[str] = (),
+) -> list[SuspiciousLocation]:
+    """The `limit` most suspicious locations, best first: what generation works on."""
+    ranked = suspects(
+        reproduction, workdir, coverage_file,
+        formula=formula, granularity=granularity, trace_weight=trace_weight, given=given,
+    )
+    return [suspect.location for suspect in ranked[:limit]]
+
+
+def _within(suspect: Suspect, given: Suspect) -> bool:
+    inner, outer = suspect.location, given.location
+    return inner.file == outer.file and outer.start_line <= inner.start_line and inner.end_line <= outer.end_line
+
+
+def _given(lines: GivenLines, workdir: Path) -> Suspect:
+    function = SourceMap.read(workdir / lines.file).function(lines.start_line)[0]
+    location = SuspiciousLocation(lines.file, lines.start_line, lines.end_line, 1.0, "given")
+    return Suspect(location, function, lines.start_line, None, 0.0)
+
+
+def _check_exists(given: GivenLines | Scope, workdir: Path) -> None:
+    path = workdir / given.file
+    if not path.is_file():
+        raise BadInput(f"given location {given.file} is not a file of the project")
+    if isinstance(given, GivenLines) and given.end_line > len(path.read_text(encoding="utf-8").splitlines()):
+        raise BadInput(f"given location {given.file}:{given.end_line} is past the end of the file")

@@ -1,24 +1,85 @@
-"""Statement-level Ochiai from a real per-test coverage run."""
+"""Fault localization: formulas on a hand-computed spectrum, stack-trace weighting,
+granularities, given locations, and real per-test coverage runs (examples included)."""
 
 from __future__ import annotations
 
 import math
+import os
+import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from repairbot.domain import Reproduction
-from repairbot.localize import is_test_file, localize, ochiai
+from repairbot.db.store import JobStore
+from repairbot.domain import Reproduction, SuspiciousLocation
+from repairbot.errors import BadInput
+from repairbot.localize import (
+    MODULE,
+    Evidence,
+    GivenLines,
+    Scope,
+    SourceMap,
+    Spectrum,
+    collect,
+    dstar,
+    is_test_file,
+    localize,
+    ochiai,
+    op2,
+    parse_given,
+    rank,
+    score,
+    suspects,
+    tarantula,
+)
+from repairbot.reproduce import reproduce
 from validators.pytest_runner import PytestRunner
 
 from tests.test_validators import PROJECT, write
 
+EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = sorted(p.name for p in EXAMPLES_DIR.iterdir() if (p / "expected.patch").is_file())
+# Rank of the statement expected.patch changes, with the default settings.
+EXAMPLE_RANKS = {
+    "color_palette": 1, "log_summary": 5, "meeting_rooms": 1, "payment_cards": 2, "shopping_cart": 2, "word_stats": 2,
+}
 
-def test_ochiai_matches_hand_computed_values() -> None:
-    assert ochiai(ef=2, ep=0, total_failing=2) == pytest.approx(1.0)
-    assert ochiai(ef=1, ep=3, total_failing=2) == pytest.approx(1 / math.sqrt(2 * 4))
-    assert ochiai(ef=0, ep=5, total_failing=2) == 0.0
-    assert ochiai(ef=0, ep=0, total_failing=0) == 0.0
+
+# --- formulas on a small spectrum: F = 2 failing and P = 3 passing tests ---
+
+@pytest.mark.parametrize(
+    ("formula", "ef", "ep", "expected"),
+    [
+        (ochiai, 2, 0, 1.0),
+        (ochiai, 1, 3, 1 / math.sqrt(8)),
+        (ochiai, 0, 3, 0.0),
+        (dstar, 2, 1, 4.0),  # 2^2 / (1 + 0)
+        (dstar, 1, 3, 0.25),  # 1 / (3 + 1)
+        (dstar, 1, 0, 1.0),  # 1 / (0 + 1)
+        (dstar, 2, 0, 5.0),  # zero denominator: ef^2 + 1
+        (tarantula, 2, 1, 0.75),  # 1 / (1 + 1/3)
+        (tarantula, 1, 3, 1 / 3),  # 0.5 / (0.5 + 1)
+        (tarantula, 0, 3, 0.0),
+        (op2, 2, 1, 1.75),  # 2 - 1/4
+        (op2, 1, 3, 0.25),  # 1 - 3/4
+    ],
+)
+def test_formulas_match_hand_computed_values(formula, ef: int, ep: int, expected: float) -> None:
+    assert formula(ef, ep, 2, 3) == pytest.approx(expected)
+
+
+def test_tarantula_without_passing_tests() -> None:
+    assert tarantula(1, 0, 2, 0) == 1.0
+
+
+def test_stack_trace_evidence_scales_the_score() -> None:
+    assert score(0.4, 0.0) == pytest.approx(0.4)
+    assert score(0.4, 1.0) == pytest.approx(0.6)  # innermost frame of every failing test: x1.5
+    assert score(0.4, 0.25, trace_weight=2.0) == pytest.approx(0.6)
+    assert score(0.0, 1.0) == 0.0
 
 
 @pytest.mark.parametrize(
@@ -28,21 +89,311 @@ def test_ochiai_matches_hand_computed_values() -> None:
         ("pkg/tests/helpers.py", True),
         ("conftest.py", True),
         ("pkg/util_test.py", True),
+        ("python_testcases/node.py", True),
+        ("unit_tests/helpers.py", True),
         ("pkg/testing_utils.py", False),
         ("pkg/contest.py", False),
         ("src/latest.py", False),
+        ("latest/app.py", False),
     ],
 )
 def test_test_files_are_never_suspects(path: str, expected: bool) -> None:
     assert is_test_file(path) is expected
 
 
+# --- statements and functions by line ---
+
+LIB = """\
+def area(w, h):
+    if w < 0:
+        w = -w
+    return w * h
+
+
+class Box:
+    def volume(self, d):
+        total = (
+            self.w
+            * d
+        )
+        assert total >= 0
+        return total
+
+
+LIMIT = 3
+"""
+
+
+def test_source_map_maps_lines_to_statements_and_functions() -> None:
+    source = SourceMap(LIB, is_python=True)
+    assert [source.statement_line(line) for line in (2, 9, 10, 11, 12, 17)] == [2, 9, 9, 9, 9, 17]
+    assert source.function(3) == ("area", 1, 4)
+    assert source.function(11) == ("Box.volume", 8, 14)
+    assert source.function(17) == (MODULE, 17, 17)
+    assert source.is_detection(13) and not source.is_detection(14)
+    assert source.statement_lines() == {2, 3, 4, 9, 13, 14, 17}
+
+
+def hand_evidence(tmp_path: Path) -> Evidence:
+    (tmp_path / "lib.py").write_text(LIB)
+    spectra = {
+        ("lib.py", 2): Spectrum(2, 3),
+        ("lib.py", 3): Spectrum(1, 0),
+        ("lib.py", 4): Spectrum(2, 1),
+        ("lib.py", 9): Spectrum(1, 2),
+        ("lib.py", 14): Spectrum(1, 2),
+        ("lib.py", 17): Spectrum(0, 3),
+    }
+    return Evidence(tmp_path, failing=2, passing=3, spectra=spectra, trace={("lib.py", 14): 0.5})
+
+
+@pytest.mark.parametrize(
+    ("formula", "expected"),
+    [
+        # Line 14 has stack-trace evidence 0.5: its score is x1.25. Line 17 no failing test ran.
+        ("ochiai", [(4, 2 / math.sqrt(6)), (3, 1 / math.sqrt(2)), (2, 2 / math.sqrt(10)),
+                    (14, 1.25 / math.sqrt(6)), (9, 1 / math.sqrt(6))]),
+        ("dstar", [(4, 4.0), (2, 4 / 3), (3, 1.0), (14, 1.25 / 3), (9, 1 / 3)]),
+        ("tarantula", [(3, 1.0), (4, 0.75), (14, 1.25 * 3 / 7), (2, 0.5), (9, 3 / 7)]),
+        ("op2", [(4, 1.75), (2, 1.25), (3, 1.0), (14, 0.625), (9, 0.5)]),
+    ],
+)
+def test_statement_ranking_per_formula(tmp_path: Path, formula: str, expected: list[tuple[int, float]]) -> None:
+    ranked = rank(hand_evidence(tmp_path), formula)
+    assert [s.location.start_line for s in ranked] == [line for line, _ in expected]
+    assert [s.location.score for s in ranked] == pytest.approx([value for _, value in expected])
+    assert {s.location.formula for s in ranked} == {formula}
+
+
+def test_method_file_and_hunk_granularity(tmp_path: Path) -> None:
+    evidence = hand_evidence(tmp_path)
+
+    def spans(granularity: str, **kwargs: float) -> list[tuple[int, int, str]]:
+        ranked = rank(evidence, "ochiai", granularity, **kwargs)  # type: ignore[arg-type]
+        return [(s.location.start_line, s.location.end_line, s.function) for s in ranked]
+
+    assert spans("method") == [(1, 4, "area"), (8, 14, "Box.volume")]
+    assert rank(evidence, "ochiai", "method")[1].location.score == pytest.approx(1.25 / math.sqrt(6))
+    assert spans("file") == [(2, 14, "area")]
+    # Equal scores on adjacent statements of one function form a hunk; line 14's trace
+    # evidence sets it apart from line 9 unless the stack trace is ignored.
+    assert spans("hunk") == [(4, 4, "area"), (3, 3, "area"), (2, 2, "area"), (14, 14, "Box.volume"),
+                             (9, 9, "Box.volume")]
+    assert spans("hunk", trace_weight=0.0)[-1] == (9, 14, "Box.volume")
+
+
+def test_ties_are_ordered_by_file_then_line(tmp_path: Path) -> None:
+    spectra = {("b.py", 1): Spectrum(1, 1), ("a.py", 9): Spectrum(1, 1), ("a.py", 5): Spectrum(1, 1)}
+    ranked = rank(Evidence(tmp_path, 1, 1, spectra, {}))
+    assert [(s.location.file, s.location.start_line) for s in ranked] == [("a.py", 5), ("a.py", 9), ("b.py", 1)]
+
+
+def test_scopes_keep_only_their_statements(tmp_path: Path) -> None:
+    evidence = hand_evidence(tmp_path)
+    for scope in (Scope("lib.py", "volume"), Scope("lib.py", "Box.volume")):
+        assert [s.line for s in rank(evidence, scopes=[scope])] == [14, 9]
+    assert len(rank(evidence, scopes=[Scope("lib.py")])) == 5
+    assert rank(evidence, scopes=[Scope("other.py")]) == []
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("pkg/a.py:12", GivenLines("pkg/a.py", 12, 12)),
+        ("pkg/a.py:12-14", GivenLines("pkg/a.py", 12, 14)),
+        ("pkg/a.py", Scope("pkg/a.py")),
+        ("pkg/a.py::Cart.total", Scope("pkg/a.py", "Cart.total")),
+    ],
+)
+def test_parse_given(spec: str, expected: GivenLines | Scope) -> None:
+    assert parse_given(spec) == expected
+
+
+@pytest.mark.parametrize("spec", ["a.py:0", "a.py:5-3", "a.py:x", "a.py:3-"])
+def test_bad_given_locations_are_rejected(spec: str) -> None:
+    with pytest.raises(BadInput, match="bad location"):
+        parse_given(spec)
+
+
+# --- real runs ---
+
+STATS = {
+    "stats.py": """\
+        def middle(items):
+            half = len(items) // 2
+            return items[half + 1]
+
+
+        def median(values):
+            ordered = sorted(values)
+            return middle(ordered)
+
+
+        def spread(values):
+            if not values:
+                raise ValueError("no values")
+            return max(values) - min(values)
+        """,
+    "tests/test_stats.py": """\
+        from stats import median, spread
+
+        def test_single():  # IndexError in middle (line 3), called from median (line 8)
+            assert median([1]) == 1
+
+        def test_odd():  # a wrong value: no frame outside the test
+            assert median([3, 1, 2]) == 2
+
+        def test_constant():
+            assert median([2, 2, 2]) == 2
+
+        def test_spread():
+            assert spread([1, 5]) == 4
+
+        def test_spread_empty():  # ValueError raised on purpose (line 13)
+            assert spread([]) == 0
+        """,
+}
+
+
+def reproduce_in(project: Path) -> tuple[Reproduction, Path, Path]:
+    """The baseline run with per-test coverage, as the pipeline does it: what localize takes."""
+    runner = PytestRunner()
+    runner.prepare(project)
+    return reproduce(runner, project, 120), project, runner.coverage_file(project)
+
+
+@pytest.fixture(scope="module")
+def stats_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Reproduction, Path, Path]:
+    return reproduce_in(write(tmp_path_factory.mktemp("stats") / "p", STATS))
+
+
+def test_crash_site_and_its_caller_rise_but_a_raise_does_not(stats_run) -> None:
+    # F = 3, P = 2. Lines 2, 3, 7, 8: ef = 2, ep = 1, Ochiai 2/3. Line 3 is the innermost
+    # frame of 1 of 3 failing tests (evidence 1/3, x(1 + 0.5/3)), line 8 its caller
+    # (evidence 1/6, x(1 + 0.5/6)). Line 13 (ef = 1, ep = 0: 1/sqrt(3)) is the innermost
+    # frame of test_spread_empty but a raise: unboosted, else it would pass lines 2 and 7.
+    reproduction, project, coverage_file = stats_run
+    ranked = localize(reproduction, project, coverage_file, limit=10)
+    assert [(loc.file, loc.start_line) for loc in ranked] == [
+        ("stats.py", 3), ("stats.py", 8), ("stats.py", 2), ("stats.py", 7), ("stats.py", 13), ("stats.py", 12),
+    ]
+    assert [loc.score for loc in ranked] == pytest.approx(
+        [2 / 3 * (1 + 0.5 / 3), 2 / 3 * (1 + 0.5 / 6), 2 / 3, 2 / 3, 1 / math.sqrt(3), 1 / math.sqrt(6)]
+    )
+    assert collect(reproduction, project, coverage_file).trace == pytest.approx(
+        {("stats.py", 3): 1 / 3, ("stats.py", 8): 1 / 6}
+    )
+
+
+def test_without_stack_traces_ties_fall_back_to_line_order(stats_run) -> None:
+    reproduction, project, coverage_file = stats_run
+    ranked = localize(reproduction, project, coverage_file, limit=4, trace_weight=0.0)
+    assert [loc.start_line for loc in ranked] == [2, 3, 7, 8]
+    hunks = localize(reproduction, project, coverage_file, limit=10, granularity="hunk", trace_weight=0.0)
+    assert [(loc.start_line, loc.end_line) for loc in hunks] == [(2, 3), (7, 8), (13, 13), (12, 12)]
+
+
+def test_method_level_on_a_real_run(stats_run) -> None:
+    reproduction, project, coverage_file = stats_run
+    ranked = suspects(reproduction, project, coverage_file, granularity="method")
+    assert [(s.function, s.location.start_line, s.location.end_line) for s in ranked] == [
+        ("middle", 1, 3), ("median", 6, 8), ("spread", 11, 14),
+    ]
+
+
+def test_given_lines_replace_the_ranking_and_scopes_restrict_it(stats_run, tmp_path: Path) -> None:
+    reproduction, project, coverage_file = stats_run
+    # Exact lines need no coverage at all.
+    assert localize(reproduction, project, tmp_path / "no-coverage", 10, given=["stats.py:7-8"]) == [
+        SuspiciousLocation("stats.py", 7, 8, 1.0, "given")
+    ]
+    scoped = localize(reproduction, project, coverage_file, 10, given=["stats.py:3", "stats.py::median"])
+    assert [(loc.start_line, loc.formula) for loc in scoped] == [(3, "given"), (8, "ochiai"), (7, "ochiai")]
+    # What the exact lines cover is not ranked again.
+    whole_file = localize(reproduction, project, coverage_file, 10, given=["stats.py:2-3", "stats.py"])
+    assert [(loc.start_line, loc.formula) for loc in whole_file] == [
+        (2, "given"), (8, "ochiai"), (7, "ochiai"), (13, "ochiai"), (12, "ochiai"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [("nope.py:1", "is not a file"), ("stats.py:99", "past the end"), ("tests", "is not a file")],
+)
+def test_given_locations_must_exist(stats_run, spec: str, message: str) -> None:
+    reproduction, project, coverage_file = stats_run
+    with pytest.raises(BadInput, match=message):
+        localize(reproduction, project, coverage_file, 10, given=[spec])
+
+
 def test_faulty_line_ranks_first(tmp_path: Path) -> None:
-    project = write(tmp_path / "p", PROJECT)
-    run = PytestRunner().run(project, 60, coverage_file=tmp_path / "cov")
-    reproduction = Reproduction(run=run, failing=[o for o in run.outcomes if not o.ok], passing=run.passing)
-    locations = localize(reproduction, project, tmp_path / "cov", limit=10)
+    locations = localize(*reproduce_in(write(tmp_path / "p", PROJECT)), limit=10)
     # calc.py:2 `return a - b` runs in the 1 failing and 2 of the passing tests: 1/sqrt(1*3).
     # calc.py:5 runs only in a passing test, so it is not a suspect; test files never are.
     assert [(loc.file, loc.start_line) for loc in locations] == [("calc.py", 2)]
     assert locations[0].score == pytest.approx(1 / math.sqrt(3))
+
+
+def removed_lines(patch: str) -> set[tuple[str, int]]:
+    """Old-side lines a unified diff removes or replaces (the examples' fixes replace lines)."""
+    removed, file, line = set(), "", 0
+    for text in patch.splitlines():
+        if text.startswith("--- "):
+            file = text.removeprefix("--- a/")
+        elif hunk := re.match(r"@@ -(\d+)", text):
+            line = int(hunk[1])
+        elif text.startswith("-"):
+            removed.add((file, line))
+            line += 1
+        elif text.startswith(" "):
+            line += 1
+    return removed
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_faulty_statement_of_each_example_ranks_as_expected(example: str, tmp_path: Path) -> None:
+    project = Path(shutil.copytree(EXAMPLES_DIR / example, tmp_path / example))
+    faulty = {
+        (file, SourceMap.read(project / file).statement_line(line))
+        for file, line in removed_lines((project / "expected.patch").read_text())
+    }
+    ranked = localize(*reproduce_in(project), limit=10)
+    position = next(
+        (i for i, loc in enumerate(ranked, start=1) if (loc.file, loc.start_line) in faulty), None
+    )
+    # Examples added without an entry must at least be within generation's default window.
+    if example in EXAMPLE_RANKS:
+        assert position == EXAMPLE_RANKS[example]
+    else:
+        assert position is not None
+
+
+# --- the command line ---
+
+def run_cli(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "repairbot", *args], capture_output=True, text=True, timeout=300,
+        env={**os.environ, "REPAIRBOT_DATABASE_URL": database_url},
+    )
+
+
+def test_localize_command_prints_the_ranking(tmp_path: Path) -> None:
+    project = write(tmp_path / "p", STATS)
+    result = run_cli("localize", str(project), "--top", "2", database_url=f"sqlite:///{tmp_path / 'db'}")
+    assert result.returncode == 0, result.stderr
+    assert [" ".join(line.split()) for line in result.stdout.splitlines()] == [
+        "rank score location function code",
+        "1 0.7778 stats.py:3 middle return items[half + 1]",
+        "2 0.7222 stats.py:8 median return middle(ordered)",
+    ]
+    assert not (tmp_path / "db").exists()  # localizing records no job
+
+
+def test_repair_with_a_given_location_stores_it(tmp_path: Path) -> None:
+    project = write(tmp_path / "p", PROJECT)
+    url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    result = run_cli("repair", str(project), "--location", "calc.py:2", database_url=url)
+    assert result.returncode == 0, result.stderr
+    assert "+    return a + b" in result.stdout
+    [job] = JobStore(url).list_jobs()
+    assert JobStore(url).get_job(job.id).locations == [SuspiciousLocation("calc.py", 2, 2, 1.0, "given")]

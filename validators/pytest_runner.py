@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import uuid
 from dataclasses import dataclass, field
@@ -67,7 +68,10 @@ class PytestRunner:
         if with_coverage:
             argv += ["-p", "validators.pytest_coverage", f"--repairbot-coverage={self.coverage_file(workdir)}"]
         argv += tests or []
-        result = self.sandbox.run(argv, workdir, SandboxLimits(timeout_s=timeout_s), scrubbed_env())
+        # CPU time is capped per process; wall-clock time is the real bound, so the CPU cap
+        # must never cut a run short before it (a multi-threaded run may use 2 cores).
+        limits = SandboxLimits(timeout_s=timeout_s, cpu_time_s=math.ceil(2 * timeout_s) + 1)
+        result = self.sandbox.run(argv, workdir, limits, scrubbed_env())
         try:
             outcomes = _read_outcomes(report)
         finally:

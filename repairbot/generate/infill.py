@@ -1,0 +1,188 @@
+"""Fill-in-the-middle patches: mask the suspicious lines and let a code model rewrite them.
+
+Templates only reach fixes of a few known shapes; a model that reads the code around a
+hole proposes fixes of any shape (Repilot's setting, without its completion engine yet).
+Each suspicious location becomes one hole: the prefix is the file up to the hole, kept
+indentation included (fixes rarely change it, and it anchors the statement), the suffix
+the rest. Completions that do not parse, or that give back the original program (same
+AST: only spacing or comments changed), cost a test run for nothing and are dropped here.
+
+Reading a prompt costs seconds on a CPU, so the model's time is a budget of its own,
+counted over every call on one generator (the pipeline calls it location by location,
+validating each location's candidates before paying for the next).
+"""
+
+from __future__ import annotations
+
+import ast
+import logging
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from repairbot.config import Settings
+from repairbot.domain import Candidate, SuspiciousLocation
+from repairbot.languages import python
+from repairbot.models import Completion, LanguageModel, load, resolve
+
+logger = logging.getLogger(__name__)
+
+_SNIPPET_CHARS = 40
+
+
+@dataclass(frozen=True)
+class InfillBudget:
+    samples: int = 4
+    max_tokens: int = 64
+    time_limit_s: float = 120.0
+
+
+@dataclass(frozen=True)
+class Hole:
+    """The masked lines of a file: `prefix + middle + suffix` is the whole text."""
+
+    prefix: str
+    middle: str
+    suffix: str
+    line_end: str
+    start_line: int
+    end_line: int
+
+    @property
+    def single_line(self) -> bool:
+        return self.start_line == self.end_line
+
+    @property
+    def stop(self) -> list[str]:
+        """A one-line hole ends at the newline: FIM on an instruct model otherwise runs on
+        past the hole (usage examples, prints). A longer hole ends where the model starts
+        writing the suffix's first line again."""
+        if self.single_line:
+            return ["\n"]
+        following = next((line for line in self.suffix.splitlines() if line.strip()), "")
+        return ["\n" + following] if following else []
+
+    def fill(self, text: str) -> str:
+        return self.prefix + text.rstrip() + self.line_end + self.suffix
+
+
+def make_hole(text: str, start_line: int, end_line: int) -> Hole | None:
+    """Lines `start_line..end_line` (1-based) masked after the first one's indentation."""
+    lines = text.splitlines(keepends=True)
+    if not 1 <= start_line <= end_line <= len(lines):
+        return None
+    first = lines[start_line - 1]
+    indentation = first[: len(first) - len(first.lstrip(" \t"))]
+    middle = "".join(lines[start_line - 1 : end_line])[len(indentation) :]
+    body = middle.rstrip("\r\n")
+    return Hole(
+        prefix="".join(lines[: start_line - 1]) + indentation,
+        middle=body,
+        suffix="".join(lines[end_line:]),
+        line_end=middle[len(body) :],
+        start_line=start_line,
+        end_line=end_line,
+    )
+
+
+class InfillGenerator:
+    name = "infill"
+
+    def __init__(self, model: LanguageModel, budget: InfillBudget = InfillBudget()) -> None:
+        self._model = model
+        self._budget = budget
+        self._spent_s = 0.0
+
+    def generate(self, project_root: Path, locations: list[SuspiciousLocation], limit: int) -> list[Candidate]:
+        """Candidates for the locations in the given order, until `limit` or the time budget."""
+        candidates: list[Candidate] = []
+        seen: set[tuple[str, str]] = set()
+        sources: dict[str, _Source | None] = {}
+        for location in locations:
+            remaining = self._budget.time_limit_s - self._spent_s
+            if len(candidates) >= limit or remaining <= 0:
+                break
+            if location.file not in sources:
+                sources[location.file] = _load(project_root, location.file)
+            source = sources[location.file]
+            hole = None if source is None else make_hole(source.text, location.start_line, location.end_line)
+            if source is None or hole is None:
+                continue
+            start = time.monotonic()
+            completions = self._model.infill(
+                hole.prefix, hole.suffix, n=self._budget.samples, max_tokens=self._budget.max_tokens,
+                stop=hole.stop, deadline=start + remaining,
+            )
+            self._spent_s += time.monotonic() - start
+            for completion in completions:
+                candidate = self._candidate(source, hole, location, completion)
+                if candidate is not None and (candidate.file, candidate.patched) not in seen:
+                    seen.add((candidate.file, candidate.patched))
+                    candidates.append(candidate)
+        return sorted(candidates, key=lambda c: -c.prior)[: max(limit, 0)]
+
+    def _candidate(
+        self, source: _Source, hole: Hole, location: SuspiciousLocation, completion: Completion
+    ) -> Candidate | None:
+        new = completion.text.rstrip()
+        if completion.truncated or not new.strip():
+            return None
+        patched = hole.fill(new)
+        if python.has_syntax_error(patched) or _program(patched) in (None, source.program):
+            return None
+        lines = f"line {hole.start_line}" if hole.single_line else f"lines {hole.start_line}-{hole.end_line}"
+        return Candidate(
+            file=location.file,
+            original=source.text,
+            patched=patched,
+            generator=f"infill:{self._model.name}",
+            description=f"{lines}: `{_snippet(hole.middle)}` -> `{_snippet(new)}`",
+            location=location,
+            prior=location.score * math.exp(completion.mean_logprob),
+        )
+
+
+@dataclass(frozen=True)
+class _Source:
+    text: str
+    program: str
+
+
+def _load(project_root: Path, file: str) -> _Source | None:
+    if not file.endswith(".py"):
+        return None
+    try:
+        text = (project_root / file).read_bytes().decode("utf-8")  # keeps \r\n line ends as they are
+    except (OSError, UnicodeDecodeError) as error:
+        logger.warning("infill: skipping %s: %s", file, error)
+        return None
+    if python.has_syntax_error(text):
+        logger.warning("infill: skipping %s: it has a syntax error", file)
+        return None
+    program = _program(text)
+    return None if program is None else _Source(text, program)
+
+
+def _program(text: str) -> str | None:
+    """What Python runs, without spacing and comments; None when Python rejects the text."""
+    try:
+        return ast.dump(ast.parse(text))
+    except (SyntaxError, ValueError):
+        return None
+
+
+def _snippet(code: str) -> str:
+    flat = " ".join(code.split())
+    return flat if len(flat) <= _SNIPPET_CHARS else flat[: _SNIPPET_CHARS - 1] + "…"
+
+
+def infill_generator(settings: Settings, time_left_s: float) -> InfillGenerator:
+    """The generator the settings describe, its model loaded (once per process and model)."""
+    model = load(resolve(settings.model, settings.data_dir), settings.model_threads)
+    budget = InfillBudget(
+        samples=settings.infill_samples,
+        max_tokens=settings.infill_max_tokens,
+        time_limit_s=min(settings.infill_time_limit_s, time_left_s),
+    )
+    return InfillGenerator(model, budget)

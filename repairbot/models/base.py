@@ -1,0 +1,85 @@
+"""What generation needs from a code language model, whatever runs it.
+
+Every backend only has to fill a hole between a prefix and a suffix. Decoding (greedy
+first, then samples, stop strings, per-token log-probabilities, budgets) is written once,
+in `decode.py`, over a `Session`: so llama.cpp and transformers models rank and stop the
+same way, and a patch's prior means the same thing whichever model proposed it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import numpy as np
+
+# Qwen2.5-Coder's fill-in-the-middle tokens (prefix-suffix-middle order); StarCoder-style
+# checkpoints use the same three names.
+FIM_PREFIX = "<|fim_prefix|>"
+FIM_SUFFIX = "<|fim_suffix|>"
+FIM_MIDDLE = "<|fim_middle|>"
+# The seq2seq (T5, CodeT5) way to ask for a span: the input holds a sentinel where the span
+# goes, the output starts with the same sentinel and ends at the next one.
+T5_SENTINEL = "<extra_id_0>"
+# When a prompt must be cut, the suffix keeps at most this share of it: the code before a
+# hole (imports, definitions, the start of the function) says more about what goes in it.
+SUFFIX_SHARE = 0.25
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One filling of a hole.
+
+    `mean_logprob` is the average natural-log probability per generated token under the
+    model's own (untempered) distribution: comparable across lengths, unlike the sum.
+    `truncated` says decoding hit `max_tokens` before the model ended the hole.
+    """
+
+    text: str
+    mean_logprob: float
+    truncated: bool = False
+
+
+def fit(before: list[int], after: list[int], room: int) -> tuple[list[int], list[int]]:
+    """Prefix and suffix tokens cut to `room` on the far side of the hole: the prefix loses
+    its start, the suffix its end; either gets what the other leaves unused."""
+    after = after[: max(int(room * SUFFIX_SHARE), room - len(before))]
+    return before[max(0, len(before) - (room - len(after))) :], after
+
+
+class LanguageModel(Protocol):
+    name: str
+
+    def infill(
+        self,
+        prefix: str,
+        suffix: str,
+        n: int,
+        max_tokens: int,
+        stop: Sequence[str] = (),
+        deadline: float | None = None,
+    ) -> list[Completion]:
+        """Up to `n` fillings of the hole between `prefix` and `suffix`: the greedy one first,
+        then samples. Stops sampling at `deadline` (a `time.monotonic()` value), so fewer
+        may come back; the text of each ends before the first `stop` string."""
+        ...
+
+
+class Session(Protocol):
+    """A model that has read one prompt; decoding walks forward from it and back to it."""
+
+    def restart(self) -> np.ndarray:
+        """Forget every generated token; the logits of the first token to generate."""
+        ...
+
+    def feed(self, token: int) -> np.ndarray:
+        """Append `token`; the logits of the next one."""
+        ...
+
+    def decode(self, tokens: list[int]) -> str: ...
+
+    def is_end(self, token: int) -> bool:
+        """End of the hole: end-of-text, or any special token (it would print as nothing)."""
+        ...

