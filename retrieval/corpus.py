@@ -1,0 +1,164 @@
+"""Bug-fix pairs and their JSONL corpus format.
+
+One JSON object per line, so corpora can be concatenated, streamed and diffed, and a bad
+line can be reported by number. Fields:
+
+    buggy       code before the fix (a hunk or a whole function)        required
+    fixed       the same code after the fix                              required
+    language    lower-case language name, e.g. "python", "java"          required
+    kind        "hunk" or "function"                                     default "hunk"
+    file_path, repository, commit, message                               default ""
+    license     SPDX id of the code's license, null when unknown         default null
+
+Unknown fields are errors rather than ignored: a misspelt optional field ("licence") would
+otherwise vanish silently from every pair.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+import textwrap
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+KINDS = ("hunk", "function")
+_LANGUAGE = re.compile(r"^[a-z][a-z0-9+#_-]*$")
+MAX_REPORTED_PROBLEMS = 20
+
+
+@dataclass(frozen=True)
+class BugFixPair:
+    """A piece of code before and after a fix, with where it came from."""
+
+    buggy: str
+    fixed: str
+    language: str
+    kind: str = "hunk"
+    file_path: str = ""
+    repository: str = ""
+    commit: str = ""
+    message: str = ""
+    license: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Identity for deduplication: the same fix cherry-picked to another branch, mined from
+        a fork or re-indentated is the same pair, so provenance and whitespace are left out."""
+        digest = hashlib.blake2b(digest_size=16)
+        for part in (self.language, _normalize(self.buggy), _normalize(self.fixed)):
+            digest.update(part.encode("utf-8"))
+            digest.update(b"\0")
+        return digest.hexdigest()
+
+    def to_json(self) -> str:
+        return json.dumps({name: getattr(self, name) for name in _FIELD_NAMES}, ensure_ascii=False)
+
+
+_FIELD_NAMES = tuple(f.name for f in dataclasses.fields(BugFixPair))
+_REQUIRED = ("buggy", "fixed", "language")
+
+
+class CorpusError(ValueError):
+    """A corpus with malformed lines; `problems` holds every one as `path:line: what`."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        shown = problems[:MAX_REPORTED_PROBLEMS]
+        more = len(problems) - len(shown)
+        super().__init__("\n".join(shown + ([f"... and {more} more"] if more else [])))
+
+
+def pair_from_dict(data: Any) -> BugFixPair:
+    """Validate one decoded JSON value; raises ValueError naming the offending field."""
+    if not isinstance(data, dict):
+        raise ValueError(f"expected a JSON object, got {type(data).__name__}")
+    unknown = sorted(set(data) - set(_FIELD_NAMES))
+    if unknown:
+        raise ValueError(f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(_FIELD_NAMES)}")
+    missing = [name for name in _REQUIRED if name not in data]
+    if missing:
+        raise ValueError(f"missing required field(s) {', '.join(missing)}")
+    for name, value in data.items():
+        nullable = name == "license"
+        if not (isinstance(value, str) or (nullable and value is None)):
+            expected = "a string or null" if nullable else "a string"
+            raise ValueError(f"field {name!r} must be {expected}, got {type(value).__name__}")
+    pair = BugFixPair(**data)
+    if not pair.buggy.strip():
+        raise ValueError("field 'buggy' is empty: retrieval looks pairs up by their buggy code")
+    if not _LANGUAGE.match(pair.language):
+        raise ValueError(f"field 'language' must be a lower-case name like 'python', got {pair.language!r}")
+    if pair.kind not in KINDS:
+        raise ValueError(f"field 'kind' must be one of {', '.join(KINDS)}, got {pair.kind!r}")
+    if same_code(pair.buggy, pair.fixed, pair.language):
+        raise ValueError("'buggy' and 'fixed' differ in layout only: not a fix")
+    return pair
+
+
+def read_corpus(path: Path) -> list[BugFixPair]:
+    """All pairs of a JSONL file; raises CorpusError listing every malformed line, so a user
+    fixes a generated corpus in one pass instead of one error per run."""
+    pairs: list[BugFixPair] = []
+    problems: list[str] = []
+    try:
+        handle = path.open(encoding="utf-8")
+    except OSError as exc:
+        raise CorpusError([f"{path}: cannot read: {exc.strerror or exc}"]) from exc
+    with handle:
+        try:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    pairs.append(pair_from_dict(json.loads(line)))
+                except json.JSONDecodeError as exc:
+                    problems.append(f"{path}:{number}: invalid JSON: {exc.msg} (column {exc.colno})")
+                except ValueError as exc:
+                    problems.append(f"{path}:{number}: {exc}")
+        except UnicodeDecodeError as exc:
+            problems.append(f"{path}: not UTF-8 text: {exc.reason} at byte {exc.start}")
+    if problems:
+        raise CorpusError(problems)
+    return pairs
+
+
+def write_corpus(path: Path, pairs: Iterable[BugFixPair]) -> int:
+    """Write `pairs` as JSONL (replacing the file); returns how many were written."""
+    count = 0
+    with path.open("w", encoding="utf-8") as handle:
+        for pair in pairs:
+            handle.write(pair.to_json() + "\n")
+            count += 1
+    return count
+
+
+def unique(pairs: Iterable[BugFixPair], seen: set[str] | None = None) -> Iterator[BugFixPair]:
+    """`pairs` without duplicates (by `key`), first occurrence kept; `seen` is updated."""
+    seen = set() if seen is None else seen
+    for pair in pairs:
+        if pair.key not in seen:
+            seen.add(pair.key)
+            yield pair
+
+
+def same_code(a: str, b: str, language: str) -> bool:
+    """Equal up to layout. In Python indentation is code (a `return` moved out of a loop is
+    a classic fix), so there each line's relative indentation must match too."""
+    return _layout_free(a, language) == _layout_free(b, language)
+
+
+def _layout_free(code: str, language: str) -> list[tuple[int, str]]:
+    lines = [line for line in textwrap.dedent(code.expandtabs(4)).splitlines() if line.strip()]
+    if language != "python":
+        return [(0, "".join("".join(lines).split()))]
+    return [(len(line) - len(line.lstrip()), "".join(line.split())) for line in lines]
+
+
+def _normalize(code: str) -> str:
+    lines = [line.rstrip() for line in textwrap.dedent(code.expandtabs(4)).splitlines()]
+    return "\n".join(lines).strip("\n")

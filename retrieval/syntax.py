@@ -1,0 +1,174 @@
+"""The little syntax retrieval needs, for Python and Java, through tree-sitter.
+
+Two questions only: where are the functions of a file (mining pairs function by function),
+and where are the identifiers and literals of a snippet (token merging averages their
+subtokens). tree-sitter answers both for broken code and for snippets that are not whole
+files, which mined hunks and suspicious lines usually are.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+import tree_sitter_java
+import tree_sitter_python
+from tree_sitter import Language, Node, Parser, Tree
+
+_LANGUAGES = {
+    "python": Language(tree_sitter_python.language()),
+    "java": Language(tree_sitter_java.language()),
+}
+EXTENSIONS = {".py": "python", ".java": "java"}
+
+_FUNCTIONS = {
+    "python": frozenset({"function_definition"}),
+    "java": frozenset({"method_declaration", "constructor_declaration", "compact_constructor_declaration"}),
+}
+_SCOPES = {
+    "python": frozenset({"class_definition", "function_definition"}),
+    "java": frozenset({
+        "class_declaration", "interface_declaration", "enum_declaration", "record_declaration",
+        "annotation_type_declaration", "method_declaration", "constructor_declaration",
+    }),
+}
+# Units whose subtokens token merging averages: one name or one literal value each.
+_ATOMS = {
+    "python": frozenset({"identifier", "string", "integer", "float", "string_content"}),
+    "java": frozenset({
+        "identifier", "type_identifier", "string_literal", "character_literal",
+        "decimal_integer_literal", "hex_integer_literal", "octal_integer_literal",
+        "binary_integer_literal", "decimal_floating_point_literal", "hex_floating_point_literal",
+    }),
+}
+_COMMENTS = frozenset({"comment", "line_comment", "block_comment"})
+_local = threading.local()
+
+
+@dataclass(frozen=True)
+class Function:
+    """A function's identity and extent; rows are 0-based and inclusive.
+
+    `key` qualifies the name with its enclosing classes and functions (and, in Java, the
+    parameter list, since overloads share a name), so the same function can be found in the
+    file before and after a commit.
+    """
+
+    key: str
+    start_row: int
+    end_row: int
+    start_byte: int
+    end_byte: int
+
+
+def language_for(path: str) -> str | None:
+    return EXTENSIONS.get(PurePosixPath(path).suffix)
+
+
+def supported(language: str | None) -> bool:
+    return language in _LANGUAGES
+
+
+def parse(source: bytes, language: str) -> Tree:
+    parsers = getattr(_local, "parsers", None)
+    if parsers is None:
+        parsers = _local.parsers = {}
+    if language not in parsers:
+        # Parsers are not thread-safe: one per thread and language.
+        parsers[language] = Parser(_LANGUAGES[language])
+    return parsers[language].parse(source)
+
+
+def functions(source: bytes, language: str) -> list[Function]:
+    """Every function, method and constructor, nested ones included, in source order."""
+    found: list[Function] = []
+    seen: dict[str, int] = {}
+    for node in _walk(parse(source, language).root_node):
+        if node.type not in _FUNCTIONS[language]:
+            continue
+        key = _qualified_name(node, language)
+        # Same key twice (a redefinition, conditional defs): number them in source order.
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] > 1:
+            key = f"{key}#{seen[key]}"
+        found.append(Function(key, node.start_point.row, node.end_point.row, node.start_byte, node.end_byte))
+    return found
+
+
+def code_rows(source: bytes, language: str) -> set[int]:
+    """0-based rows holding code: some token outside comments and docstrings."""
+    rows: set[int] = set()
+    pending = [parse(source, language).root_node]
+    while pending:
+        node = pending.pop()
+        if node.type in _COMMENTS or _is_docstring(node):
+            continue
+        if node.child_count == 0:
+            rows.update(range(node.start_point.row, node.end_point.row + 1))
+        pending.extend(node.children)
+    return rows
+
+
+def atom_spans(text: str, language: str | None) -> list[tuple[int, int]]:
+    """Character spans [start, end) of the identifiers and literals in `text`, outermost
+    first. An f-string with interpolations is not one atom: its parts are."""
+    if not supported(language):
+        return []
+    assert language is not None
+    data = text.encode("utf-8")
+    atoms = _ATOMS[language]
+    spans: list[tuple[int, int]] = []
+    pending = [parse(data, language).root_node]
+    while pending:
+        node = pending.pop()
+        if node.type in atoms and node.start_byte < node.end_byte and not _interpolated(node):
+            spans.append((node.start_byte, node.end_byte))
+            continue
+        pending.extend(reversed(node.children))
+    if len(data) == len(text):
+        return spans
+    starts = list(itertools.accumulate((len(ch.encode("utf-8")) for ch in text), initial=0))
+    return [(bisect.bisect_left(starts, s), bisect.bisect_left(starts, e)) for s, e in spans]
+
+
+def _is_docstring(node: Node) -> bool:
+    """A bare string statement: Python's docstrings (and string "comments"), which change
+    documentation, not behaviour."""
+    children = node.named_children
+    return node.type == "expression_statement" and len(children) == 1 and children[0].type == "string"
+
+
+def _interpolated(node: Node) -> bool:
+    return any(child.type == "interpolation" for child in node.children)
+
+
+def _walk(root: Node) -> Iterator[Node]:
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        yield node
+        pending.extend(reversed(node.named_children))
+
+
+def _qualified_name(node: Node, language: str) -> str:
+    parts = [_own_name(node, language)]
+    parent = node.parent
+    while parent is not None:
+        if parent.type in _SCOPES[language]:
+            parts.append(_own_name(parent, language))
+        parent = parent.parent
+    return ".".join(reversed(parts))
+
+
+def _own_name(node: Node, language: str) -> str:
+    name = node.child_by_field_name("name")
+    text = name.text.decode("utf-8", "replace") if name is not None and name.text is not None else "?"
+    if language == "java" and node.type in _FUNCTIONS["java"]:
+        parameters = node.child_by_field_name("parameters")
+        if parameters is not None and parameters.text is not None:
+            text += "".join(parameters.text.decode("utf-8", "replace").split())
+    return text
