@@ -129,7 +129,8 @@ def show(job_id: Annotated[int, typer.Argument(help="Job id from `repairbot jobs
     for test_id, message in detail.failures:
         out.print(f"failing: {test_id}: {message.splitlines()[0] if message else ''}")
     for loc in detail.locations:
-        out.print(f"suspicious: {loc.file}:{loc.start_line} {loc.formula}={loc.score:.3f}")
+        span = f"{loc.start_line}" + (f"-{loc.end_line}" if loc.end_line != loc.start_line else "")
+        out.print(f"suspicious: {loc.file}:{span} {loc.formula}={loc.score:.3f}")
     out.print(f"candidates tried: {s.candidates_tried}; time to first plausible: {detail.time_to_first_plausible_s}")
     for patch in detail.patches:
         out.print(f"patch #{patch.rank} ({patch.generator}: {patch.description})")
