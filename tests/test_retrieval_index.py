@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import re
 from pathlib import Path
 
 import numpy as np
@@ -14,23 +12,9 @@ import pytest
 from retrieval.corpus import BugFixPair
 from retrieval.dense import DenseIndex, DensePolicy
 from retrieval.index import BadIndex, HybridIndex
+from tests.hashing_encoder import HashingEncoder
 
 os.environ["HF_HUB_OFFLINE"] = "1"
-
-
-class HashingEncoder:
-    """A stand-in for a transformer: hashed bag of tokens, so most tests need no model."""
-
-    name = "hashing-test-encoder"
-    dim = 64
-    config = {"source": "hashing-test-encoder"}
-
-    def encode(self, texts: list[str], languages: list[str | None]) -> np.ndarray:
-        vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for token in re.findall(r"\w+|[^\s\w]", text):
-                vectors[row, int(hashlib.md5(token.encode()).hexdigest(), 16) % self.dim] += 1
-        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
 
 
 def pair(buggy: str, fixed: str, language: str = "python", **fields: str) -> BugFixPair:

@@ -3,19 +3,22 @@ memory that the repair job keeps of it."""
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 from pathlib import Path
 
 import git
-import numpy as np
 import pytest
 
 from retrieval.corpus import BugFixPair
 from retrieval.index import HybridIndex
-from retrieval.memory import MINED_FILE, mined_repositories, remember_repository, repository_identity
+from retrieval.memory import (
+    MINED_FILE,
+    mined_repositories,
+    remember_repository,
+    repository_identity,
+)
 from retrieval.mining import MiningLimits, is_fix_message, is_test_file, mine_repository
+from tests.hashing_encoder import HashingEncoder
 
 AUTHOR = git.Actor("Dev", "dev@example.com")
 
@@ -213,21 +216,6 @@ def test_mining_is_incremental_by_commit(history: tuple[Repo, dict[str, str]]) -
     assert set(by_commit(again.pairs)) == {shas["off_by_one"], shas["java"], shas["reference"], new_sha}
 
 
-class HashingEncoder:
-    """A stand-in for a transformer: hashed bag of tokens, so tests need no model."""
-
-    name = "hashing-test-encoder"
-    dim = 64
-    config = {"source": "hashing-test-encoder"}
-
-    def encode(self, texts: list[str], languages: list[str | None]) -> np.ndarray:
-        vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for token in re.findall(r"\w+|[^\s\w]", text):
-                vectors[row, int(hashlib.md5(token.encode()).hexdigest(), 16) % self.dim] += 1
-        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
-
-
 def test_remember_repository_mines_new_commits_only_and_survives_a_restart(
     history: tuple[Repo, dict[str, str]], tmp_path: Path
 ) -> None:
@@ -271,7 +259,6 @@ def test_plain_directories_and_empty_repositories_have_nothing_to_remember(tmp_p
     git.Repo.init(empty)
     update = remember_repository(index, empty, tmp_path / "index")
     assert update is not None and update.head is None and update.pairs_added == 0
-
 
 
 def test_an_indentation_fix_is_a_fix_in_python(tmp_path: Path) -> None:

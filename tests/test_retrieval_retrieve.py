@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from pathlib import Path
 
 import git
-import numpy as np
 import pytest
 import torch
 from typer.testing import CliRunner
@@ -20,6 +18,7 @@ from retrieval.encoders import minilm_path
 from retrieval.index import HybridIndex
 from retrieval.memory import INDEX_DIR_ENV, index_dir
 from retrieval.retrieve import RetrievalContext, query_text, retrieve
+from tests.hashing_encoder import HashingEncoder
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 CORPUS = Path(__file__).parent / "data" / "retrieval" / "pairs.jsonl"
@@ -37,21 +36,6 @@ def spread(values):
     high = max(values)
     return high - low
 '''
-
-
-class HashingEncoder:
-    """A stand-in for a transformer: hashed bag of tokens, so these tests need no model."""
-
-    name = "hashing-test-encoder"
-    dim = 64
-    config = {"source": "hashing-test-encoder"}
-
-    def encode(self, texts: list[str], languages: list[str | None]) -> np.ndarray:
-        vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for token in re.findall(r"\w+|[^\s\w]", text):
-                vectors[row, int(hashlib.md5(token.encode()).hexdigest(), 16) % self.dim] += 1
-        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
 
 
 @pytest.fixture

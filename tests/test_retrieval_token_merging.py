@@ -12,7 +12,13 @@ import torch
 
 from retrieval.encoders import TransformerEncoder, minilm_path
 from retrieval.syntax import atom_spans
-from retrieval.token_merging import Architecture, TokenMergingUnsupported, check_supported, merge_states, token_groups
+from retrieval.token_merging import (
+    Architecture,
+    TokenMergingUnsupported,
+    check_supported,
+    merge_states,
+    token_groups,
+)
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 

@@ -62,24 +62,14 @@ _NAME_FIELDS = {
     "for_statement": "left",
     "for_in_clause": "left",
 }
-_NAME_PARENTS = frozenset(
-    {
-        "dotted_name",
-        "aliased_import",
-        "global_statement",
-        "nonlocal_statement",
-        "lambda_parameters",
-        "parameters",
-        "typed_parameter",
-        "list_splat_pattern",
-        "dictionary_splat_pattern",
-        "pattern_list",
-        "tuple_pattern",
-        "list_pattern",
-        "as_pattern_target",
-        "keyword_pattern",
-    }
-)
+_NAME_PARENTS = python.TARGET_CONTAINERS | {
+    "dotted_name",
+    "aliased_import",
+    "global_statement",
+    "nonlocal_statement",
+    "lambda_parameters",
+    "keyword_pattern",
+}
 # A statement with 8 values and 20 locals would yield 160 near-random candidates; the
 # first few alternatives of every identifier are worth more than all of the first one's.
 MAX_IDENTIFIER_EDITS = 30

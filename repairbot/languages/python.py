@@ -64,7 +64,7 @@ _NESTED_SCOPES = frozenset(
         "generator_expression",
     }
 )
-_TARGET_CONTAINERS = frozenset(
+TARGET_CONTAINERS = frozenset(
     {
         "parameters",
         "typed_parameter",
@@ -179,6 +179,6 @@ def _bound_names(target: Node | None) -> Iterator[str]:
         yield target.text.decode("utf-8")
     elif target.type in ("default_parameter", "typed_default_parameter"):
         yield from _bound_names(target.child_by_field_name("name"))
-    elif target.type in _TARGET_CONTAINERS:
+    elif target.type in TARGET_CONTAINERS:
         for child in target.named_children:
             yield from _bound_names(child)
