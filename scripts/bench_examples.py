@@ -12,25 +12,15 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from benchmarks.examples import example_projects, matches_reference
 from repairbot.config import load_settings
 from repairbot.db.store import JobStore
 from repairbot.pipeline import repair
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-
-
-def matches_reference(example: Path, patched: str, file: str) -> bool:
-    """Apply the example's expected.patch to a copy and compare the file's text."""
-    with tempfile.TemporaryDirectory() as tmp:
-        copy = Path(tmp) / example.name
-        subprocess.run(["cp", "-r", str(example), str(copy)], check=True)
-        subprocess.run(["git", "apply", "expected.patch"], cwd=copy, check=True)
-        return (copy / file).read_text() == patched
 
 
 def main() -> None:
@@ -41,7 +31,7 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         store = JobStore(f"sqlite:///{tmp}/bench.db")
-        for example in sorted(p for p in EXAMPLES.iterdir() if (p / "expected.patch").is_file()):
+        for example in example_projects():
             settings = load_settings(example)
             results = [repair(example, settings, store) for _ in range(args.repeat)]
             first = results[0]

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,13 +22,13 @@ from pathlib import Path
 
 from llama_cpp import Llama
 
+from benchmarks.examples import example_projects, matches_reference
 from repairbot.config import load_settings
 from repairbot.db.store import JobStore
 from repairbot.generate.infill import make_hole
 from repairbot.models import DEFAULT_MODEL, load, resolve
 from repairbot.pipeline import repair
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 MAX_TOKENS = 64
 
 
@@ -58,7 +57,7 @@ def speed(samples: int) -> list[dict]:
         return len(vocab.tokenize(text.encode("utf-8"), add_bos=False))
 
     rows = []
-    for example in sorted(p for p in EXAMPLES.iterdir() if (p / "expected.patch").is_file()):
+    for example in example_projects():
         file, line = buggy_line(example)
         hole = make_hole((example / file).read_text(), line, line)
         start = time.monotonic()
@@ -81,19 +80,12 @@ def speed(samples: int) -> list[dict]:
     return rows
 
 
-def matches_reference(example: Path, patched: str, file: str) -> bool:
-    with tempfile.TemporaryDirectory() as tmp:
-        copy = Path(tmp) / example.name
-        subprocess.run(["cp", "-r", str(example), str(copy)], check=True)
-        subprocess.run(["git", "apply", "expected.patch"], cwd=copy, check=True)
-        return (copy / file).read_text() == patched
-
 
 def repairs(samples: int) -> list[dict]:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         store = JobStore(f"sqlite:///{tmp}/bench.db")
-        for example in sorted(p for p in EXAMPLES.iterdir() if (p / "expected.patch").is_file()):
+        for example in example_projects():
             settings = load_settings(example, generators=["infill"], infill_samples=samples)
             result = repair(example, settings, store)
             top = result.patches[0].candidate if result.patches else None

@@ -26,7 +26,6 @@ import difflib
 import io
 import json
 import shutil
-import subprocess
 import sys
 import tempfile
 import tokenize
@@ -34,12 +33,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.examples import apply_reference_fix, example_projects
 from repairbot.errors import BadInput
 from repairbot.localize import FORMULAS, TRACE_WEIGHT, Evidence, SourceMap, Suspect, collect, rank
 from repairbot.reproduce import reproduce
 from validators.pytest_runner import PytestRunner, default_test_command
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 TOP_N = (1, 3, 5)
 LEVELS = ("statement", "method")
 
@@ -116,9 +115,8 @@ def position(ranking: list[Suspect], fault: Fault, level: str) -> int | None:
 
 
 def example_bugs(scratch: Path) -> Iterator[Bug]:
-    for example in sorted(p for p in EXAMPLES.iterdir() if (p / "expected.patch").is_file()):
-        fixed = Path(shutil.copytree(example, scratch / "fixed" / example.name))
-        subprocess.run(["git", "apply", "expected.patch"], cwd=fixed, check=True)
+    for example in example_projects():
+        fixed = apply_reference_fix(example, scratch / "fixed" / example.name)
         diff = (example / "expected.patch").read_text().splitlines()
         files = [line.removeprefix("+++ b/") for line in diff if line.startswith("+++ b/")]
         yield Bug(example.name, example, {file: (fixed / file).read_text() for file in files})

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.examples import EXAMPLES_DIR, apply_reference_fix, example_projects
 from repairbot.db.store import JobStore
 
-EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
-EXAMPLES = sorted(p.name for p in EXAMPLES_DIR.iterdir() if (p / "expected.patch").is_file())
+EXAMPLES = [p.name for p in example_projects()]
 
 
 def tree_checksum(root: Path) -> str:
@@ -43,12 +43,6 @@ def copy_example(name: str, tmp_path: Path) -> Path:
     return Path(shutil.copytree(EXAMPLES_DIR / name, tmp_path / name))
 
 
-def reference_fix(project: Path, tmp_path: Path) -> Path:
-    fixed = Path(shutil.copytree(project, tmp_path / "reference"))
-    subprocess.run(["git", "apply", "expected.patch"], cwd=fixed, check=True)
-    return fixed
-
-
 def apply_diff(project: Path, diff: str, tmp_path: Path) -> Path:
     patched = Path(shutil.copytree(project, tmp_path / "patched"))
     subprocess.run(["git", "apply", "-"], input=diff, text=True, cwd=patched, check=True)
@@ -68,7 +62,7 @@ def test_repairs_each_example_with_the_reference_fix(example: str, tmp_path: Pat
     assert result.returncode == 0, result.stderr
     assert tree_checksum(project) == before
     patched = apply_diff(project, result.stdout, tmp_path)
-    expected = reference_fix(project, tmp_path)
+    expected = apply_reference_fix(project, tmp_path / "reference")
     changed = [line[6:] for line in result.stdout.splitlines() if line.startswith("+++ b/")]
     assert len(changed) == 1
     assert (patched / changed[0]).read_text() == (expected / changed[0]).read_text()

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import math
 import shutil
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from benchmarks.examples import EXAMPLES_DIR, apply_reference_fix
 from repairbot import pipeline
 from repairbot.config import load_settings
 from repairbot.db.store import JobStore
@@ -207,7 +207,7 @@ def test_asking_for_infill_without_a_model_is_bad_input(tmp_path: Path, monkeypa
 
 # --- the real default model ----------------------------------------------------------------
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "shopping_cart"
+EXAMPLE = EXAMPLES_DIR / "shopping_cart"
 
 
 @pytest.mark.slow
@@ -220,6 +220,5 @@ def test_default_model_repairs_an_example_on_its_own(tmp_path: Path) -> None:
     assert result.patches, [v.candidate.description for v in result.validations]
     best = result.patches[0].candidate
     assert best.generator == "infill:qwen2.5-coder-1.5b-instruct-q4_k_m"
-    reference = Path(shutil.copytree(EXAMPLE, tmp_path / "reference"))
-    subprocess.run(["git", "apply", "expected.patch"], cwd=reference, check=True)
+    reference = apply_reference_fix(EXAMPLE, tmp_path / "reference")
     assert best.patched == (reference / best.file).read_text()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.examples import EXAMPLES_DIR, example_projects
 from repairbot.db.store import JobStore
 from repairbot.domain import Reproduction, SuspiciousLocation
 from repairbot.errors import BadInput
@@ -40,8 +41,7 @@ from validators.pytest_runner import PytestRunner
 
 from tests.test_validators import PROJECT, write
 
-EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
-EXAMPLES = sorted(p.name for p in EXAMPLES_DIR.iterdir() if (p / "expected.patch").is_file())
+EXAMPLES = [p.name for p in example_projects()]
 # Rank of the statement expected.patch changes, with the default settings.
 EXAMPLE_RANKS = {
     "color_palette": 1, "log_summary": 5, "meeting_rooms": 1, "payment_cards": 2, "shopping_cart": 2, "word_stats": 2,
