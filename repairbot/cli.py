@@ -127,7 +127,9 @@ def show(job_id: Annotated[int, typer.Argument(help="Job id from `repairbot jobs
     if s.error:
         out.print(f"error: {s.error}")
     for test_id, message in detail.failures:
-        out.print(f"failing: {test_id}: {message.splitlines()[0] if message else ''}")
+        out.print(f"failing: {test_id}: {message.splitlines()[0] if message else ''}", markup=False)
+    for test_id, reason in detail.baseline_failures:
+        out.print(f"ignored: {test_id}: {reason}", markup=False)
     for loc in detail.locations:
         span = f"{loc.start_line}" + (f"-{loc.end_line}" if loc.end_line != loc.start_line else "")
         out.print(f"suspicious: {loc.file}:{span} {loc.formula}={loc.score:.3f}")
@@ -211,10 +213,9 @@ def _rank_project(path: Path, settings: Settings) -> list[Suspect]:
     runner = make_runner(settings)
     with Workspace(path) as workspace:
         runner.prepare(workspace.root)
-        coverage_file = runner.coverage_file(workspace.root)
         reproduction = reproduce(runner, workspace.root, settings.test_timeout_s)
         return suspects(
-            reproduction, workspace.root, coverage_file,
+            reproduction, workspace.root, runner.line_coverage(workspace.root),
             formula=settings.localize_formula, granularity=settings.localize_granularity,
             trace_weight=settings.stack_trace_weight, given=settings.locations,
         )

@@ -8,6 +8,7 @@ because the person typing them meant it.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -65,6 +66,20 @@ class Settings(BaseSettings):
     max_locations: int = Field(default=10, gt=0, description="Suspicious statements handed to generation.")
     test_timeout_s: float = Field(default=120.0, gt=0, description="Timeout of the first (baseline) test run.")
     sandbox: Literal["auto", "bwrap", "none"] = "auto"
+    validation_workers: int = Field(
+        default=0, ge=0, description="Candidates validated at once, each in its own copy; 0: one per CPU core, at most 4."
+    )
+    outcome_cache: bool = Field(
+        default=True, description="Reuse the verdict of an identical (normalized) patch on the same project state."
+    )
+    baseline_reruns: int = Field(
+        default=1, ge=0, description="Extra baseline runs that find flaky tests (outcome flips); 0 trusts one run."
+    )
+    ignore_tests: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Test ids (fnmatch patterns, comma-separated in the environment) that fail for reasons unrelated "
+        "to the bug: neither repair targets nor regressions.",
+    )
     localize_formula: FormulaName = "ochiai"
     localize_granularity: Granularity = Field(
         default="statement", description="What generation gets: templates rewrite one statement at a time."
@@ -78,7 +93,7 @@ class Settings(BaseSettings):
         "replace the ranking, FILE or FILE::FUNCTION restrict it.",
     )
 
-    @field_validator("generators", "locations", mode="before")
+    @field_validator("generators", "locations", "ignore_tests", mode="before")
     @classmethod
     def _split_names(cls, value: Any) -> Any:
         if isinstance(value, str):  # an empty variable means unset, not "no generators"
@@ -119,3 +134,8 @@ def load_settings(project: Path | None = None, **overrides: Any) -> Settings:
         return Settings(**merged)
     except ValidationError as exc:
         raise BadInput(f"invalid repairbot settings: {exc}") from exc
+
+
+def validation_workers(settings: Settings) -> int:
+    """Test runs are CPU-bound: more workers than cores only queue inside the kernel."""
+    return settings.validation_workers or max(1, min(4, os.cpu_count() or 1))

@@ -49,8 +49,11 @@ class TestRun:
     duration_s: float
     timed_out: bool = False
     output: str = ""
-    coverage_file: str | None = None
     violation: str | None = None  # a sandbox limit the run hit ("memory limit", ...)
+    compile_error: str | None = None  # the build's message when the code did not compile
+    # Resource usage of the whole run (all its processes) where the sandbox can measure it.
+    cpu_time_s: float | None = None
+    peak_memory_bytes: int | None = None
 
     @property
     def failing(self) -> list[str]:
@@ -63,11 +66,22 @@ class TestRun:
 
 @dataclass
 class Reproduction:
-    """The failure the job must fix: which tests fail before any patch, and the evidence."""
+    """The failure the job must fix: which tests fail before any patch, and the evidence.
+
+    `baseline_failures` are tests that fail (or flip) without any patch for reasons the job
+    is not asked to fix: flaky tests (seen with different outcomes in a rerun) and tests the
+    user or benchmark declared as known failures. They are recorded, then left out of both
+    the targets and the regressions of every validation.
+    """
 
     run: TestRun
     failing: list[TestOutcome]
     passing: list[str]
+    baseline_failures: dict[str, str] = field(default_factory=dict)  # test id -> why it is ignored
+
+    @property
+    def ignored(self) -> set[str]:
+        return set(self.baseline_failures)
 
 
 @dataclass(frozen=True)
@@ -124,6 +138,10 @@ class ValidationResult:
     duration_s: float = 0.0
     detail: str = ""
     sandbox: str = ""  # the sandbox mode the tests ran in
+    cpu_time_s: float | None = None  # all test processes together, where measurable
+    peak_memory_bytes: int | None = None
+    test_runs: int = 0  # test-command invocations it took (0: the verdict came from the cache)
+    cached: bool = False  # the verdict of an identical (normalized) patch validated before
 
 
 @dataclass

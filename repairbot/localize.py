@@ -26,13 +26,13 @@ from itertools import groupby
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-import coverage
 from tree_sitter import Node
 
 from repairbot.domain import Reproduction, SuspiciousLocation
 from repairbot.errors import BadInput
 from repairbot.languages import python
-from repairbot.stacktrace import frame_weights, relative_to
+from repairbot.stacktrace import frame_weights
+from validators.runner import LineCoverage
 
 Formula = Callable[[int, int, int, int], float]
 FormulaName = Literal["ochiai", "dstar", "tarantula", "op2"]
@@ -213,21 +213,18 @@ class Evidence:
         return self._sources[file]
 
 
-def collect(reproduction: Reproduction, workdir: Path, coverage_file: Path) -> Evidence:
-    """Read the per-test coverage and the failing tests' tracebacks of `reproduction`."""
+def collect(reproduction: Reproduction, workdir: Path, coverage: LineCoverage) -> Evidence:
+    """Combine the per-test coverage and the failing tests' tracebacks of `reproduction`."""
     failing = {o.test_id for o in reproduction.failing}
     passing = set(reproduction.passing)
     evidence = Evidence(workdir, len(failing), len(passing), {}, {})
-    data = coverage.CoverageData(basename=str(coverage_file))
-    data.read()
-    for measured in data.measured_files():
-        file = relative_to(measured, workdir)
-        if file is None or is_test_file(file):
+    for file, by_line in coverage.items():
+        if is_test_file(file):
             continue
         source = evidence.source(file)
         contexts: dict[int, set[str]] = {}
-        for line, line_contexts in (data.contexts_by_lineno(measured) or {}).items():
-            contexts.setdefault(source.statement_line(line), set()).update(line_contexts)
+        for line, tests in by_line.items():
+            contexts.setdefault(source.statement_line(line), set()).update(tests)
         for line, tests in contexts.items():
             evidence.spectra[(file, line)] = Spectrum(len(tests & failing), len(tests & passing))
     raw = frame_weights((o.message for o in reproduction.failing), workdir, lambda f: not is_test_file(f))
@@ -355,7 +352,7 @@ def _span(suspect: Suspect, start: int, end: int) -> Suspect:
 def suspects(
     reproduction: Reproduction,
     workdir: Path,
-    coverage_file: Path,
+    coverage: LineCoverage,
     *,
     formula: FormulaName = "ochiai",
     granularity: Granularity = "statement",
@@ -376,14 +373,14 @@ def suspects(
     scopes = [item for item in parsed if isinstance(item, Scope)]
     if exact and not scopes:
         return exact
-    ranked = rank(collect(reproduction, workdir, coverage_file), formula, granularity, trace_weight, scopes)
+    ranked = rank(collect(reproduction, workdir, coverage), formula, granularity, trace_weight, scopes)
     return exact + [suspect for suspect in ranked if not any(_within(suspect, given) for given in exact)]
 
 
 def localize(
     reproduction: Reproduction,
     workdir: Path,
-    coverage_file: Path,
+    coverage: LineCoverage,
     limit: int,
     *,
     formula: FormulaName = "ochiai",
@@ -393,7 +390,7 @@ def localize(
 ) -> list[SuspiciousLocation]:
     """The `limit` most suspicious locations, best first: what generation works on."""
     ranked = suspects(
-        reproduction, workdir, coverage_file,
+        reproduction, workdir, coverage,
         formula=formula, granularity=granularity, trace_weight=trace_weight, given=given,
     )
     return [suspect.location for suspect in ranked[:limit]]

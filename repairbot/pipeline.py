@@ -12,13 +12,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from repairbot.config import Settings
+from repairbot.config import Settings, validation_workers
 from repairbot.db.models import JobStatus
 from repairbot.db.store import JobStore
-from repairbot.domain import Candidate, RepairResult, SuspiciousLocation, ValidationResult, Verdict
+from repairbot.domain import Candidate, RepairResult, Reproduction, SuspiciousLocation, ValidationResult, Verdict
 from repairbot.errors import BadInput
 from repairbot.generate.infill import infill_generator
 from repairbot.generate.templates import TemplateGenerator
@@ -28,8 +29,10 @@ from repairbot.rank import normalized, order_for_validation, rank_patches
 from repairbot.reproduce import reproduce
 from repairbot.workspace import Workspace
 from validators.pytest_runner import PytestRunner, choose_sandbox, default_test_command
+from validators.runner import TestRunner
 from validators.sandbox import SandboxUnavailable
-from validators.validate import CandidateValidator
+from validators.outcome_cache import OutcomeCache, project_fingerprint
+from validators.pool import ValidationPool
 
 Progress = Callable[[str], None]
 
@@ -99,96 +102,151 @@ def check_project(project: Path) -> None:
         raise BadInput(f"{project} is not a Python project: it holds no .py files")
 
 
-def _run_job(
-    job_id: int, project: Path, settings: Settings, runner: PytestRunner, store: JobStore, progress: Progress
-) -> RepairResult:
-    timings: dict[str, float] = {}
-    job_start = time.monotonic()
+@dataclass
+class _Tally:
+    """What validation has produced so far in one job."""
+
+    validations: list[ValidationResult] = field(default_factory=list)
+    candidate_ids: dict[Candidate, int] = field(default_factory=dict)
+    tried: set[tuple[str, str]] = field(default_factory=set)
+    plausible: int = 0
+    first_plausible_s: float | None = None
+
+
+class _Job:
+    """The clock, the stage records and the budgets of one running job."""
+
+    def __init__(self, job_id: int, settings: Settings, store: JobStore, progress: Progress) -> None:
+        self.id = job_id
+        self.settings = settings
+        self.store = store
+        self.progress = progress
+        self.start = time.monotonic()
+        self.timings: dict[str, float] = {}
 
     @contextmanager
-    def stage(name: str, message: str) -> Iterator[None]:
-        store.set_stage(job_id, name)
-        progress(message)
+    def stage(self, name: str, message: str) -> Iterator[None]:
+        self.store.set_stage(self.id, name)
+        self.progress(message)
         start = time.monotonic()
         yield
-        timings[name] = timings.get(name, 0.0) + time.monotonic() - start
+        self.timings[name] = self.timings.get(name, 0.0) + time.monotonic() - start
 
-    def over_budget() -> bool:
-        spent = time.monotonic() - job_start > settings.time_budget_s
+    def elapsed(self) -> float:
+        return time.monotonic() - self.start
+
+    def over_budget(self) -> bool:
+        spent = self.elapsed() > self.settings.time_budget_s
         if spent:
-            progress(f"time budget of {settings.time_budget_s:.0f}s spent")
+            self.progress(f"time budget of {self.settings.time_budget_s:.0f}s spent")
         return spent
 
-    with stage("intake", f"copying {project}"):
+    def done(self, tally: _Tally) -> bool:
+        return (
+            tally.plausible >= self.settings.max_plausible
+            or len(tally.validations) >= self.settings.max_candidates
+            or self.over_budget()
+        )
+
+
+def _run_job(
+    job_id: int, project: Path, settings: Settings, runner: TestRunner, store: JobStore, progress: Progress
+) -> RepairResult:
+    job = _Job(job_id, settings, store, progress)
+    with job.stage("intake", f"copying {project}"):
         check_project(project)
         names, note = generator_names(settings)
         workspace = Workspace(project)
     with workspace:
         runner.prepare(workspace.root)
         store.set_sandbox(job_id, runner.sandbox.description)
-        coverage_file = runner.coverage_file(workspace.root)
-        with stage("reproduce", f"running the test suite with per-test coverage ({runner.sandbox.mode} sandbox)"):
-            reproduction = reproduce(runner, workspace.root, settings.test_timeout_s)
+        with job.stage("reproduce", f"running the test suite with per-test coverage ({runner.sandbox.mode} sandbox)"):
+            reproduction = reproduce(
+                runner, workspace.root, settings.test_timeout_s,
+                reruns=settings.baseline_reruns, ignore=settings.ignore_tests,
+            )
             store.record_reproduction(job_id, reproduction)
-        with stage("localize", f"{len(reproduction.failing)} failing test(s); ranking suspicious lines"):
+        with job.stage("localize", f"{len(reproduction.failing)} failing test(s); ranking suspicious lines"):
             locations = localize(
-                reproduction, workspace.root, coverage_file, settings.max_locations,
+                reproduction, workspace.root, runner.line_coverage(workspace.root), settings.max_locations,
                 formula=settings.localize_formula, granularity=settings.localize_granularity,
                 trace_weight=settings.stack_trace_weight, given=settings.locations,
             )
             store.record_locations(job_id, locations)
         if not locations:
             raise BadInput("the failing tests execute no source line outside the tests: nothing to localize")
-        validator = CandidateValidator(runner, workspace.root, reproduction)
-        validations: list[ValidationResult] = []
-        candidate_ids: dict[Candidate, int] = {}
-        tried: set[tuple[str, str]] = set()
-        first_plausible: float | None = None
-        plausible = 0
+        pool = ValidationPool(
+            runner, workspace.root, reproduction, validation_workers(settings), workspace.scratch,
+            _outcome_cache(settings, store, runner, workspace.root, reproduction),
+        )
+        tally = _Tally()
         for name in names:
-            generator: Generator | None = None
-            for batch in _batches(name, locations):
-                if plausible >= settings.max_plausible or len(validations) >= settings.max_candidates or over_budget():
-                    break
-                with stage("generate", f"{name}: generating patches for {len(batch)} suspicious line(s){note}"):
-                    time_left = settings.time_budget_s - (time.monotonic() - job_start)
-                    generator = generator or _generator(name, settings, time_left)
-                    fresh = [
-                        c for c in generator.generate(workspace.root, batch, settings.max_candidates)
-                        if (c.file, normalized(c)) not in tried
-                    ]
-                    candidates = order_for_validation(fresh)[: settings.max_candidates - len(validations)]
-                with stage("validate", f"validating {len(candidates)} candidate(s)"):
-                    for index, candidate in enumerate(candidates, start=1):
-                        if over_budget():
-                            break
-                        progress(f"validating {index}/{len(candidates)}: {candidate.file} {candidate.description}")
-                        tried.add((candidate.file, normalized(candidate)))
-                        validation = validator.validate(candidate)
-                        validations.append(validation)
-                        candidate_ids[candidate] = store.record_validation(job_id, validation)
-                        if validation.verdict is Verdict.PLAUSIBLE:
-                            plausible += 1
-                            if first_plausible is None:
-                                first_plausible = time.monotonic() - job_start
-                            if plausible >= settings.max_plausible:
-                                break
-    patches = rank_patches(validations)
-    timings["total"] = time.monotonic() - job_start
+            _generate_and_validate(job, name, note, workspace.root, locations, pool, tally)
+    patches = rank_patches(tally.validations)
+    job.timings["total"] = job.elapsed()
     store.finish_job(
         job_id,
         JobStatus.SUCCEEDED if patches else JobStatus.NO_PATCH,
-        timings=timings,
-        time_to_first_plausible_s=first_plausible,
-        ranked_candidate_ids=[candidate_ids[p.candidate] for p in patches],
+        timings=job.timings,
+        time_to_first_plausible_s=tally.first_plausible_s,
+        ranked_candidate_ids=[tally.candidate_ids[p.candidate] for p in patches],
     )
     return RepairResult(
         job_id=job_id,
         project=str(project.resolve()),
         reproduction=reproduction,
         locations=locations,
-        validations=validations,
+        validations=tally.validations,
         patches=patches,
-        timings=timings,
-        time_to_first_plausible_s=first_plausible,
+        timings=job.timings,
+        time_to_first_plausible_s=tally.first_plausible_s,
     )
+
+
+def _outcome_cache(
+    settings: Settings, store: JobStore, runner: TestRunner, root: Path, reproduction: Reproduction
+) -> OutcomeCache | None:
+    if not settings.outcome_cache:
+        return None
+    must_pass = sorted(o.test_id for o in reproduction.failing) + sorted(reproduction.passing)
+    context = project_fingerprint(root, runner.describe(), runner.sandbox.mode, "\n".join(must_pass))
+    return OutcomeCache(store, context, normalized)
+
+
+def _generate_and_validate(
+    job: _Job, name: str, note: str, root: Path, locations: list[SuspiciousLocation],
+    pool: ValidationPool, tally: _Tally,
+) -> None:
+    """One generator's turn: generate for a batch of locations, validate, repeat."""
+    settings = job.settings
+    generator: Generator | None = None
+    for batch in _batches(name, locations):
+        if job.done(tally):
+            return
+        with job.stage("generate", f"{name}: generating patches for {len(batch)} suspicious line(s){note}"):
+            generator = generator or _generator(name, settings, settings.time_budget_s - job.elapsed())
+            fresh = [
+                c for c in generator.generate(root, batch, settings.max_candidates)
+                if (c.file, normalized(c)) not in tally.tried
+            ]
+            candidates = order_for_validation(fresh)[: settings.max_candidates - len(tally.validations)]
+        tally.tried.update((c.file, normalized(c)) for c in candidates)
+        message = f"validating {len(candidates)} candidate(s), {pool.workers} at a time"
+        with job.stage("validate", message):
+            for validation in pool.run(candidates, should_stop=lambda: job.done(tally)):
+                _record(job, validation, tally, total=len(candidates))
+
+
+def _record(job: _Job, validation: ValidationResult, tally: _Tally, total: int) -> None:
+    tally.validations.append(validation)
+    tally.candidate_ids[validation.candidate] = job.store.record_validation(job.id, validation)
+    candidate = validation.candidate
+    cached = " (cached)" if validation.cached else ""
+    job.progress(
+        f"validated {len(tally.validations)} ({total} in this batch): {candidate.file} "
+        f"{candidate.description}: {validation.verdict.value}{cached}"
+    )
+    if validation.verdict is Verdict.PLAUSIBLE:
+        tally.plausible += 1
+        if tally.first_plausible_s is None:
+            tally.first_plausible_s = job.elapsed()

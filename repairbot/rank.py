@@ -34,9 +34,15 @@ def order_for_validation(candidates: list[Candidate]) -> list[Candidate]:
     suspicious location before any for the next, then the highest prior, then the smaller
     patch (Occam's razor). A template's weight must not push a likelier location's fix
     behind dozens of guesses at less suspicious lines."""
-    return sorted(dedupe(candidates), key=lambda c: (-c.location.score, -c.prior, c.size))
+    return sorted(dedupe(candidates), key=_preference)
 
 
 def rank_patches(validations: list[ValidationResult]) -> list[ValidationResult]:
+    """Plausible patches in the order they would have been validated, so the ranking does
+    not depend on which parallel validation happened to finish first."""
     plausible = [v for v in validations if v.verdict is Verdict.PLAUSIBLE]
-    return sorted(plausible, key=lambda v: (-v.candidate.prior, v.candidate.size))
+    return sorted(plausible, key=lambda v: _preference(v.candidate))
+
+
+def _preference(candidate: Candidate) -> tuple[float, float, int]:
+    return (-candidate.location.score, -candidate.prior, candidate.size)

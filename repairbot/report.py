@@ -22,6 +22,7 @@ def to_json(result: RepairResult) -> dict[str, Any]:
             {"test_id": o.test_id, "status": o.status.value, "message": o.message}
             for o in result.reproduction.failing
         ],
+        "ignored_tests": dict(result.reproduction.baseline_failures),
         "suspicious_locations": [
             {"file": loc.file, "start_line": loc.start_line, "end_line": loc.end_line,
              "score": round(loc.score, 6), "formula": loc.formula}

@@ -1,54 +1,78 @@
-"""Reproduce the failure: run the whole suite once, with per-test coverage.
+"""Reproduce the failure: run the whole suite with per-test coverage, then again to catch
+flaky tests.
 
 A job needs at least one failing test; anything else (no tests, tests that cannot be
-collected, a command that does not run, a suite that hangs) is the user's input to fix, so
-it ends here with a message that says what to do.
+collected, code that does not compile, a command that does not run, a suite that hangs) is
+the user's input to fix, so it ends here with a message that says what to do.
+
+Baseline failures are subtracted here, once: a test whose outcome flips between two runs
+of the same code is flaky, and tests matching the user's (or a benchmark's) `ignore`
+patterns are known failures unrelated to the bug. Neither is a target of the repair nor a
+regression of a candidate.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 from repairbot.domain import Reproduction, TestRun
 from repairbot.errors import BadInput
-from validators.process import CommandNotRunnable
-from validators.pytest_runner import EXIT_NO_TESTS, EXIT_USAGE_ERROR, PytestRunner, collection_errors
+from validators.process import CommandNotRunnable, last_line
+from validators.runner import TestRunner
 
 
-def reproduce(runner: PytestRunner, workdir: Path, timeout_s: float) -> Reproduction:
-    """The baseline run; its per-test coverage lands in `runner.coverage_file(workdir)`."""
+def reproduce(
+    runner: TestRunner, workdir: Path, timeout_s: float, *, reruns: int = 1, ignore: Sequence[str] = ()
+) -> Reproduction:
+    """The baseline run (its per-test coverage is then `runner.line_coverage(workdir)`),
+    plus `reruns` runs without coverage that only look for flaky tests."""
+    run = _run(runner, workdir, timeout_s, with_coverage=True)
+    _check_usable(run, runner, timeout_s)
+    baseline: dict[str, str] = {
+        o.test_id: "known failure (ignored by setting)"
+        for o in run.outcomes
+        if any(fnmatchcase(o.test_id, pattern) for pattern in ignore)
+    }
+    first_ok = {o.test_id: o.ok for o in run.outcomes}
+    for _ in range(reruns):
+        rerun = _run(runner, workdir, timeout_s, with_coverage=False)
+        if rerun.timed_out or rerun.violation or rerun.compile_error:
+            break  # not comparable; the first run stands
+        for outcome in rerun.outcomes:
+            if outcome.test_id in first_ok and first_ok[outcome.test_id] != outcome.ok and outcome.test_id not in baseline:
+                was = "failed" if outcome.ok else "passed"
+                baseline[outcome.test_id] = f"flaky: {was} in the first run, {outcome.status.value} in a rerun"
+    failing = [o for o in run.outcomes if not o.ok and o.test_id not in baseline]
+    if not failing:
+        if baseline and any(not o.ok for o in run.outcomes):
+            raise BadInput(
+                f"every failing test is flaky or a known failure ({', '.join(sorted(baseline))}): "
+                "there is no reproducible failure to repair"
+            )
+        raise BadInput(f"all {len(run.outcomes)} tests pass: there is no failure to repair")
+    passing = [test_id for test_id in run.passing if test_id not in baseline]
+    return Reproduction(run=run, failing=failing, passing=passing, baseline_failures=baseline)
+
+
+def _run(runner: TestRunner, workdir: Path, timeout_s: float, with_coverage: bool) -> TestRun:
     try:
-        run = runner.run(workdir, timeout_s, with_coverage=True)
+        return runner.run(workdir, timeout_s, with_coverage=with_coverage)
     except CommandNotRunnable as exc:
         raise BadInput(f"test command cannot run: {exc}") from exc
-    _check_usable(run, runner, timeout_s)
-    failing = [o for o in run.outcomes if not o.ok]
-    if not failing:
-        raise BadInput(f"all {len(run.outcomes)} tests pass: there is no failure to repair")
-    return Reproduction(run=run, failing=failing, passing=run.passing)
 
 
-def _check_usable(run: TestRun, runner: PytestRunner, timeout_s: float) -> None:
+def _check_usable(run: TestRun, runner: TestRunner, timeout_s: float) -> None:
     if run.timed_out:
         raise BadInput(
             f"the test suite did not finish within {timeout_s:.0f}s (a hanging test?); "
             "raise REPAIRBOT_TEST_TIMEOUT_S or fix the hang"
         )
     if run.violation:
-        raise BadInput(f"the test suite itself exceeds the sandbox's {run.violation}: {_last_line(run.output)}")
-    broken = collection_errors(run)
-    if broken:
-        first = broken[0]
-        raise BadInput(f"tests cannot be collected: {first.test_id}: {_last_line(first.message)}")
-    if run.exit_code == EXIT_NO_TESTS:
-        raise BadInput("no tests were collected: repairbot needs a failing pytest test")
-    if run.exit_code == EXIT_USAGE_ERROR or not run.outcomes:
-        raise BadInput(
-            f"test command {' '.join(runner.command)!r} gave no test results "
-            f"(exit code {run.exit_code}): {_last_line(run.output)}"
-        )
-
-
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "(no output)"
+        raise BadInput(f"the test suite itself exceeds the sandbox's {run.violation}: {last_line(run.output)}")
+    if run.compile_error:
+        raise BadInput(f"the project does not compile before any patch: {run.compile_error}")
+    problem = runner.diagnose(run)
+    if problem:
+        raise BadInput(problem)

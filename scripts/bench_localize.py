@@ -145,7 +145,7 @@ def evaluate(bug: Bug, runner: PytestRunner, timeout_s: float, scratch: Path, we
         reproduction = reproduce(runner, workdir, timeout_s)
     except BadInput as exc:
         return {"bug": bug.name, "error": str(exc)}
-    evidence = collect(reproduction, workdir, runner.coverage_file(workdir))
+    evidence = collect(reproduction, workdir, runner.line_coverage(workdir))
     return {
         "bug": bug.name,
         "failing": evidence.failing,

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from repairbot.db import JobStatus, JobStore, JobSummary, StoredPatch, downgrade, make_engine, upgrade
 from repairbot.db.models import Base, TestRunRow, ValidationRun
+from validators.outcome_cache import StoredOutcome
 from repairbot.domain import (
     Candidate,
     Reproduction,
@@ -36,6 +37,7 @@ TABLES = {
     "candidates",
     "validation_runs",
     "test_runs",
+    "validation_outcomes",
 }
 
 BUGGY = "def add(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    return a * b\n"
@@ -90,7 +92,7 @@ def reproduction() -> Reproduction:
 def test_upgrade_creates_every_table(database_url: str) -> None:
     upgrade(database_url)
 
-    assert tables_and_revision(database_url) == (TABLES | {"alembic_version"}, "0002")
+    assert tables_and_revision(database_url) == (TABLES | {"alembic_version"}, "0003")
 
 
 def test_downgrade_to_base_then_upgrade_again(database_url: str, tmp_path: Path) -> None:
@@ -104,7 +106,7 @@ def test_downgrade_to_base_then_upgrade_again(database_url: str, tmp_path: Path)
 
     upgrade(database_url)
     store = JobStore(database_url, migrate=False)
-    assert tables_and_revision(database_url) == (TABLES | {"alembic_version"}, "0002")
+    assert tables_and_revision(database_url) == (TABLES | {"alembic_version"}, "0003")
     assert store.list_jobs() == []
     store.close()
 
@@ -192,6 +194,7 @@ def test_evidence_rows_keep_the_test_outcomes(store: JobStore, database_url: str
     outcome = TestOutcome("tests/test_calc.py::test_add", TestStatus.PASSED, "", 0.01)
     store.record_validation(job_id, ValidationResult(
         candidate("    return a + b\n", "fix", 0.8), Verdict.PLAUSIBLE, [outcome], 0.5, "", "subprocess",
+        cpu_time_s=0.42, peak_memory_bytes=5 * 2**30, test_runs=2,
     ))
 
     with engine_for(database_url) as engine, Session(engine) as session:
@@ -206,9 +209,36 @@ def test_evidence_rows_keep_the_test_outcomes(store: JobStore, database_url: str
     }
     assert len(baseline.outcomes) == 3
     assert (validation.verdict, validation.duration_s, validation.sandbox) == (Verdict.PLAUSIBLE, 0.5, "subprocess")
+    # Past 32 bits: peak memory needs a BIGINT on PostgreSQL.
+    assert (validation.cpu_time_s, validation.peak_memory_bytes, validation.test_runs, validation.cached) == (
+        0.42, 5 * 2**30, 2, False,
+    )
     assert validation.outcomes == [
         {"test_id": "tests/test_calc.py::test_add", "status": "passed", "message": "", "duration_s": 0.01}
     ]
+
+
+def test_baseline_failures_are_kept_apart_from_the_targets(store: JobStore, tmp_path: Path) -> None:
+    job_id = store.start_job(str(tmp_path), ["pytest"], {})
+    flaky = "tests/test_calc.py::test_add_zero"
+    repro = replace(reproduction(), baseline_failures={flaky: "flaky: failed in the first run, passed in a rerun"})
+    repro.failing = repro.failing[:1]
+    store.record_reproduction(job_id, repro)
+
+    detail = store.get_job(job_id)
+    assert detail is not None
+    assert detail.failures == [("tests/test_calc.py::test_add", "assert -1 == 5")]
+    assert detail.baseline_failures == [(flaky, "flaky: failed in the first run, passed in a rerun")]
+
+
+def test_outcome_cache_store_round_trip(store: JobStore) -> None:
+    outcome = StoredOutcome(
+        Verdict.FAILS, [TestOutcome("t::a", TestStatus.FAILED, "assert 1 == 2", 0.25)], "t::a failed", 1.5
+    )
+    assert store.load_outcome("k" * 64) is None
+    store.save_outcome("k" * 64, outcome)
+    store.save_outcome("k" * 64, replace(outcome, detail="a second writer"))  # first one wins, no error
+    assert store.load_outcome("k" * 64) == outcome
 
 
 def test_failed_job_is_listed_with_its_error(store: JobStore, tmp_path: Path) -> None:

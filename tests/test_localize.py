@@ -259,7 +259,7 @@ def reproduce_in(project: Path) -> tuple[Reproduction, Path, Path]:
     """The baseline run with per-test coverage, as the pipeline does it: what localize takes."""
     runner = PytestRunner()
     runner.prepare(project)
-    return reproduce(runner, project, 120), project, runner.coverage_file(project)
+    return reproduce(runner, project, 120), project, runner.line_coverage(project)
 
 
 @pytest.fixture(scope="module")

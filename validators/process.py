@@ -20,3 +20,9 @@ def scrubbed_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0", PYTHONUNBUFFERED="1")
     env.update(extra or {})
     return env
+
+
+def last_line(text: str) -> str:
+    """The line of a tool's output that usually says what went wrong."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "(no output)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import shlex
 import sys
 import uuid
 from dataclasses import dataclass, field
@@ -11,7 +12,8 @@ from pathlib import Path
 import validators
 from repairbot.domain import TestOutcome, TestRun, TestStatus
 from validators.junit_xml import JUnitParseError, parse_junit_xml
-from validators.process import scrubbed_env
+from validators.process import last_line, scrubbed_env
+from validators.runner import LineCoverage
 from validators.sandbox import Preference, Sandbox, SandboxLimits, detect_sandbox
 
 # pytest's own exit codes (pytest.ExitCode), spelled out to keep pytest out of this
@@ -38,6 +40,10 @@ class PytestRunner:
 
     command: list[str] = field(default_factory=default_test_command)
     sandbox: Sandbox = field(default_factory=choose_sandbox)
+    language = "python"
+
+    def describe(self) -> str:
+        return shlex.join(self.command)
 
     def prepare(self, workdir: Path) -> None:
         """Once per work copy: hand it to the sandbox's user, with a place for reports."""
@@ -46,6 +52,37 @@ class PytestRunner:
 
     def coverage_file(self, workdir: Path) -> Path:
         return workdir / ARTIFACTS_DIR / "coverage"
+
+    def line_coverage(self, workdir: Path) -> LineCoverage:
+        """From coverage.py's data: one dynamic context per test, named by its node id."""
+        import coverage
+
+        data = coverage.CoverageData(basename=str(self.coverage_file(workdir)))
+        data.read()
+        root = workdir.resolve()
+        lines: LineCoverage = {}
+        for measured in data.measured_files():
+            path = Path(measured).resolve()
+            if not path.is_relative_to(root):
+                continue
+            by_line = data.contexts_by_lineno(measured) or {}
+            lines[path.relative_to(root).as_posix()] = {
+                line: {context for context in contexts if context} for line, contexts in by_line.items()
+            }
+        return lines
+
+    def diagnose(self, run: TestRun) -> str | None:
+        broken = collection_errors(run)
+        if broken:
+            return f"tests cannot be collected: {broken[0].test_id}: {last_line(broken[0].message)}"
+        if run.exit_code == EXIT_NO_TESTS:
+            return "no tests were collected: repairbot needs a failing pytest test"
+        if run.exit_code == EXIT_USAGE_ERROR or not run.outcomes:
+            return (
+                f"test command {self.describe()!r} gave no test results "
+                f"(exit code {run.exit_code}): {last_line(run.output)}"
+            )
+        return None
 
     def run(
         self,
@@ -82,8 +119,9 @@ class PytestRunner:
             duration_s=result.duration_s,
             timed_out=result.timed_out,
             output=result.output,
-            coverage_file=str(self.coverage_file(workdir)) if with_coverage else None,
             violation=None if result.timed_out else result.violation,
+            cpu_time_s=result.cpu_time_s,
+            peak_memory_bytes=result.peak_memory_bytes,
         )
 
 

@@ -11,7 +11,8 @@ import enum
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Dialect, Enum, Float, ForeignKey, Integer, MetaData, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Dialect, Enum, Float, ForeignKey, Integer, MetaData, String, Text
+from sqlalchemy.sql.expression import false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -122,7 +123,8 @@ class RepairJob(Base):
 
 
 class Failure(Base):
-    """A test failing before any patch: what the job set out to fix."""
+    """A test failing before any patch: what the job set out to fix, or, with a
+    `baseline_reason`, a failure it ignores (flaky, declared known failure)."""
 
     __tablename__ = "failures"
 
@@ -130,6 +132,7 @@ class Failure(Base):
     job_id: Mapped[int] = _job_fk()
     test_id: Mapped[str] = mapped_column(String)
     message: Mapped[str] = mapped_column(Text, default="")
+    baseline_reason: Mapped[str | None] = mapped_column(Text)
 
     job: Mapped[RepairJob] = relationship(back_populates="failures")
 
@@ -182,9 +185,27 @@ class ValidationRun(Base):
     duration_s: Mapped[float] = mapped_column(Float, default=0.0)
     detail: Mapped[str] = mapped_column(Text, default="")
     sandbox: Mapped[str] = mapped_column(String(32))
+    cpu_time_s: Mapped[float | None] = mapped_column(Float)
+    peak_memory_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    test_runs: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    cached: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     candidate: Mapped[CandidateRow] = relationship(back_populates="validation")
+
+
+class ValidationOutcome(Base):
+    """The outcome cache: a verdict by the key of what decides it (project state, test
+    command, normalized patched file; see validators.outcome_cache)."""
+
+    __tablename__ = "validation_outcomes"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    verdict: Mapped[Verdict] = mapped_column(_values_of(Verdict))
+    outcomes: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    detail: Mapped[str] = mapped_column(Text)
+    duration_s: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class TestRunRow(Base):
@@ -200,5 +221,7 @@ class TestRunRow(Base):
     duration_s: Mapped[float] = mapped_column(Float)
     timed_out: Mapped[bool] = mapped_column(Boolean, default=False)
     outcomes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    cpu_time_s: Mapped[float | None] = mapped_column(Float)
+    peak_memory_bytes: Mapped[int | None] = mapped_column(BigInteger)
 
     job: Mapped[RepairJob] = relationship(back_populates="test_runs")

@@ -25,11 +25,13 @@ from repairbot.db.models import (
     Repository,
     SuspiciousLocationRow,
     TestRunRow,
+    ValidationOutcome,
     ValidationRun,
     utcnow,
 )
 from repairbot.db.session import session_factory, upgrade
-from repairbot.domain import Reproduction, SuspiciousLocation, TestOutcome, ValidationResult, Verdict
+from repairbot.domain import Reproduction, SuspiciousLocation, TestOutcome, TestStatus, ValidationResult, Verdict
+from validators.outcome_cache import StoredOutcome
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class JobDetail:
     summary: JobSummary
     test_command: list[str]
     failures: list[tuple[str, str]]
+    baseline_failures: list[tuple[str, str]]  # (test id, why it is ignored)
     locations: list[SuspiciousLocation]
     patches: list[StoredPatch]
     timings: dict[str, float]
@@ -120,6 +123,11 @@ class JobStore:
                 Failure(job_id=job_id, test_id=outcome.test_id, message=outcome.message)
                 for outcome in reproduction.failing
             )
+            messages = {outcome.test_id: outcome.message for outcome in run.outcomes}
+            session.add_all(
+                Failure(job_id=job_id, test_id=test_id, message=messages.get(test_id, ""), baseline_reason=reason)
+                for test_id, reason in reproduction.baseline_failures.items()
+            )
             session.add(
                 TestRunRow(
                     job_id=job_id,
@@ -128,6 +136,8 @@ class JobStore:
                     duration_s=run.duration_s,
                     timed_out=run.timed_out,
                     outcomes=[_outcome_json(outcome) for outcome in run.outcomes],
+                    cpu_time_s=run.cpu_time_s,
+                    peak_memory_bytes=run.peak_memory_bytes,
                 )
             )
 
@@ -166,6 +176,10 @@ class JobStore:
                     duration_s=result.duration_s,
                     detail=result.detail,
                     sandbox=result.sandbox,
+                    cpu_time_s=result.cpu_time_s,
+                    peak_memory_bytes=result.peak_memory_bytes,
+                    test_runs=result.test_runs,
+                    cached=result.cached,
                 ),
             )
             session.add(row)
@@ -197,6 +211,30 @@ class JobStore:
                     raise LookupError(f"candidate {candidate_id} is not one of repair job {job_id}'s")
                 candidate.rank = rank
 
+    def load_outcome(self, key: str) -> StoredOutcome | None:
+        """The outcome cache's store (validators.outcome_cache.OutcomeStore)."""
+        with self._sessions() as session:
+            row = session.get(ValidationOutcome, key)
+            if row is None:
+                return None
+            return StoredOutcome(row.verdict, [_outcome(o) for o in row.outcomes], row.detail, row.duration_s)
+
+    def save_outcome(self, key: str, outcome: StoredOutcome) -> None:
+        """First writer wins: two workers that validated the same patch stored the same facts."""
+        try:
+            with self._sessions.begin() as session:
+                session.add(
+                    ValidationOutcome(
+                        key=key,
+                        verdict=Verdict(outcome.verdict),
+                        outcomes=[_outcome_json(o) for o in outcome.outcomes],
+                        detail=outcome.detail,
+                        duration_s=outcome.duration_s,
+                    )
+                )
+        except IntegrityError:
+            pass
+
     def list_jobs(self, limit: int = 20) -> list[JobSummary]:
         """The newest `limit` jobs, newest first."""
         with self._sessions() as session:
@@ -210,8 +248,10 @@ class JobStore:
                 return None
             job: RepairJob = row[0]
             failures = session.execute(
-                select(Failure.test_id, Failure.message).where(Failure.job_id == job_id).order_by(Failure.id)
-            )
+                select(Failure.test_id, Failure.message, Failure.baseline_reason)
+                .where(Failure.job_id == job_id)
+                .order_by(Failure.id)
+            ).all()
             locations = session.scalars(
                 select(SuspiciousLocationRow)
                 .where(SuspiciousLocationRow.job_id == job_id)
@@ -226,7 +266,8 @@ class JobStore:
             return JobDetail(
                 summary=_summary(*row),
                 test_command=list(job.test_command),
-                failures=[(test_id, message) for test_id, message in failures],
+                failures=[(test_id, message) for test_id, message, reason in failures if reason is None],
+                baseline_failures=[(test_id, reason) for test_id, _, reason in failures if reason is not None],
                 locations=[
                     SuspiciousLocation(loc.file, loc.start_line, loc.end_line, loc.score, loc.formula)
                     for loc in locations
@@ -303,3 +344,7 @@ def _outcome_json(outcome: TestOutcome) -> dict[str, Any]:
         "message": outcome.message,
         "duration_s": outcome.duration_s,
     }
+
+
+def _outcome(data: dict[str, Any]) -> TestOutcome:
+    return TestOutcome(data["test_id"], TestStatus(data["status"]), data["message"], data["duration_s"])

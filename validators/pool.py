@@ -1,0 +1,73 @@
+"""Validate candidates N at a time, each worker in a work copy of its own.
+
+Test runs are separate processes, so threads are enough to keep N of them busy. Each worker
+keeps its copy for the whole job (it restores the patched file after every candidate), so
+copying the project and, for Java, its compiled classes is paid once per worker, not once
+per candidate. Outcome-cache hits are answered before any worker is asked.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from pathlib import Path
+
+from repairbot.domain import Candidate, Reproduction, ValidationResult
+from validators.outcome_cache import OutcomeCache
+from validators.runner import TestRunner
+from validators.validate import CandidateValidator
+
+
+class ValidationPool:
+    """`root` is the prepared work copy the baseline ran in (worker 0 uses it); the other
+    workers get copies of it under `copies_dir`."""
+
+    def __init__(
+        self,
+        runner: TestRunner,
+        root: Path,
+        reproduction: Reproduction,
+        workers: int,
+        copies_dir: Path,
+        cache: OutcomeCache | None = None,
+    ) -> None:
+        self.cache = cache
+        self.validators = [CandidateValidator(runner, root, reproduction)]
+        for index in range(1, max(1, workers)):
+            copy = copies_dir / f"worker-{index}" / root.name
+            shutil.copytree(root, copy, symlinks=True)
+            runner.prepare(copy)
+            self.validators.append(CandidateValidator(runner, copy, reproduction))
+
+    @property
+    def workers(self) -> int:
+        return len(self.validators)
+
+    def run(self, candidates: Iterable[Candidate], should_stop: Callable[[], bool]) -> Iterator[ValidationResult]:
+        """Results in the order they finish. `should_stop` is asked before each candidate
+        starts (the caller updates what it reads after each result); once it says stop, the
+        runs in flight finish and are yielded, nothing new starts."""
+        pending = deque(candidates)
+        free = list(reversed(self.validators))
+        in_flight: dict[Future[ValidationResult], CandidateValidator] = {}
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="validate") as executor:
+            while True:
+                while pending and free and not should_stop():
+                    candidate = pending.popleft()
+                    hit = self.cache.lookup(candidate) if self.cache is not None else None
+                    if hit is not None:
+                        yield hit
+                        continue
+                    validator = free.pop()
+                    in_flight[executor.submit(validator.validate, candidate)] = validator
+                if not in_flight:
+                    return
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    free.append(in_flight.pop(future))
+                    result = future.result()
+                    if self.cache is not None:
+                        self.cache.remember(result)
+                    yield result

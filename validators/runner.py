@@ -1,0 +1,56 @@
+"""The one interface every test runner implements (pytest, javac + JUnit, Maven, Gradle,
+the Defects4J command line), so reproduction, localization and validation never know which
+build tool a project uses.
+
+A runner works on a private copy of the project (`workdir`) that `prepare` has handed to
+the sandbox; every `run` happens inside the sandbox and reports per-test outcomes with ids
+the same runner accepts back in `tests=` (pytest node ids; `pkg.Class#method` for Java).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+from repairbot.domain import TestRun
+from validators.sandbox import Sandbox
+
+# file (POSIX, relative to the work dir) -> line (1-based) -> ids of the tests that ran it
+LineCoverage = dict[str, dict[int, set[str]]]
+
+
+class TestRunner(Protocol):
+    __test__ = False
+
+    sandbox: Sandbox
+    # "python" or "java": what the project's sources are, for localization and generation.
+    language: str
+
+    def describe(self) -> str:
+        """The test command as a user would recognize it, for messages."""
+        ...
+
+    def prepare(self, workdir: Path) -> None:
+        """Once per work copy, before its first run (ownership, artifact dirs)."""
+        ...
+
+    def run(
+        self,
+        workdir: Path,
+        timeout_s: float,
+        tests: list[str] | None = None,
+        with_coverage: bool = False,
+        stop_at_first_failure: bool = False,
+    ) -> TestRun:
+        """Run `tests` (all when None) in the sandbox. A build failure is not an exception:
+        the run comes back with `compile_error` set and no outcomes."""
+        ...
+
+    def line_coverage(self, workdir: Path) -> LineCoverage:
+        """Per-test line coverage of the last run made `with_coverage=True` in `workdir`."""
+        ...
+
+    def diagnose(self, run: TestRun) -> str | None:
+        """Why a baseline run is unusable for repair (tests that cannot be collected, no
+        tests found, ...) in the runner's own terms; None when it is usable."""
+        ...
