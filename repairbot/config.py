@@ -53,6 +53,9 @@ class Settings(BaseSettings):
         default=4, gt=0, description="Model completions per suspicious location, the first greedy."
     )
     infill_max_tokens: int = Field(default=64, gt=0, description="Tokens the model may write into one hole.")
+    infill_constrained: bool = Field(
+        default=True, description="Constrain the model's decoding with the completion engine (Repilot)."
+    )
     infill_time_limit_s: float = Field(default=120.0, gt=0, description="Model time of one job's infill generator.")
     model_threads: int = Field(
         default=1, gt=0, description="CPU threads of the model: 1 holds up best next to test runs."

@@ -32,7 +32,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = JobStore(f"sqlite:///{tmp}/bench.db")
         for example in example_projects():
-            settings = load_settings(example)
+            # No outcome cache: a repeat would reuse the first run's verdicts and time nothing.
+            settings = load_settings(example, outcome_cache=False)
             results = [repair(example, settings, store) for _ in range(args.repeat)]
             first = results[0]
             top = first.patches[0].candidate if first.patches else None

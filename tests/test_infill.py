@@ -32,7 +32,7 @@ class FakeModel:
     name: str = "fake"
     requests: list[dict] = field(default_factory=list)
 
-    def infill(self, prefix, suffix, n, max_tokens, stop=(), deadline=None) -> list[Completion]:
+    def infill(self, prefix, suffix, n, max_tokens, stop=(), deadline=None, guide=None) -> list[Completion]:
         self.requests.append(dict(prefix=prefix, suffix=suffix, n=n, max_tokens=max_tokens, stop=stop, deadline=deadline))
         time.sleep(self.seconds)
         return self.fillings.get(prefix.count("\n") + 1, [])[:n]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -149,15 +150,21 @@ class ScriptedSession:
         self.steps = [np.array(step) for step in steps]
         self.length = 0
         self.restarts = 0
+        self.fed: list[list[int]] = []
 
     def restart(self) -> np.ndarray:
         self.restarts += 1
         self.length = 0
         return self.steps[0]
 
-    def feed(self, token: int) -> np.ndarray:
-        self.length += 1
+    def feed(self, tokens: list[int]) -> np.ndarray:
+        self.length += len(tokens)
+        self.fed.append(list(tokens))
         return self.steps[min(self.length, len(self.steps) - 1)]
+
+    def encode(self, text: str) -> list[int]:
+        codes = {v: k for k, v in self.TEXT.items()}
+        return [codes[char] for char in text]
 
     def decode(self, tokens: list[int]) -> str:
         return "".join(self.TEXT[t] for t in tokens)
@@ -195,6 +202,45 @@ def test_samples_restart_from_the_prompt_and_repeat_with_the_same_seed() -> None
     assert first == complete(session, n=6, max_tokens=3, sampling=Sampling(seed=7))
     assert len({c.text for c in first}) > 1  # sampling, not six greedy copies
     assert all(c.mean_logprob <= 0 for c in first)
+
+
+@dataclass
+class NoDoubleB:
+    """A guide over the scripted vocabulary: 'bb' can never be valid; after 'ba' another
+    'a' is certain; a finished hole must end in 'a'."""
+
+    asked: list[tuple[str, bool]] = field(default_factory=list)
+
+    def allows(self, text: str, final: bool) -> bool:
+        self.asked.append((text, final))
+        return "bb" not in text and (not final or text.endswith("a"))
+
+    def forced(self, text: str) -> str:
+        return "a" if text.endswith("ba") else ""
+
+
+def test_a_guide_masks_refused_tokens_and_writes_forced_ones_in_one_batch() -> None:
+    # The model wants a, b, b, end: the guide refuses the second b (the next best is a), then
+    # forces an 'a' after "ba", and the end token closes a text that ends in 'a'.
+    steps = [[5.0, 0, 0, 0], [0, 5.0, 0, 0], [1.0, 5.0, 0, 0], [0, 0, 0, 5.0]]
+    session = ScriptedSession(steps)
+    [guided] = complete(session, n=1, max_tokens=10, guide=NoDoubleB())
+    assert (guided.text, guided.pruned, guided.forced_tokens, guided.truncated) == ("abaa", 1, 1, False)
+    assert session.fed == [[0], [1], [0, 0]]  # the chosen 'a' and the forced 'a' in one batch
+    [free] = complete(ScriptedSession(steps), n=1, max_tokens=10)
+    assert free.text == "abb" and free.pruned == 0
+
+
+def test_a_guide_that_refuses_everything_ends_the_completion_as_truncated() -> None:
+    class Never:
+        def allows(self, text: str, final: bool) -> bool:
+            return False
+
+        def forced(self, text: str) -> str:
+            return ""
+
+    [refused] = complete(ScriptedSession([[1.0, 1.0, 1.0, 1.0]]), n=1, max_tokens=5, guide=Never())
+    assert refused.truncated and refused.text == "" and refused.pruned == 4
 
 
 def test_the_deadline_stops_sampling_but_keeps_the_greedy_completion() -> None:

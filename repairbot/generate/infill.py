@@ -1,10 +1,10 @@
 """Fill-in-the-middle patches: mask the suspicious lines and let a code model rewrite them.
 
 Templates only reach fixes of a few known shapes; a model that reads the code around a
-hole proposes fixes of any shape (Repilot's setting, without its completion engine yet).
-Each suspicious location becomes one hole: the prefix is the file up to the hole, kept
-indentation included (fixes rarely change it, and it anchors the statement), the suffix
-the rest. Completions that do not parse, or that give back the original program (same
+hole proposes fixes of any shape (Repilot's setting, with its completion engine guiding
+every token: see `repairbot.generate.completion`). Each suspicious location becomes one
+hole: the prefix is the file up to the hole, kept indentation included (fixes rarely
+change it, and it anchors the statement), the suffix the rest. Completions that do not parse, or that give back the original program (same
 AST: only spacing or comments changed), cost a test run for nothing and are dropped here.
 
 Reading a prompt costs seconds on a CPU, so the model's time is a budget of its own,
@@ -23,6 +23,7 @@ from pathlib import Path
 
 from repairbot.config import Settings
 from repairbot.domain import Candidate, SuspiciousLocation
+from repairbot.generate.completion import PythonCompletionEngine
 from repairbot.languages import python
 from repairbot.models import Completion, LanguageModel, load, resolve
 
@@ -36,6 +37,19 @@ class InfillBudget:
     samples: int = 4
     max_tokens: int = 64
     time_limit_s: float = 120.0
+    # Decode under the completion engine (repairbot.generate.completion), as Repilot does.
+    constrained: bool = True
+
+
+@dataclass
+class InfillStats:
+    """What the model produced over one generator's life: for benchmarks and progress."""
+
+    completions: int = 0
+    candidates: int = 0  # completions that parse, change the program and are new
+    pruned_tokens: int = 0
+    forced_tokens: int = 0
+    model_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -92,7 +106,7 @@ class InfillGenerator:
     def __init__(self, model: LanguageModel, budget: InfillBudget = InfillBudget()) -> None:
         self._model = model
         self._budget = budget
-        self._spent_s = 0.0
+        self.stats = InfillStats()
 
     def generate(self, project_root: Path, locations: list[SuspiciousLocation], limit: int) -> list[Candidate]:
         """Candidates for the locations in the given order, until `limit` or the time budget."""
@@ -100,7 +114,7 @@ class InfillGenerator:
         seen: set[tuple[str, str]] = set()
         sources: dict[str, _Source | None] = {}
         for location in locations:
-            remaining = self._budget.time_limit_s - self._spent_s
+            remaining = self._budget.time_limit_s - self.stats.model_s
             if len(candidates) >= limit or remaining <= 0:
                 break
             if location.file not in sources:
@@ -110,16 +124,25 @@ class InfillGenerator:
             if source is None or hole is None:
                 continue
             start = time.monotonic()
+            guide = None
+            if self._budget.constrained:
+                guide = PythonCompletionEngine(
+                    hole.prefix, hole.middle, hole.suffix, hole.line_end, project_root / location.file, project_root
+                )
             completions = self._model.infill(
                 hole.prefix, hole.suffix, n=self._budget.samples, max_tokens=self._budget.max_tokens,
-                stop=hole.stop, deadline=start + remaining,
+                stop=hole.stop, deadline=start + remaining, guide=guide,
             )
-            self._spent_s += time.monotonic() - start
+            self.stats.model_s += time.monotonic() - start
             for completion in completions:
+                self.stats.completions += 1
+                self.stats.pruned_tokens += completion.pruned
+                self.stats.forced_tokens += completion.forced_tokens
                 candidate = self._candidate(source, hole, location, completion)
                 if candidate is not None and (candidate.file, candidate.patched) not in seen:
                     seen.add((candidate.file, candidate.patched))
                     candidates.append(candidate)
+                    self.stats.candidates += 1
         return sorted(candidates, key=lambda c: -c.prior)[: max(limit, 0)]
 
     def _candidate(
@@ -184,5 +207,6 @@ def infill_generator(settings: Settings, time_left_s: float) -> InfillGenerator:
         samples=settings.infill_samples,
         max_tokens=settings.infill_max_tokens,
         time_limit_s=min(settings.infill_time_limit_s, time_left_s),
+        constrained=settings.infill_constrained,
     )
     return InfillGenerator(model, budget)

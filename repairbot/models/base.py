@@ -40,6 +40,22 @@ class Completion:
     text: str
     mean_logprob: float
     truncated: bool = False
+    pruned: int = 0  # tokens the completion engine refused while this completion was decoded
+    forced_tokens: int = 0  # tokens the engine wrote without asking the model
+
+
+class Guide(Protocol):
+    """A completion engine for one hole (Repilot): it knows the code around the hole and
+    judges the text the model has written into it so far."""
+
+    def allows(self, text: str, final: bool) -> bool:
+        """Whether `text` can still grow into valid code; with `final`, whether it is a
+        valid filling of the whole hole as it stands."""
+        ...
+
+    def forced(self, text: str) -> str:
+        """The characters every valid continuation of `text` starts with ('' if none)."""
+        ...
 
 
 def fit(before: list[int], after: list[int], room: int) -> tuple[list[int], list[int]]:
@@ -60,10 +76,12 @@ class LanguageModel(Protocol):
         max_tokens: int,
         stop: Sequence[str] = (),
         deadline: float | None = None,
+        guide: Guide | None = None,
     ) -> list[Completion]:
         """Up to `n` fillings of the hole between `prefix` and `suffix`: the greedy one first,
         then samples. Stops sampling at `deadline` (a `time.monotonic()` value), so fewer
-        may come back; the text of each ends before the first `stop` string."""
+        may come back; the text of each ends before the first `stop` string. A `guide`
+        constrains every token (see `decode.complete`)."""
         ...
 
 
@@ -74,9 +92,11 @@ class Session(Protocol):
         """Forget every generated token; the logits of the first token to generate."""
         ...
 
-    def feed(self, token: int) -> np.ndarray:
-        """Append `token`; the logits of the next one."""
+    def feed(self, tokens: list[int]) -> np.ndarray:
+        """Append `tokens` (one batch: cheaper than one by one); the logits of the next one."""
         ...
+
+    def encode(self, text: str) -> list[int]: ...
 
     def decode(self, tokens: list[int]) -> str: ...
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from repairbot.models.base import Completion, Session
+from repairbot.models.base import Completion, Guide, Session
 
 
 @dataclass(frozen=True)
@@ -35,15 +35,48 @@ def complete(
     stop: Sequence[str] = (),
     deadline: float | None = None,
     sampling: Sampling = Sampling(),
+    guide: Guide | None = None,
 ) -> list[Completion]:
-    """`n` completions, the first greedy; a repeated call gives the same texts (fixed seed)."""
+    """`n` completions, the first greedy; a repeated call gives the same texts (fixed seed).
+
+    With a `guide` (a completion engine, as in Repilot) every chosen token is checked before
+    it is accepted: a token the guide refuses is masked out and the choice made again (the
+    next best, or a new sample without it), so the model spends no tokens on code that
+    cannot be completed; and whatever the guide says every valid continuation starts with
+    is written without asking the model, in one batch."""
     rng = np.random.default_rng(sampling.seed)
     completions: list[Completion] = []
     for index in range(n):
         if index > 0 and deadline is not None and time.monotonic() >= deadline:
             break
-        completions.append(_one(session, max_tokens, stop, rng if index > 0 else None, sampling, deadline))
+        completions.append(_one(session, max_tokens, stop, rng if index > 0 else None, sampling, deadline, guide))
     return completions
+
+
+# A step whose best tokens the guide refuses this many times gives up: the completion ends
+# as truncated (and is dropped), rather than walking the whole vocabulary.
+MAX_REFUSALS_PER_TOKEN = 16
+
+
+@dataclass
+class _Decoding:
+    tokens: list[int] = field(default_factory=list)
+    logprobs: list[float] = field(default_factory=list)
+    text: str = ""
+    pruned: int = 0
+    forced: int = 0
+
+    def result(self, text: str, stop: Sequence[str], truncated: bool = False) -> Completion:
+        """The end token's probability counts: a model sure the hole is done scores higher.
+        Forced tokens are not the model's choices and carry no log-probability."""
+        cut = _cut(text, stop)
+        return Completion(
+            text=text if cut is None else text[:cut],
+            mean_logprob=float(np.mean(self.logprobs)) if self.logprobs else 0.0,
+            truncated=truncated,
+            pruned=self.pruned,
+            forced_tokens=self.forced,
+        )
 
 
 def _one(
@@ -53,34 +86,63 @@ def _one(
     rng: np.random.Generator | None,
     sampling: Sampling,
     deadline: float | None,
+    guide: Guide | None,
 ) -> Completion:
     logits = session.restart()
-    tokens: list[int] = []
-    logprobs: list[float] = []
-    while len(tokens) < max_tokens:
+    state = _Decoding()
+    while len(state.tokens) < max_tokens:
         log_probs = _log_softmax(logits)
-        token = int(np.argmax(logits)) if rng is None else _sample(logits, rng, sampling)
+        choice = _choose(session, state, logits, stop, rng, sampling, guide)
+        if choice is None:
+            return state.result(state.text, stop, truncated=True)
+        token, text, final = choice
+        state.logprobs.append(float(log_probs[token]))
         if session.is_end(token):
-            return _completion(session.decode(tokens), logprobs + [float(log_probs[token])], stop)
-        tokens.append(token)
-        logprobs.append(float(log_probs[token]))
-        text = session.decode(tokens)
-        if _cut(text, stop) is not None:
-            return _completion(text, logprobs, stop)
+            return state.result(state.text, stop)
+        state.tokens.append(token)
+        if final:
+            return state.result(text, stop)
+        state.text = text
         if deadline is not None and time.monotonic() >= deadline:
             break
-        logits = session.feed(token)
-    return _completion(session.decode(tokens), logprobs, stop, truncated=True)
+        forced = session.encode(guide.forced(text)) if guide is not None else []
+        if forced:
+            state.tokens += forced
+            state.forced += len(forced)
+            state.text = session.decode(state.tokens)
+        logits = session.feed([token, *forced])
+    return state.result(state.text, stop, truncated=True)
 
 
-def _completion(text: str, logprobs: list[float], stop: Sequence[str], truncated: bool = False) -> Completion:
-    """The end token's probability counts: a model sure the hole is done scores higher."""
-    cut = _cut(text, stop)
-    return Completion(
-        text=text if cut is None else text[:cut],
-        mean_logprob=float(np.mean(logprobs)) if logprobs else 0.0,
-        truncated=truncated,
-    )
+def _choose(
+    session: Session,
+    state: _Decoding,
+    logits: np.ndarray,
+    stop: Sequence[str],
+    rng: np.random.Generator | None,
+    sampling: Sampling,
+    guide: Guide | None,
+) -> tuple[int, str, bool] | None:
+    """The next token, the hole's text with it, and whether it ends the hole; None when the
+    guide refuses every candidate it is offered."""
+    for _ in range(MAX_REFUSALS_PER_TOKEN + 1):
+        token = int(np.argmax(logits)) if rng is None else _sample(logits, rng, sampling)
+        if session.is_end(token):
+            text, final = state.text, True
+        else:
+            text = session.decode(state.tokens + [token])
+            cut = _cut(text, stop)
+            final = cut is not None
+            if cut is not None:
+                text = text[:cut]
+        if guide is None or guide.allows(text, final):
+            return token, text, final
+        if not np.isfinite(logits).any():
+            return None
+        logits = logits.copy()
+        logits[token] = -np.inf
+        state.pruned += 1
+    return None
 
 
 def _cut(text: str, stop: Sequence[str]) -> int | None:

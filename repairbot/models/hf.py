@@ -21,7 +21,7 @@ import torch
 from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer, PreTrainedModel
 
 from repairbot.errors import BadInput
-from repairbot.models.base import FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX, T5_SENTINEL, Completion, fit
+from repairbot.models.base import FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX, T5_SENTINEL, Completion, Guide, fit
 from repairbot.models.decode import Sampling, complete
 
 # Qwen's FIM ends at `<|endoftext|>`, which its generation config leaves out (it lists
@@ -64,9 +64,11 @@ class TransformersModel:
         max_tokens: int,
         stop: Sequence[str] = (),
         deadline: float | None = None,
+        guide: Guide | None = None,
     ) -> list[Completion]:
         with self._lock, torch.inference_mode():
-            return complete(self._session(prefix, suffix, max_tokens), n, max_tokens, stop, deadline, self._sampling)
+            session = self._session(prefix, suffix, max_tokens)
+            return complete(session, n, max_tokens, stop, deadline, self._sampling, guide)
 
     def _session(self, prefix: str, suffix: str, max_tokens: int) -> _TorchSession:
         before, after = fit(self._encode(prefix), self._encode(suffix), room=self._context_tokens - max_tokens - 3)
@@ -88,7 +90,7 @@ class TransformersModel:
             output = self._model(**inputs, **fixed, use_cache=True)
             return output.logits[0, -1].float().numpy(), output[self._cache_name]
 
-        return _TorchSession(step, prompt, self._decode, self._ends)
+        return _TorchSession(step, prompt, self._encode, self._decode, self._ends)
 
     def _encode(self, text: str) -> list[int]:
         return list(self._tokenizer(text, add_special_tokens=False)["input_ids"])
@@ -116,10 +118,14 @@ class _TorchSession:
     """The KV cache after the prompt is kept and each completion decodes from a copy of it:
     the prompt is read once per hole, not once per sample."""
 
-    def __init__(self, step: Step, prompt: list[int], decode: Callable[[list[int]], str], ends: frozenset[int]) -> None:
+    def __init__(
+        self, step: Step, prompt: list[int], encode: Callable[[str], list[int]],
+        decode: Callable[[list[int]], str], ends: frozenset[int],
+    ) -> None:
         self._step = step
         self._prompt_logits, self._prompt_cache = step(prompt, None)
         self._cache = self._prompt_cache
+        self.encode = encode
         self.decode = decode
         self._ends = ends
 
@@ -127,8 +133,8 @@ class _TorchSession:
         self._cache = copy.deepcopy(self._prompt_cache)
         return self._prompt_logits
 
-    def feed(self, token: int) -> np.ndarray:
-        logits, self._cache = self._step([token], self._cache)
+    def feed(self, tokens: list[int]) -> np.ndarray:
+        logits, self._cache = self._step(tokens, self._cache)
         return logits
 
     def is_end(self, token: int) -> bool:

@@ -17,7 +17,7 @@ import numpy as np
 from llama_cpp import Llama
 
 from repairbot.errors import BadInput
-from repairbot.models.base import FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX, Completion, fit
+from repairbot.models.base import FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX, Completion, Guide, fit
 from repairbot.models.decode import Sampling, complete
 
 
@@ -41,10 +41,11 @@ class LlamaModel:
         max_tokens: int,
         stop: Sequence[str] = (),
         deadline: float | None = None,
+        guide: Guide | None = None,
     ) -> list[Completion]:
         with self._lock:
             session = _LlamaSession(self._llm, self._prompt(prefix, suffix, max_tokens))
-            return complete(session, n, max_tokens, stop, deadline, self._sampling)
+            return complete(session, n, max_tokens, stop, deadline, self._sampling, guide)
 
     def _prompt(self, prefix: str, suffix: str, max_tokens: int) -> list[int]:
         """`<|fim_prefix|>` prefix `<|fim_suffix|>` suffix `<|fim_middle|>`, cut to the context."""
@@ -83,9 +84,12 @@ class _LlamaSession:
         self._llm.n_tokens = self._prompt_length
         return self._prompt_logits
 
-    def feed(self, token: int) -> np.ndarray:
-        self._llm.eval([token])
+    def feed(self, tokens: list[int]) -> np.ndarray:
+        self._llm.eval(tokens)
         return self._logits()
+
+    def encode(self, text: str) -> list[int]:
+        return self._llm.tokenize(text.encode("utf-8"), add_bos=False)
 
     def decode(self, tokens: list[int]) -> str:
         return self._llm.detokenize(tokens).decode("utf-8", errors="replace")
