@@ -1,5 +1,10 @@
 """The repo's own example bugs as a benchmark: each folder of `examples/` with an
-`expected.patch` (the reference fix, `git apply`-able in the example's root)."""
+`expected.patch` (the reference fix, `git apply`-able in the example's root).
+
+Examples are Python (pytest) or Java (javac + JUnit, Maven's `src/main/java` layout).
+Repair runs only on Python so far, so callers that expect a repair ask for
+`example_projects("python")`; localization takes both.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,21 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from benchmarks.bugs import Bug
+
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
 
 
-def example_projects() -> list[Path]:
-    return sorted(p for p in EXAMPLES_DIR.iterdir() if (p / "expected.patch").is_file())
+def example_language(example: Path) -> str:
+    return "java" if (example / "src" / "main" / "java").is_dir() else "python"
+
+
+def example_projects(language: str | None = None) -> list[Path]:
+    """All examples, or those in `language` ("python", "java")."""
+    return sorted(
+        p for p in EXAMPLES_DIR.iterdir()
+        if (p / "expected.patch").is_file() and language in (None, example_language(p))
+    )
 
 
 def apply_reference_fix(example: Path, destination: Path) -> Path:
@@ -27,3 +42,15 @@ def matches_reference(example: Path, patched: str, file: str) -> bool:
     with tempfile.TemporaryDirectory() as tmp:
         fixed = apply_reference_fix(example, Path(tmp) / example.name)
         return (fixed / file).read_text() == patched
+
+
+def example_bugs(scratch: Path) -> list[Bug]:
+    """The examples as benchmark bugs; `scratch` receives the fixed copies."""
+    bugs = []
+    for example in example_projects():
+        fixed = apply_reference_fix(example, scratch / "fixed" / example.name)
+        files = [line.removeprefix("+++ b/") for line in (example / "expected.patch").read_text().splitlines()
+                 if line.startswith("+++ b/")]
+        language = "java" if any(f.endswith(".java") for f in files) else "python"
+        bugs.append(Bug(example.name, language, example, {f: (fixed / f).read_text(encoding="utf-8") for f in files}))
+    return bugs

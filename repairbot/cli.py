@@ -25,6 +25,7 @@ from repairbot.pipeline import check_project, generator_names, make_runner
 from repairbot.pipeline import repair as run_repair
 from repairbot.reproduce import reproduce
 from repairbot.workspace import Workspace
+from benchmarks.cli import bench_app
 from retrieval.cli import index_app
 
 app = typer.Typer(help="Automated program repair: find the fault, generate patches, prove them by tests.",
@@ -32,6 +33,7 @@ app = typer.Typer(help="Automated program repair: find the fault, generate patch
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(index_app, name="index", help="The index of past bug fixes (retrieval).")
+app.add_typer(bench_app, name="bench")
 model_app = typer.Typer(help="Code language models for patch generation.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
 err = Console(stderr=True, soft_wrap=True)
