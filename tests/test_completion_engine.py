@@ -79,10 +79,24 @@ def test_scan_sees_brackets_names_and_skips_strings_and_comments() -> None:
         ("total = 1; return total(", False, True),  # bound in the hole itself
         ("return [x for x in self.lines]", True, True),  # comprehension variables
         ("return unknown_but_not_called", False, True),  # could still be bound: no judgement
+        ("return self.lines.is", False, False),  # a keyword is never an attribute
+        ("return self.lines empty", False, False),  # two names in a row
+        ("return self.lines i", False, True),  # ... unless the second may become `if`
+        ("return 1 if self.lines else 0", True, True),
     ],
 )
 def test_what_the_engine_allows(engine: PythonCompletionEngine, text: str, final: bool, allowed: bool) -> None:
     assert engine.allows(text, final) is allowed
+
+
+def test_in_a_one_line_hole_a_comment_needs_whole_code_before_it(tmp_path: Path) -> None:
+    hole = make_hole(SOURCE, BUGGY_LINE, BUGGY_LINE)
+    assert hole is not None
+    args = (hole.prefix, hole.middle, hole.suffix, hole.line_end, tmp_path / "orders.py", tmp_path)
+    one_line = PythonCompletionEngine(*args, single_line=True)
+    assert one_line.allows("return self.subtotal()  # fixed", False)
+    assert not one_line.allows("return self.subtotal() *  # then what", False)
+    assert PythonCompletionEngine(*args).allows("return self.subtotal() *  # then what", False)
 
 
 def test_a_star_import_turns_the_name_check_off(tmp_path: Path) -> None:

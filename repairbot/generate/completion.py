@@ -6,7 +6,10 @@ What it refuses, each check chosen to be sound (never refuse what could be valid
 enough to run on every token:
 - brackets: a closer with no matching opener, or the wrong kind, can never be completed;
 - a filling that ends the hole must make the whole file parse (`ast`), so the model keeps
-  going (or picks another ending) instead of stopping on half an expression;
+  going (or picks another ending) instead of stopping on half an expression; in a one-line
+  hole a comment ends the code, so the code before it must parse as soon as it starts;
+- a keyword after a dot (`queue.is`) is never an attribute, and two names in a row with
+  only spaces between (`queue empty`) are never Python unless one is a keyword;
 - attributes: `obj.name` where jedi knows `obj`'s members and none is (or starts with)
   `name` — the hallucinated method the model would otherwise call (`items.lenght`);
   assigning a new attribute (`obj.name =`) stays allowed;
@@ -47,6 +50,7 @@ class _Scan:
     broken: bool = False  # a closer that can never match
     in_string: bool = False
     in_comment: bool = False
+    comment_start: int = 0  # where the comment the text ends in starts
     # Identifiers outside strings and comments: (start, end) offsets in the text.
     names: list[tuple[int, int]] = field(default_factory=list)
 
@@ -70,6 +74,7 @@ def scan(text: str) -> _Scan:
                 return result
         elif char == "#":
             result.in_comment = True
+            result.comment_start = i
         elif char in "'\"":
             quote = text[i : i + 3] if text[i : i + 3] in ("'''", '"""') else char
             i += len(quote) - 1
@@ -101,9 +106,14 @@ class PythonCompletionEngine:
     """The engine for one hole of one file: `prefix` + filling + `line_end` + `suffix` is
     the patched file. It implements `repairbot.models.Guide`."""
 
-    def __init__(self, prefix: str, middle: str, suffix: str, line_end: str, path: Path, project_root: Path) -> None:
-        """`middle` is the hole's original text: the file as it was must parse."""
+    def __init__(
+        self, prefix: str, middle: str, suffix: str, line_end: str, path: Path, project_root: Path,
+        single_line: bool = False,
+    ) -> None:
+        """`middle` is the hole's original text: the file as it was must parse. In a
+        `single_line` hole a comment ends the code: what precedes it must already be whole."""
         self.prefix = prefix
+        self.single_line = single_line
         self.suffix = suffix
         self.line_end = line_end
         self._path = path
@@ -119,7 +129,11 @@ class PythonCompletionEngine:
             return False
         if final:
             return not scanned.in_string and self._parses_with(text)
-        return all(self._name_allowed(text, start, end) for start, end in scanned.names)
+        if scanned.in_comment and self.single_line:
+            return self._parses_with(text[: scanned.comment_start])
+        return not _adjacent_names(text, scanned.names) and all(
+            self._name_allowed(text, start, end) for start, end in scanned.names
+        )
 
     def forced(self, text: str) -> str:
         scanned = scan(text)
@@ -134,12 +148,14 @@ class PythonCompletionEngine:
 
     def _name_allowed(self, text: str, start: int, end: int) -> bool:
         name = text[start:end]
+        after = text[end:].lstrip(" \t")
+        if start > 0 and text[start - 1] == ".":
+            if keyword.iskeyword(name):
+                return False  # `obj.is`: never an attribute
+            return self._attribute_allowed(text[:start], name, complete=bool(after), after=after)
         line_before = (self._line_start + text[:start]).rsplit("\n", 1)[-1]
         if keyword.iskeyword(name) or keyword.issoftkeyword(name) or BINDING_KEYWORDS.search(line_before):
             return True
-        after = text[end:].lstrip(" \t")
-        if start > 0 and text[start - 1] == ".":
-            return self._attribute_allowed(text[:start], name, complete=bool(after), after=after)
         if not after or self._star_import or name in self._bound or name in _BUILTINS:
             return True
         if after[0] in "(.[":
@@ -181,11 +197,37 @@ class PythonCompletionEngine:
 _BUILTINS = frozenset(dir(builtins)) | {"__name__", "__file__", "__doc__", "__class__", "self", "cls"}
 
 
+def _adjacent_names(text: str, names: list[tuple[int, int]]) -> bool:
+    """Two names with only spaces between, neither a keyword (`x if`, `not x`, `match x`
+    are fine): no Python statement has that shape."""
+    for (first_start, first_end), (second_start, second_end) in zip(names, names[1:]):
+        gap = text[first_end:second_start]
+        if not gap or gap.strip(" \t") or _is_keyword(text[first_start:first_end]):
+            continue
+        second = text[second_start:second_end]
+        growing = second_end == len(text) and any(k.startswith(second) for k in KEYWORDS)
+        if not growing and not _is_keyword(second):  # `i` may still become `if`
+            return True
+    return False
+
+
+KEYWORDS = (*keyword.kwlist, *keyword.softkwlist)
+
+
+def _is_keyword(name: str) -> bool:
+    return keyword.iskeyword(name) or keyword.issoftkeyword(name)
+
+
 def _bound_names(code: str) -> tuple[frozenset[str], bool]:
-    """Every name the file binds anywhere (any scope), and whether it star-imports."""
+    """Every name the file binds anywhere (any scope), and whether names may come from
+    elsewhere (a star import; or a file that does not parse, where nothing is judged)."""
     names: set[str] = set()
     star = False
-    for node in ast.walk(ast.parse(code)):
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return frozenset(), True
+    for node in ast.walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
             names.add(node.id)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):

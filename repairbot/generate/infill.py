@@ -127,7 +127,8 @@ class InfillGenerator:
             guide = None
             if self._budget.constrained:
                 guide = PythonCompletionEngine(
-                    hole.prefix, hole.middle, hole.suffix, hole.line_end, project_root / location.file, project_root
+                    hole.prefix, hole.middle, hole.suffix, hole.line_end, project_root / location.file, project_root,
+                    single_line=hole.single_line,
                 )
             completions = self._model.infill(
                 hole.prefix, hole.suffix, n=self._budget.samples, max_tokens=self._budget.max_tokens,

@@ -53,9 +53,11 @@ def complete(
     return completions
 
 
-# A step whose best tokens the guide refuses this many times gives up: the completion ends
-# as truncated (and is dropped), rather than walking the whole vocabulary.
+# A step whose best tokens the guide refuses this many times gives up, and so does a
+# completion with this many refusals in all: it ends as truncated (and is dropped) rather
+# than walking the vocabulary or writing on around a dead end until max_tokens.
 MAX_REFUSALS_PER_TOKEN = 16
+MAX_REFUSALS_PER_COMPLETION = 32
 
 
 @dataclass
@@ -93,7 +95,7 @@ def _one(
     while len(state.tokens) < max_tokens:
         log_probs = _log_softmax(logits)
         choice = _choose(session, state, logits, stop, rng, sampling, guide)
-        if choice is None:
+        if choice is None or state.pruned > MAX_REFUSALS_PER_COMPLETION:
             return state.result(state.text, stop, truncated=True)
         token, text, final = choice
         state.logprobs.append(float(log_probs[token]))

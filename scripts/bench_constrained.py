@@ -1,0 +1,156 @@
+"""Constrained (completion engine) vs unconstrained decoding of the default model, on the
+same holes with the same budget.
+
+    python scripts/bench_constrained.py [--quixbugs PATH [--bugs a,b,...]] [--samples 8] [--json FILE]
+
+For every bug (the repo's Python examples; with --quixbugs, QuixBugs' Python programs) the
+faulty lines of the reference fix become one hole each (perfect fault localization, so both
+modes work on the same holes). Each mode asks the model for N completions per hole (greedy
+plus samples, fixed seed). Reported per mode, summed over bugs:
+- completions, and the share that finish and make the file parse;
+- unique candidates: parsing programs that differ from the buggy one and from each other;
+- plausible: unique candidates that pass the bug's whole test suite (validated in the
+  sandbox), and bugs with at least one;
+- decoding time (the prompt is read once before both modes, so neither pays it), time per
+  unique candidate, and the engine's refused and forced tokens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from benchmarks.bugs import Bug, given_locations
+from benchmarks.examples import example_bugs
+from benchmarks.quixbugs import python_bugs
+from repairbot.config import load_settings
+from repairbot.domain import Candidate, SuspiciousLocation, Verdict
+from repairbot.generate.completion import PythonCompletionEngine
+from repairbot.generate.infill import make_hole
+from repairbot.localize import parse_given
+from repairbot.models import DEFAULT_MODEL, load, resolve
+from repairbot.reproduce import reproduce
+from repairbot.workspace import Workspace
+from validators.pool import ValidationPool
+from validators.pytest_runner import PytestRunner, choose_sandbox, default_test_command
+
+MODES = ("unconstrained", "constrained")
+
+
+@dataclass
+class Tally:
+    bugs: int = 0
+    completions: int = 0
+    parsing: int = 0
+    unique: int = 0
+    plausible: int = 0
+    bugs_plausible: int = 0
+    decode_s: float = 0.0
+    pruned_tokens: int = 0
+    forced_tokens: int = 0
+    per_bug: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+def program(text: str) -> str | None:
+    try:
+        return ast.dump(ast.parse(text))
+    except (SyntaxError, ValueError):
+        return None
+
+
+def run_bug(bug: Bug, model, samples: int, max_tokens: int, tallies: dict[str, Tally]) -> None:
+    with Workspace(bug.project) as workspace:
+        runner = PytestRunner(bug.test_command or default_test_command(), choose_sandbox())
+        runner.prepare(workspace.root)
+        reproduction = reproduce(runner, workspace.root, 300, reruns=0)
+        pool = ValidationPool(runner, workspace.root, reproduction, 1, workspace.scratch)
+        holes = []
+        for spec in given_locations(bug):
+            given = parse_given(spec)
+            text = (workspace.root / given.file).read_text(encoding="utf-8")
+            hole = make_hole(text, given.start_line, given.end_line)
+            if hole is not None:
+                holes.append((given, text, hole))
+                model.infill(hole.prefix, hole.suffix, n=1, max_tokens=1)  # read the prompt once
+        for mode in MODES:
+            tally = tallies[mode]
+            seen: set[str] = set()
+            candidates: list[Candidate] = []
+            row = {"completions": 0, "parsing": 0, "unique": 0, "plausible": 0, "decode_s": 0.0}
+            for given, text, hole in holes:
+                guide = None
+                if mode == "constrained":
+                    guide = PythonCompletionEngine(
+                        hole.prefix, hole.middle, hole.suffix, hole.line_end, workspace.root / given.file, workspace.root,
+                        single_line=hole.single_line,
+                    )
+                start = time.monotonic()
+                completions = model.infill(hole.prefix, hole.suffix, n=samples, max_tokens=max_tokens, stop=hole.stop, guide=guide)
+                row["decode_s"] += time.monotonic() - start
+                original = program(text)
+                location = SuspiciousLocation(given.file, given.start_line, given.end_line, 1.0, "given")
+                for completion in completions:
+                    row["completions"] += 1
+                    tally.pruned_tokens += completion.pruned
+                    tally.forced_tokens += completion.forced_tokens
+                    patched = hole.fill(completion.text)
+                    parsed = None if completion.truncated or not completion.text.strip() else program(patched)
+                    if parsed is None:
+                        continue
+                    row["parsing"] += 1
+                    if parsed != original and parsed not in seen:
+                        seen.add(parsed)
+                        candidates.append(Candidate(given.file, text, patched, f"infill:{mode}", completion.text, location))
+            row["unique"] = len(candidates)
+            results = list(pool.run(candidates, should_stop=lambda: False))
+            row["plausible"] = sum(r.verdict is Verdict.PLAUSIBLE for r in results)
+            tally.bugs += 1
+            tally.completions += row["completions"]
+            tally.parsing += row["parsing"]
+            tally.unique += row["unique"]
+            tally.plausible += row["plausible"]
+            tally.bugs_plausible += row["plausible"] > 0
+            tally.decode_s += row["decode_s"]
+            tally.per_bug[bug.name] = row
+            print(json.dumps({"bug": bug.name, "mode": mode, **row}), file=sys.stderr)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quixbugs", type=Path, help="a QuixBugs checkout")
+    parser.add_argument("--bugs", help="comma-separated QuixBugs programs (default: all)")
+    parser.add_argument("--no-examples", action="store_true")
+    parser.add_argument("--samples", type=int, default=8)
+    parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    settings = load_settings()
+    model = load(resolve(DEFAULT_MODEL, settings.data_dir), settings.model_threads)
+    tallies = {mode: Tally() for mode in MODES}
+    with tempfile.TemporaryDirectory(prefix="bench-constrained-") as tmp:
+        bugs = [] if args.no_examples else [b for b in example_bugs(Path(tmp)) if b.language == "python"]
+        if args.quixbugs:
+            names = set(args.bugs.split(",")) if args.bugs else None
+            bugs += python_bugs(args.quixbugs, Path(tmp), 5.0, names)
+        for bug in bugs:
+            run_bug(bug, model, args.samples, args.max_tokens, tallies)
+    print(f"{DEFAULT_MODEL}, {args.samples} completions per hole, {tallies['constrained'].bugs} bugs, given locations:\n")
+    print("| decoding | completions | finish and parse | unique candidates | plausible (bugs) | decoding s | s per unique candidate | refused / forced tokens |")
+    print("|---|---|---|---|---|---|---|---|")
+    for mode, t in tallies.items():
+        share = t.parsing / t.completions if t.completions else 0.0
+        per = t.decode_s / t.unique if t.unique else float("nan")
+        print(f"| {mode} | {t.completions} | {t.parsing} ({share:.0%}) | {t.unique} | {t.plausible} ({t.bugs_plausible}) "
+              f"| {t.decode_s:.1f} | {per:.2f} | {t.pruned_tokens} / {t.forced_tokens} |")
+    if args.json:
+        args.json.write_text(json.dumps({mode: asdict(t) for mode, t in tallies.items()}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
