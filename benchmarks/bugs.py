@@ -82,7 +82,7 @@ def given_locations(bug: Bug) -> list[str]:
     specs = []
     for file, fixed in sorted(bug.fixed.items()):
         buggy = (bug.project / file).read_text(encoding="utf-8")
-        source = SourceMap(buggy, Path(file).suffix == ".py")
+        source = SourceMap(buggy, Path(file).suffix)
         lines = {source.statement_line(line) for line in changed_lines(buggy, fixed, source.statement_lines())}
         specs += [f"{file}:{start}" if start == end else f"{file}:{start}-{end}" for start, end in line_ranges(lines)]
     return specs

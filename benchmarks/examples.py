@@ -51,6 +51,5 @@ def example_bugs(scratch: Path) -> list[Bug]:
         fixed = apply_reference_fix(example, scratch / "fixed" / example.name)
         files = [line.removeprefix("+++ b/") for line in (example / "expected.patch").read_text().splitlines()
                  if line.startswith("+++ b/")]
-        language = "java" if any(f.endswith(".java") for f in files) else "python"
-        bugs.append(Bug(example.name, language, example, {f: (fixed / f).read_text(encoding="utf-8") for f in files}))
+        bugs.append(Bug(example.name, example_language(example), example, {f: (fixed / f).read_text(encoding="utf-8") for f in files}))
     return bugs

@@ -52,18 +52,19 @@ def _fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
 @app.command()
 def repair(
     path: Annotated[Path, typer.Argument(help="The project whose tests fail.")],
-    test_cmd: Annotated[Optional[str], typer.Option(help="pytest-compatible test command.")] = None,
+    test_cmd: Annotated[Optional[str], typer.Option(help="Test command: pytest-compatible for Python, mvn or defects4j for those runners.")] = None,
     apply: Annotated[bool, typer.Option("--apply", help="Write the best patch into PATH.")] = False,
     json_file: Annotated[Optional[Path], typer.Option("--json", help="Write the JSON report here.")] = None,
     max_candidates: Annotated[Optional[int], typer.Option(help="Validate at most this many candidates.")] = None,
     time_budget: Annotated[Optional[float], typer.Option(help="Seconds for the whole job.")] = None,
     location: Annotated[Optional[list[str]], typer.Option("--location", help=LOCATION_HELP)] = None,
+    runner: Annotated[Optional[str], typer.Option(help="Test runner: auto, pytest, javac, maven or defects4j.")] = None,
 ) -> None:
     """Repair PATH: print the best plausible patch as a unified diff."""
     try:
         settings = load_settings(path if path.is_dir() else None, test_command=test_cmd,
                                  max_candidates=max_candidates, time_budget_s=time_budget,
-                                 locations=location or None)
+                                 locations=location or None, runner=runner)
         store = JobStore(settings.database_url)
         with err.status("starting") as status:
             result = run_repair(path, settings, store, progress=lambda m: status.update(m))
@@ -187,7 +188,7 @@ def localize(
     top: Annotated[int, typer.Option(help="Print this many locations.")] = 10,
     formula: Annotated[Optional[str], typer.Option(help="ochiai, dstar, tarantula or op2.")] = None,
     granularity: Annotated[Optional[str], typer.Option(help="statement, hunk, method or file.")] = None,
-    test_cmd: Annotated[Optional[str], typer.Option(help="pytest-compatible test command.")] = None,
+    test_cmd: Annotated[Optional[str], typer.Option(help="Test command: pytest-compatible for Python, mvn or defects4j for those runners.")] = None,
     location: Annotated[Optional[list[str]], typer.Option("--location", help=LOCATION_HELP)] = None,
 ) -> None:
     """Rank the suspicious code of PATH: rank, score, location, function and code line."""
@@ -212,7 +213,7 @@ def localize(
 def _rank_project(path: Path, settings: Settings) -> list[Suspect]:
     """Intake, reproduce and localize, as a repair job does, without recording a job."""
     check_project(path)
-    runner = make_runner(settings)
+    runner = make_runner(settings, path)
     with Workspace(path) as workspace:
         runner.prepare(workspace.root)
         reproduction = reproduce(runner, workspace.root, settings.test_timeout_s)

@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from repairbot.errors import BadInput
 from repairbot.localize import TRACE_WEIGHT, FormulaName, Granularity
 from repairbot.models.install import DEFAULT_MODEL
+from validators.runners import RunnerKind
 
 
 def default_data_dir() -> Path:
@@ -57,11 +58,20 @@ class Settings(BaseSettings):
         default=True, description="Constrain the model's decoding with the completion engine (Repilot)."
     )
     infill_time_limit_s: float = Field(default=120.0, gt=0, description="Model time of one job's infill generator.")
+    retrieval: bool = Field(
+        default=True, description="Show the model similar past fixes from the index (RAP-Gen) when there is one."
+    )
+    retrieval_k: int = Field(default=2, ge=0, description="Past fixes retrieved per suspicious location.")
+    mine_history: bool = Field(
+        default=True, description="Mine the project's own git history into the fix index first (incremental)."
+    )
     model_threads: int = Field(
         default=1, gt=0, description="CPU threads of the model: 1 holds up best next to test runs."
     )
     test_command: list[str] | None = Field(
-        default=None, description="pytest-compatible command; None means `python -m pytest`."
+        default=None,
+        description="pytest: a pytest-compatible command (default `python -m pytest`); Maven: the mvn to run; "
+        "Defects4J: the defects4j executable; javac projects take none.",
     )
     time_budget_s: float = Field(default=300.0, gt=0, description="Wall-clock budget for one job.")
     max_candidates: int = Field(default=200, gt=0, description="Candidates validated at most.")
@@ -69,6 +79,9 @@ class Settings(BaseSettings):
     max_locations: int = Field(default=10, gt=0, description="Suspicious statements handed to generation.")
     test_timeout_s: float = Field(default=120.0, gt=0, description="Timeout of the first (baseline) test run.")
     sandbox: Literal["auto", "bwrap", "none"] = "auto"
+    runner: RunnerKind = Field(
+        default="auto", description="Test runner: auto-detected (defects4j, maven, pytest, javac) or named."
+    )
     validation_workers: int = Field(
         default=0, ge=0, description="Candidates validated at once, each in its own copy; 0: one per CPU core, at most 4."
     )

@@ -30,8 +30,8 @@ from tree_sitter import Node
 
 from repairbot.domain import Reproduction, SuspiciousLocation
 from repairbot.errors import BadInput
-from repairbot.languages import python
-from repairbot.stacktrace import frame_weights
+from repairbot.languages import java, python
+from repairbot.stacktrace import frame_lines, frame_weights
 from validators.runner import LineCoverage
 
 Formula = Callable[[int, int, int, int], float]
@@ -41,9 +41,13 @@ MODULE = "<module>"
 # How much a statement's score grows with full stack-trace evidence: x(1 + TRACE_WEIGHT);
 # see `score`.
 TRACE_WEIGHT = 0.5
-# Statements that report a failure the program detected: their being in a traceback says
-# where the check is, not where the state went wrong, so they get no stack-trace boost.
-DETECTION_STATEMENTS = frozenset({"raise_statement", "assert_statement"})
+# The languages localization reads, by file suffix: each module parses a file and maps its
+# lines to statements (`line_statements`) and statements to their function
+# (`enclosing_function`, `qualified_name`). Each also names its DETECTION_STATEMENTS,
+# statements that report a failure the program detected (raise, throw, assert): their
+# being in a traceback says where the check is, not where the state went wrong, so they
+# get no stack-trace boost.
+LANGUAGES = {".py": python, ".java": java}
 
 
 def ochiai(ef: int, ep: int, failing: int, passing: int) -> float:
@@ -99,13 +103,21 @@ def score(sbfl: float, evidence: float, trace_weight: float = TRACE_WEIGHT) -> f
 
 
 def is_test_file(relative: str) -> bool:
+    """Python: pytest's conventions; Java: Maven Surefire's (`src/test/java/...`,
+    `*Test.java`, `*Tests.java`, `*TestCase.java`, `Test*.java` where `Test` is a word of its
+    own, not `Testament.java`); either: any test directory on the way."""
     path = PurePosixPath(relative)
     return (
         path.name == "conftest.py"
         or path.name.startswith("test_")
         or path.stem.endswith("_test")
+        or (path.suffix == ".java" and _is_java_test_class(path.stem))
         or any(_is_test_dir(part) for part in path.parts[:-1])
     )
+
+
+def _is_java_test_class(name: str) -> bool:
+    return name.endswith(("Test", "Tests", "TestCase")) or (name.startswith("Test") and not name[4:5].islower())
 
 
 def _is_test_dir(name: str) -> bool:
@@ -134,15 +146,18 @@ class SourceMap:
 
     Coverage and tracebacks name lines, but a statement can span several (each gets line
     events): both are mapped to the statement's first line so a statement is ranked once.
-    A compound statement (`if`, `for`, ...) is its header, the code up to its colon.
+    A compound statement (`if`, `for`, ...) is its header: the code up to its colon in
+    Python, its condition (or loop control, `catch (...)`) in Java.
+
+    `suffix` (".py", ".java") picks the language; a file of another language has no
+    statements, and its lines stand for themselves.
     """
 
-    def __init__(self, text: str | None, is_python: bool) -> None:
+    def __init__(self, text: str | None, suffix: str) -> None:
+        self._language = LANGUAGES.get(suffix)
         self._statements: dict[int, Node] = {}
-        if text is not None and is_python:
-            for node in python.walk(python.parse(text.encode("utf-8")).root_node):
-                for row in _rows(node):
-                    self._statements.setdefault(row + 1, node)
+        if text is not None and self._language is not None:
+            self._statements = self._language.line_statements(self._language.parse(text.encode("utf-8")).root_node)
 
     @classmethod
     def read(cls, path: Path) -> SourceMap:
@@ -150,7 +165,7 @@ class SourceMap:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             text = None
-        return cls(text, path.suffix == ".py")
+        return cls(text, path.suffix)
 
     def statement_lines(self) -> set[int]:
         return {node.start_point.row + 1 for node in self._statements.values()}
@@ -161,37 +176,27 @@ class SourceMap:
 
     def is_detection(self, line: int) -> bool:
         node = self._statements.get(line)
-        return node is not None and node.type in DETECTION_STATEMENTS
+        return node is not None and self._language is not None and node.type in self._language.DETECTION_STATEMENTS
+
+    def is_generated(self, line: int) -> bool:
+        """A Java line of no statement: what JaCoCo reports there is code the compiler
+        generated (a default constructor on the class line, a constructor's implicit
+        `super()`, a void method's return on its closing brace). No fault can be there, and
+        it would tie with the statements it always runs with. (coverage.py reports only
+        lines Python itself gives line events, so a Python line is always kept.)"""
+        return self._language is java and line not in self._statements
 
     def function(self, line: int) -> tuple[str, int, int]:
         """Qualified name (`Class.method`, `outer.inner`) and 1-based span of the innermost
-        function holding `line`; MODULE and the line itself outside any function."""
+        function (Java: method or constructor) holding `line`; MODULE and the line itself
+        outside any function (Java: a field initializer)."""
         node = self._statements.get(line)
-        function = python.enclosing_function(node) if node is not None else None
+        if node is None or self._language is None:
+            return MODULE, line, line
+        function = self._language.enclosing_function(node)
         if function is None:
             return MODULE, line, line
-        return _qualified_name(function), function.start_point.row + 1, function.end_point.row + 1
-
-
-def _rows(node: Node) -> range:
-    """0-based rows of a statement, of a compound statement's header only; none otherwise."""
-    if node.type in python.SIMPLE_STATEMENTS:
-        return range(node.start_point.row, node.end_point.row + 1)
-    if node.type in python.HEADED_STATEMENTS:
-        colon = next((child for child in node.children if child.type == ":"), None)
-        return range(node.start_point.row, (colon or node).start_point.row + 1)
-    return range(0)
-
-
-def _qualified_name(function: Node) -> str:
-    names = []
-    node: Node | None = function
-    while node is not None:
-        if node.type in ("function_definition", "class_definition"):
-            name = node.child_by_field_name("name")
-            names.append(name.text.decode("utf-8") if name is not None else "?")
-        node = node.parent
-    return ".".join(reversed(names))
+        return self._language.qualified_name(function), function.start_point.row + 1, function.end_point.row + 1
 
 
 @dataclass
@@ -214,17 +219,22 @@ class Evidence:
 
 
 def collect(reproduction: Reproduction, workdir: Path, coverage: LineCoverage) -> Evidence:
-    """Combine the per-test coverage and the failing tests' tracebacks of `reproduction`."""
+    """Combine the per-test coverage and the failing tests' tracebacks of `reproduction`.
+    A traceback also completes its test's coverage: the lines of its frames ran, whatever
+    the coverage tool saw (see `repairbot.stacktrace.frame_lines`)."""
     failing = {o.test_id for o in reproduction.failing}
     passing = set(reproduction.passing)
     evidence = Evidence(workdir, len(failing), len(passing), {}, {})
-    for file, by_line in coverage.items():
+    messages = {o.test_id: o.message for o in reproduction.failing}
+    ran = frame_lines(messages, workdir, lambda f: not is_test_file(f))
+    for file, by_line in _with_frames(coverage, ran).items():
         if is_test_file(file):
             continue
         source = evidence.source(file)
         contexts: dict[int, set[str]] = {}
         for line, tests in by_line.items():
-            contexts.setdefault(source.statement_line(line), set()).update(tests)
+            if not source.is_generated(line):
+                contexts.setdefault(source.statement_line(line), set()).update(tests)
         for line, tests in contexts.items():
             evidence.spectra[(file, line)] = Spectrum(len(tests & failing), len(tests & passing))
     raw = frame_weights((o.message for o in reproduction.failing), workdir, lambda f: not is_test_file(f))
@@ -234,6 +244,13 @@ def collect(reproduction: Reproduction, workdir: Path, coverage: LineCoverage) -
             key = (file, source.statement_line(line))
             evidence.trace[key] = max(evidence.trace.get(key, 0.0), weight)
     return evidence
+
+
+def _with_frames(coverage: LineCoverage, ran: dict[tuple[str, int], set[str]]) -> LineCoverage:
+    merged = {file: {line: set(tests) for line, tests in by_line.items()} for file, by_line in coverage.items()}
+    for (file, line), tests in ran.items():
+        merged.setdefault(file, {}).setdefault(line, set()).update(tests)
+    return merged
 
 
 @dataclass(frozen=True)
@@ -309,15 +326,20 @@ def _order(suspect: Suspect) -> tuple[float, str, int]:
 def _groups(statements: list[Suspect], evidence: Evidence, by_function: bool) -> Iterable[Suspect]:
     """One suspect per function (or file) with its best statement's score. `statements` is
     sorted best first, so the first of each group is its best; a function's span is the
-    whole definition, a file's (or top-level code's) the span of its executed statements."""
-    best: dict[tuple[str, str], Suspect] = {}
-    lines: dict[tuple[str, str], list[int]] = {}
+    whole definition, a file's (or top-level code's) the span of its executed statements.
+    Functions are told apart by name and start line: Java overloads share a name."""
+    best: dict[tuple[str, str, int], Suspect] = {}
+    lines: dict[tuple[str, str, int], list[int]] = {}
     for suspect in statements:
-        key = (suspect.location.file, suspect.function if by_function else "")
+        file = suspect.location.file
+        key = (file, "", 0)
+        if by_function:
+            name, start, _ = evidence.source(file).function(suspect.line)
+            key = (file, name, 0 if name == MODULE else start)
         best.setdefault(key, suspect)
         lines.setdefault(key, []).append(suspect.line)
     for key, top in best.items():
-        file, function = key
+        file, function, _ = key
         if by_function and function != MODULE:
             _, start, end = evidence.source(file).function(top.line)
         else:

@@ -1,6 +1,6 @@
 """One repair job, stage by stage:
 
-    intake -> reproduce -> localize -> generate -> validate -> rank -> report
+    intake -> reproduce -> localize -> retrieve -> generate -> validate -> rank -> report
 
 This module is the only place that knows the order. Each stage is a function or class of
 its own module taking and returning the dataclasses of `repairbot.domain`; this file
@@ -10,11 +10,11 @@ composes them, times them, records them in the database and enforces the job's b
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from repairbot.config import Settings, validation_workers
 from repairbot.db.models import JobStatus
@@ -28,13 +28,18 @@ from repairbot.models import resolve
 from repairbot.rank import normalized, order_for_validation, rank_patches
 from repairbot.reproduce import reproduce
 from repairbot.workspace import Workspace
-from validators.pytest_runner import PytestRunner, choose_sandbox, default_test_command
+from validators.pytest_runner import PytestRunner
 from validators.runner import TestRunner
+from validators.runners import runner_for
+
+if TYPE_CHECKING:
+    from retrieval.index import RetrievedFix
 from validators.sandbox import SandboxUnavailable
 from validators.outcome_cache import OutcomeCache, project_fingerprint
 from validators.pool import ValidationPool
 
 Progress = Callable[[str], None]
+PastFixes = Mapping[SuspiciousLocation, Sequence["RetrievedFix"]]
 
 
 class Generator(Protocol):
@@ -46,10 +51,12 @@ class Generator(Protocol):
 def repair(project: Path, settings: Settings, store: JobStore, progress: Progress = lambda _: None) -> RepairResult:
     """Run a whole job on `project`; the user's tree is only read. Raises BadInput (after
     recording it on the job) when the input cannot be repaired as given."""
-    command = settings.test_command or default_test_command()
-    job_id = store.start_job(str(project.resolve()), command, settings.model_dump(mode="json"))
+    job_id = store.start_job(str(project.resolve()), settings.test_command or [], settings.model_dump(mode="json"))
     try:
-        result = _run_job(job_id, project, settings, make_runner(settings), store, progress)
+        check_project(project)
+        runner = make_runner(settings, project)
+        store.set_runner(job_id, runner_command(runner), runner.sandbox.description)
+        result = _run_job(job_id, project, settings, runner, store, progress)
     except BadInput as exc:
         store.finish_job(job_id, JobStatus.FAILED, error=str(exc))
         raise
@@ -59,12 +66,20 @@ def repair(project: Path, settings: Settings, store: JobStore, progress: Progres
     return result
 
 
-def make_runner(settings: Settings) -> PytestRunner:
-    """The test runner of a job: its command in the sandbox the settings ask for."""
+def make_runner(settings: Settings, project: Path) -> TestRunner:
+    """The project's test runner (pytest, javac + JUnit, Maven, Defects4J: detected or as
+    the settings say) in the sandbox the settings ask for."""
     try:
-        return PytestRunner(settings.test_command or default_test_command(), choose_sandbox(settings.sandbox))
+        return runner_for(project, settings.runner, settings.test_command, settings.sandbox)
     except SandboxUnavailable as exc:
         raise BadInput(f"{exc} (set REPAIRBOT_SANDBOX=auto to fall back to resource limits only)") from exc
+    except (ValueError, FileNotFoundError) as exc:
+        raise BadInput(f"cannot test {project}: {exc}") from exc
+
+
+def runner_command(runner: TestRunner) -> list[str]:
+    """The command recorded with the job: pytest's own argv, else the runner's description."""
+    return list(runner.command) if isinstance(runner, PytestRunner) else [runner.describe()]
 
 
 def generator_names(settings: Settings) -> tuple[list[str], str]:
@@ -82,8 +97,19 @@ def generator_names(settings: Settings) -> tuple[list[str], str]:
     return ["templates", "infill"], ""
 
 
-def _generator(name: str, settings: Settings, time_left_s: float) -> Generator:
-    return TemplateGenerator() if name == "templates" else infill_generator(settings, time_left_s)
+def _generator(name: str, settings: Settings, time_left_s: float, fixes: PastFixes) -> Generator:
+    return TemplateGenerator() if name == "templates" else infill_generator(settings, time_left_s, fixes)
+
+
+def _retrieve(settings: Settings, names: list[str], project: Path, root: Path, locations: list[SuspiciousLocation]) -> PastFixes:
+    """Past fixes like each suspicious location (RAP-Gen), for the model's prompts: from the
+    index, after mining the project's own git history into it. Templates do not read them,
+    so without a model nothing is retrieved."""
+    if not settings.retrieval or "infill" not in names:
+        return {}
+    from retrieval.memory import recall_fixes  # numpy, FAISS, bm25s: only when used
+
+    return recall_fixes(project, root, locations, settings.retrieval_k, mine=settings.mine_history)
 
 
 def _batches(name: str, locations: list[SuspiciousLocation]) -> list[list[SuspiciousLocation]]:
@@ -98,8 +124,8 @@ def check_project(project: Path) -> None:
         raise BadInput(f"{project} does not exist")
     if not project.is_dir():
         raise BadInput(f"{project} is not a directory")
-    if next(project.rglob("*.py"), None) is None:
-        raise BadInput(f"{project} is not a Python project: it holds no .py files")
+    if next(project.rglob("*.py"), None) is None and next(project.rglob("*.java"), None) is None:
+        raise BadInput(f"{project} holds no Python or Java sources: repairbot repairs Python and Java projects")
 
 
 @dataclass
@@ -154,12 +180,10 @@ def _run_job(
 ) -> RepairResult:
     job = _Job(job_id, settings, store, progress)
     with job.stage("intake", f"copying {project}"):
-        check_project(project)
         names, note = generator_names(settings)
         workspace = Workspace(project)
     with workspace:
         runner.prepare(workspace.root)
-        store.set_sandbox(job_id, runner.sandbox.description)
         with job.stage("reproduce", f"running the test suite with per-test coverage ({runner.sandbox.mode} sandbox)"):
             reproduction = reproduce(
                 runner, workspace.root, settings.test_timeout_s,
@@ -175,13 +199,15 @@ def _run_job(
             store.record_locations(job_id, locations)
         if not locations:
             raise BadInput("the failing tests execute no source line outside the tests: nothing to localize")
+        with job.stage("retrieve", "looking up similar past fixes"):
+            fixes = _retrieve(settings, names, project, workspace.root, locations)
         pool = ValidationPool(
             runner, workspace.root, reproduction, validation_workers(settings), workspace.scratch,
             _outcome_cache(settings, store, runner, workspace.root, reproduction),
         )
         tally = _Tally()
         for name in names:
-            _generate_and_validate(job, name, note, workspace.root, locations, pool, tally)
+            _generate_and_validate(job, name, note, workspace.root, locations, fixes, pool, tally)
     patches = rank_patches(tally.validations)
     job.timings["total"] = job.elapsed()
     store.finish_job(
@@ -214,7 +240,7 @@ def _outcome_cache(
 
 
 def _generate_and_validate(
-    job: _Job, name: str, note: str, root: Path, locations: list[SuspiciousLocation],
+    job: _Job, name: str, note: str, root: Path, locations: list[SuspiciousLocation], fixes: PastFixes,
     pool: ValidationPool, tally: _Tally,
 ) -> None:
     """One generator's turn: generate for a batch of locations, validate, repeat."""
@@ -224,7 +250,7 @@ def _generate_and_validate(
         if job.done(tally):
             return
         with job.stage("generate", f"{name}: generating patches for {len(batch)} suspicious line(s){note}"):
-            generator = generator or _generator(name, settings, settings.time_budget_s - job.elapsed())
+            generator = generator or _generator(name, settings, settings.time_budget_s - job.elapsed(), fixes)
             fresh = [
                 c for c in generator.generate(root, batch, settings.max_candidates)
                 if (c.file, normalized(c)) not in tally.tried

@@ -13,14 +13,19 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import git
 
 from repairbot.config import default_data_dir
-from retrieval.encoders import DEFAULT_CONFIG, Encoder, TransformerEncoder
+from repairbot.domain import SuspiciousLocation
 from retrieval.files import write_text
-from retrieval.index import META_FILE, HybridIndex, read_meta
+from retrieval.index import META_FILE, HybridIndex, RetrievedFix, read_meta
 from retrieval.mining import MiningLimits, mine_repository
+from retrieval.retrieve import retrieve
+
+if TYPE_CHECKING:  # torch loads only when an index is opened
+    from retrieval.encoders import Encoder
 
 INDEX_DIR_ENV = "REPAIRBOT_INDEX_DIR"
 MINED_FILE = "mined.json"
@@ -51,6 +56,8 @@ def open_index(directory: Path | None = None, encoder: Encoder | None = None) ->
     """The index in `directory` (default `index_dir()`), or a new empty one if there is none.
     Without `encoder`, the encoder the index was built with is loaded, with the same
     settings (for a new index: `encoders.DEFAULT_CONFIG`)."""
+    from retrieval.encoders import DEFAULT_CONFIG, TransformerEncoder
+
     directory = directory or index_dir()
     if (directory / META_FILE).is_file():
         config = read_meta(directory)["encoder_config"]
@@ -108,3 +115,24 @@ def _read_state(directory: Path) -> dict[str, dict]:
         return json.loads(path.read_text())
     except ValueError:
         return {}  # a damaged cache only costs a full re-mine; duplicates are dropped
+
+
+def recall_fixes(
+    project: Path, work_copy: Path, locations: list[SuspiciousLocation], k: int,
+    directory: Path | None = None, mine: bool = True,
+) -> dict[SuspiciousLocation, list[RetrievedFix]]:
+    """The retrieve stage of a repair job (RAP-Gen): for each suspicious location, the `k`
+    past fixes most like its code. With `mine`, the project's own history (when `project`
+    is a git repository) is mined into the index first, incrementally. Costs nothing, not
+    even loading the encoder, when there is no index and nothing to mine."""
+    directory = directory or index_dir()
+    mineable = mine and (project / ".git").exists()
+    if not (directory / META_FILE).is_file() and not mineable:
+        return {}
+    index = open_index(directory)
+    if mineable:
+        remember_repository(index, project, directory)
+    if len(index) == 0:
+        return {}
+    contexts = retrieve(work_copy, locations, index, k=k, similar_lines=0)
+    return {location: context.fixes for location, context in contexts.items() if context.fixes}

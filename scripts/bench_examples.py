@@ -1,4 +1,4 @@
-"""Repair every bundled example and report, per example, the time to the first plausible
+"""Repair every bundled Python example and report, per example, the time to the first plausible
 patch, the candidates validated, and whether the top patch equals the reference fix.
 
     python scripts/bench_examples.py [--repeat N] [--json FILE]
@@ -31,7 +31,7 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         store = JobStore(f"sqlite:///{tmp}/bench.db")
-        for example in example_projects():
+        for example in example_projects("python"):
             # No outcome cache: a repeat would reuse the first run's verdicts and time nothing.
             settings = load_settings(example, outcome_cache=False)
             results = [repair(example, settings, store) for _ in range(args.repeat)]

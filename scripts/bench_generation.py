@@ -57,7 +57,7 @@ def speed(samples: int) -> list[dict]:
         return len(vocab.tokenize(text.encode("utf-8"), add_bos=False))
 
     rows = []
-    for example in example_projects():
+    for example in example_projects("python"):
         file, line = buggy_line(example)
         hole = make_hole((example / file).read_text(), line, line)
         start = time.monotonic()
@@ -85,7 +85,7 @@ def repairs(samples: int) -> list[dict]:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         store = JobStore(f"sqlite:///{tmp}/bench.db")
-        for example in example_projects():
+        for example in example_projects("python"):
             settings = load_settings(example, generators=["infill"], infill_samples=samples)
             result = repair(example, settings, store)
             top = result.patches[0].candidate if result.patches else None

@@ -2,13 +2,21 @@
 # Install repairbot with every optional part (PostgreSQL driver, the default code model,
 # Hugging Face backends, retrieval) and what its tests need, on a Debian machine (as root,
 # or with sudo). bubblewrap and util-linux's setpriv give the test sandbox; without them
-# repairbot still runs, with resource limits only, and says so on every job.
+# repairbot still runs, with resource limits only, and says so on every job. The Java
+# packages let it test and localize Java projects (javac + JUnit, Maven offline).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v bwrap >/dev/null || ! command -v setpriv >/dev/null; then
+# Debian packages: the sandbox (bubblewrap, setpriv), Java tests (JUnit 4/5 jars, hamcrest),
+# Java per-test coverage (JaCoCo), and Maven's plugins for offline builds (/usr/share/maven-repo).
+APT_PACKAGES="bubblewrap util-linux default-jdk-headless junit4 libhamcrest-java junit5 libjacoco-java maven
+    maven-debian-helper libsurefire-java libmaven-compiler-plugin-java libmaven-resources-plugin-java
+    libmaven-jar-plugin-java"
+missing=$(for p in $APT_PACKAGES; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || echo "$p"; done)
+if [ -n "$missing" ]; then
     SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
     $SUDO apt-get update -qq
-    $SUDO apt-get install -y -qq bubblewrap util-linux >/dev/null
+    # shellcheck disable=SC2086
+    $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 pip_install() { python3 -m pip install --quiet --disable-pip-version-check "$@"; }
 # torch's CPU build first (this machine kind keeps torch 2.13.0's CPU wheel on disk): left to

@@ -10,6 +10,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy
 
+@pytest.fixture(autouse=True)
+def private_fix_index(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Repair jobs read and extend the fix index: tests get an empty one of their own, never
+    the user's."""
+    monkeypatch.setenv("REPAIRBOT_INDEX_DIR", str(tmp_path_factory.mktemp("index")))
+
+
 # --- database_url: every database backend repairbot supports, migrated by the test itself ---
 
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -17,7 +17,7 @@ import pytest
 from benchmarks.examples import EXAMPLES_DIR, apply_reference_fix, example_projects
 from repairbot.db.store import JobStore
 
-EXAMPLES = [p.name for p in example_projects()]
+EXAMPLES = [p.name for p in example_projects("python")]
 
 
 def tree_checksum(root: Path) -> str:
@@ -111,7 +111,7 @@ def make_project(root: Path, files: dict[str, str]) -> Path:
 PASSING = {"lib.py": "def one():\n    return 1\n", "tests/test_lib.py": "from lib import one\n\ndef test_one():\n    assert one() == 1\n"}
 BAD_INPUTS = {
     "missing path": (None, [], "does not exist", 2),
-    "not a project": ({"notes.txt": "hello\n"}, [], "not a Python project", 2),
+    "not a project": ({"notes.txt": "hello\n"}, [], "holds no Python or Java sources", 2),
     "all tests pass": (PASSING, [], "all 1 tests pass", 2),
     "command cannot run": (PASSING, ["--test-cmd", "no-such-test-runner --x"], "cannot run", 2),
     "unparsable source": (

@@ -125,9 +125,9 @@ def test_full_job_round_trip(store: JobStore, tmp_path: Path) -> None:
     settings = {"max_candidates": 3, "sandbox": "none", "time_budget_s": 60.0}
     before = datetime.now(timezone.utc)
 
-    job_id = store.start_job(str(project / ".." / "project"), command, settings)
+    job_id = store.start_job(str(project / ".." / "project"), [], settings)
     store.set_stage(job_id, "reproduce")
-    store.set_sandbox(job_id, "rlimits only: bubblewrap does not work here (no user namespaces)")
+    store.set_runner(job_id, command, "rlimits only: bubblewrap does not work here (no user namespaces)")
     store.record_reproduction(job_id, reproduction())
     store.set_stage(job_id, "localize")
     store.record_locations(job_id, [LOCATION, SuspiciousLocation("calc.py", 5, 6, 0.25, "dstar")])

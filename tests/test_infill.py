@@ -17,7 +17,7 @@ from repairbot.config import load_settings
 from repairbot.db.store import JobStore
 from repairbot.domain import SuspiciousLocation
 from repairbot.errors import BadInput
-from repairbot.generate.infill import InfillBudget, InfillGenerator, make_hole
+from repairbot.generate.infill import InfillBudget, InfillGenerator, make_hole, with_fix_hints
 from repairbot.models import Completion, install
 
 SOURCE = "def price(cents, count):\n    total = cents + count  # the bug\n    return total\n"
@@ -153,7 +153,9 @@ def run(project: Path, tmp_path: Path, **overrides):
 
 def use_model(monkeypatch: pytest.MonkeyPatch, model: FakeModel) -> None:
     monkeypatch.setattr(pipeline, "resolve", lambda spec, data_dir: None)
-    monkeypatch.setattr(pipeline, "infill_generator", lambda settings, time_left: InfillGenerator(model))
+    monkeypatch.setattr(
+        pipeline, "infill_generator", lambda settings, time_left, fixes=None: InfillGenerator(model, fixes=fixes)
+    )
 
 
 def test_infill_repairs_what_the_templates_cannot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -171,7 +173,7 @@ def test_infill_repairs_what_the_templates_cannot(tmp_path: Path, monkeypatch: p
 def test_the_model_is_not_loaded_when_the_templates_find_the_patch(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def no_model(settings, time_left):
+    def no_model(settings, time_left, fixes=None):
         raise AssertionError("the model was loaded")
 
     monkeypatch.setattr(pipeline, "resolve", lambda spec, data_dir: None)
@@ -222,3 +224,48 @@ def test_default_model_repairs_an_example_on_its_own(tmp_path: Path) -> None:
     assert best.generator == "infill:qwen2.5-coder-1.5b-instruct-q4_k_m"
     reference = apply_reference_fix(EXAMPLE, tmp_path / "reference")
     assert best.patched == (reference / best.file).read_text()
+
+
+# --- retrieval-augmented prompts (RAP-Gen) -------------------------------------------------
+
+def test_with_fix_hints_shows_the_changed_lines_above_the_hole() -> None:
+    from types import SimpleNamespace
+
+    fix = SimpleNamespace(pair=SimpleNamespace(buggy="x = 1\nif a > b:\n    go()\n", fixed="x = 1\nif a >= b:\n    go()\n"))
+    prefix = "def f(a, b):\n    x = 1\n    "
+    assert with_fix_hints(prefix, [fix]) == (
+        "def f(a, b):\n    x = 1\n    # a similar past fix:\n    # - if a > b:\n    # + if a >= b:\n    "
+    )
+    assert with_fix_hints("x = [", [fix]) == "x = ["  # a hole that starts mid-line gets no comment
+
+
+@pytest.mark.slow
+def test_a_job_mines_the_projects_history_and_shows_the_model_a_similar_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import git
+
+    project = make_project(tmp_path / "repo", {
+        "shapes.py": "def perimeter(w, h):\n    return w + h\n",
+        "tests/test_shapes.py": "from shapes import perimeter\n\n\ndef test_perimeter():\n    assert perimeter(2, 3) == 10\n",
+    })
+    repo = git.Repo.init(project)
+    repo.git.add(A=True)
+    repo.index.commit("shapes")
+    (project / "shapes.py").write_text("def perimeter(w, h):\n    return 2 * (w + h)\n")
+    repo.git.add(A=True)
+    repo.index.commit("fix perimeter: both sides count twice")
+    # The same mistake, made again in new code.
+    (project / "shapes.py").write_text(
+        "def perimeter(w, h):\n    return 2 * (w + h)\n\n\ndef fence(w, h):\n    return w + h\n"
+    )
+    (project / "tests" / "test_fence.py").write_text("from shapes import fence\n\n\ndef test_fence():\n    assert fence(1, 4) == 10\n")
+    # The fake model keys fillings by the prompt's line count: line 6 plus 3 lines of hint.
+    model = FakeModel({9: [Completion("return 2 * (w + h)", -0.1)]})
+    use_model(monkeypatch, model)
+    result, messages = run(project, tmp_path, generators=["infill"])
+    assert result.patches and result.patches[0].candidate.generator == "infill:fake"
+    prompt = model.requests[0]["prefix"]
+    assert "# a similar past fix:\n    # - return w + h\n    # + return 2 * (w + h)\n    " in prompt
+    assert prompt.endswith("    # + return 2 * (w + h)\n    ")
+    assert any(m == "looking up similar past fixes" for m in messages)

@@ -41,7 +41,7 @@ from validators.pytest_runner import PytestRunner
 
 from tests.test_validators import PROJECT, write
 
-EXAMPLES = [p.name for p in example_projects()]
+EXAMPLES = [p.name for p in example_projects("python")]
 # Rank of the statement expected.patch changes, with the default settings.
 EXAMPLE_RANKS = {
     "color_palette": 1, "log_summary": 5, "meeting_rooms": 1, "payment_cards": 2, "shopping_cart": 2, "word_stats": 2,
@@ -125,7 +125,7 @@ LIMIT = 3
 
 
 def test_source_map_maps_lines_to_statements_and_functions() -> None:
-    source = SourceMap(LIB, is_python=True)
+    source = SourceMap(LIB, ".py")
     assert [source.statement_line(line) for line in (2, 9, 10, 11, 12, 17)] == [2, 9, 9, 9, 9, 17]
     assert source.function(3) == ("area", 1, 4)
     assert source.function(11) == ("Box.volume", 8, 14)

@@ -4,10 +4,19 @@ plain JUnit runners all write.
 pytest is asked for the `xunit1` family because it records each test's `file`, which lets
 us rebuild the exact pytest node id (`tests/test_x.py::TestA::test_b[1]`) that selection
 and coverage contexts use.
+
+Java reports (JUnit Platform console launcher, Maven Surefire) are read by
+`parse_java_junit_xml` into Java test ids, `pkg.Class#method`: the form the console
+launcher's `--select-method` and Surefire's `-Dtest` accept back. A JUnit 5 method that takes
+parameters keeps its parameter types (`pkg.Class#add(int, int)`), because
+`--select-method pkg.Class#add` finds only a method without parameters. Invocations of a
+parameterized test are merged into one outcome per method: every invocation runs whenever the
+method is selected, so nothing finer could be selected anyway.
 """
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -19,14 +28,18 @@ class JUnitParseError(Exception):
 
 
 def parse_junit_xml(path: Path) -> list[TestOutcome]:
+    return [_outcome(case, _test_id(case)) for case in _testcases(path)]
+
+
+def _testcases(path: Path) -> list[ET.Element]:
     try:
         root = ET.parse(path).getroot()
     except (ET.ParseError, OSError) as exc:
         raise JUnitParseError(f"unreadable JUnit XML {path}: {exc}") from exc
-    return [_outcome(case) for case in root.iter("testcase")]
+    return list(root.iter("testcase"))
 
 
-def _outcome(case: ET.Element) -> TestOutcome:
+def _outcome(case: ET.Element, test_id: str) -> TestOutcome:
     status, message = TestStatus.PASSED, ""
     for tag, tag_status in (
         ("failure", TestStatus.FAILED),
@@ -41,7 +54,7 @@ def _outcome(case: ET.Element) -> TestOutcome:
             message = "\n".join(p.strip() for p in parts if p and p.strip())
             break
     return TestOutcome(
-        test_id=_test_id(case),
+        test_id=test_id,
         status=status,
         message=message,
         duration_s=float(case.get("time") or 0.0),
@@ -59,3 +72,62 @@ def _test_id(case: ET.Element) -> str:
     module = file.removesuffix(".py").replace("/", ".")
     inner = classname.removeprefix(module).lstrip(".")
     return "::".join([file, *filter(None, inner.split(".")), name])
+
+
+# --- Java ---------------------------------------------------------------------------------
+
+# The JUnit Platform's legacy XML report names each test's node in its <system-out>.
+_UNIQUE_ID = re.compile(r"^unique-id: (.+)$", re.MULTILINE)
+_DISPLAY_NAME = re.compile(r"^display-name: (.+)$", re.MULTILINE)
+# A Jupiter method node: [method:add(int, int)], or the template of a parameterized or
+# repeated test, or a test factory.
+_JUPITER_METHOD = re.compile(r"\[(?:method|test-template|test-factory):([^\]]+)\]")
+# Report names without a unique id: `add` (JUnit 4), `add[0]` (JUnit 4 Parameterized),
+# `add()` or `add(int)[1]` (JUnit 5 through Surefire).
+_REPORTED_NAME = re.compile(r"^(?P<method>[^(\[]+)(?P<params>\([^)]*\))?(?P<invocation>\[.*\])?$")
+
+# Merging invocations: the outcome of a method is its worst invocation's.
+_SEVERITY = {TestStatus.SKIPPED: 0, TestStatus.PASSED: 1, TestStatus.FAILED: 2, TestStatus.ERROR: 3}
+
+
+def parse_java_junit_xml(path: Path) -> list[TestOutcome]:
+    """One outcome per test method, ids `pkg.Class#method` (see the module docstring)."""
+    invocations: dict[str, list[tuple[str, TestOutcome]]] = {}
+    for case in _testcases(path):
+        test_id, label = java_test_id(case)
+        invocations.setdefault(test_id, []).append((label, _outcome(case, test_id)))
+    return [_merge(runs) for runs in invocations.values()]
+
+
+def java_test_id(case: ET.Element) -> tuple[str, str]:
+    """(test id, the invocation's label: its display name, "" for a plain test)."""
+    classname, name = case.get("classname", ""), case.get("name", "")
+    out = case.findtext("system-out") or ""
+    unique_id = _UNIQUE_ID.search(out)
+    display = _DISPLAY_NAME.search(out)
+    jupiter = _JUPITER_METHOD.findall(unique_id.group(1)) if unique_id else []
+    if jupiter:
+        method = jupiter[-1].removesuffix("()")
+        is_invocation = "-invocation:" in unique_id.group(1) if unique_id else False
+        label = display.group(1).strip() if display and is_invocation else ""
+    else:
+        match = _REPORTED_NAME.match(name)
+        if match is None:  # a display name with brackets or parentheses: keep it whole
+            method, label = name, ""
+        else:
+            params = match["params"] if match["params"] not in (None, "()") else ""
+            method, label = match["method"] + params, match["invocation"] or ""
+    return (f"{classname}#{method}" if classname else method), label
+
+
+def _merge(runs: list[tuple[str, TestOutcome]]) -> TestOutcome:
+    if len(runs) == 1:
+        return runs[0][1]
+    worst = max((outcome for _, outcome in runs), key=lambda o: _SEVERITY[o.status])
+    failed = [f"{label}: {outcome.message}" for label, outcome in runs if not outcome.ok]
+    return TestOutcome(
+        test_id=worst.test_id,
+        status=worst.status,
+        message="\n".join(failed),
+        duration_s=sum(outcome.duration_s for _, outcome in runs),
+    )

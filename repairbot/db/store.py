@@ -111,9 +111,13 @@ class JobStore:
         with self._sessions.begin() as session:
             _job(session, job_id).stage = stage
 
-    def set_sandbox(self, job_id: int, description: str) -> None:
+    def set_runner(self, job_id: int, test_command: list[str], sandbox: str) -> None:
+        """How the job's tests run, once the project's runner is chosen: its command and
+        which sandbox (and, for a fallback, why)."""
         with self._sessions.begin() as session:
-            _job(session, job_id).sandbox = description
+            job = _job(session, job_id)
+            job.test_command = list(test_command)
+            job.sandbox = sandbox
 
     def record_reproduction(self, job_id: int, reproduction: Reproduction) -> None:
         run = reproduction.run

@@ -15,17 +15,23 @@ validating each location's candidates before paying for the next).
 from __future__ import annotations
 
 import ast
+import difflib
 import logging
 import math
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from repairbot.config import Settings
 from repairbot.domain import Candidate, SuspiciousLocation
 from repairbot.generate.completion import PythonCompletionEngine
 from repairbot.languages import python
 from repairbot.models import Completion, LanguageModel, load, resolve
+
+if TYPE_CHECKING:  # the retrieval stack (torch, FAISS) loads only where an index is used
+    from retrieval.index import RetrievedFix
 
 logger = logging.getLogger(__name__)
 
@@ -103,9 +109,14 @@ def make_hole(text: str, start_line: int, end_line: int) -> Hole | None:
 class InfillGenerator:
     name = "infill"
 
-    def __init__(self, model: LanguageModel, budget: InfillBudget = InfillBudget()) -> None:
+    def __init__(
+        self, model: LanguageModel, budget: InfillBudget = InfillBudget(),
+        fixes: Mapping[SuspiciousLocation, Sequence[RetrievedFix]] | None = None,
+    ) -> None:
+        """`fixes`: past fixes retrieved for each location (RAP-Gen), shown in its prompt."""
         self._model = model
         self._budget = budget
+        self._fixes = fixes or {}
         self.stats = InfillStats()
 
     def generate(self, project_root: Path, locations: list[SuspiciousLocation], limit: int) -> list[Candidate]:
@@ -130,8 +141,11 @@ class InfillGenerator:
                     hole.prefix, hole.middle, hole.suffix, hole.line_end, project_root / location.file, project_root,
                     single_line=hole.single_line,
                 )
+            prompt_prefix = hole.prefix
+            if self._fixes.get(location):
+                prompt_prefix = with_fix_hints(hole.prefix, self._fixes[location])
             completions = self._model.infill(
-                hole.prefix, hole.suffix, n=self._budget.samples, max_tokens=self._budget.max_tokens,
+                prompt_prefix, hole.suffix, n=self._budget.samples, max_tokens=self._budget.max_tokens,
                 stop=hole.stop, deadline=start + remaining, guide=guide,
             )
             self.stats.model_s += time.monotonic() - start
@@ -165,6 +179,39 @@ class InfillGenerator:
             location=location,
             prior=location.score * math.exp(completion.mean_logprob),
         )
+
+
+MAX_HINTS = 2
+MAX_HINT_LINES = 4  # changed lines shown per side of one fix
+
+
+def with_fix_hints(prefix: str, fixes: Sequence[RetrievedFix]) -> str:
+    """The prompt's prefix with past fixes as comments just above the hole, at its
+    indentation (RAP-Gen puts retrieved fixes in the generator's input; for a decoder that
+    fills a hole, the nearest context is what it reads most). Only changed lines are shown:
+    the context lines of a mined hunk are noise here."""
+    head, newline, indentation = prefix.rpartition("\n")
+    lines = []
+    for fix in fixes[:MAX_HINTS]:
+        removed, added = _changed_lines(fix.pair.buggy, fix.pair.fixed)
+        if removed or added:
+            lines.append("# a similar past fix:")
+            lines += [f"# - {line}" for line in removed[:MAX_HINT_LINES]]
+            lines += [f"# + {line}" for line in added[:MAX_HINT_LINES]]
+    if not lines or indentation.strip():
+        return prefix  # nothing to show, or a hole that starts mid-line
+    hint = "".join(f"{indentation}{line}\n" for line in lines)
+    return head + newline + hint + indentation
+
+
+def _changed_lines(buggy: str, fixed: str) -> tuple[list[str], list[str]]:
+    old, new = buggy.splitlines(), fixed.splitlines()
+    removed, added = [], []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_opcodes():
+        if tag != "equal":
+            removed += [line.strip() for line in old[i1:i2] if line.strip()]
+            added += [line.strip() for line in new[j1:j2] if line.strip()]
+    return removed, added
 
 
 @dataclass(frozen=True)
@@ -201,7 +248,9 @@ def _snippet(code: str) -> str:
     return flat if len(flat) <= _SNIPPET_CHARS else flat[: _SNIPPET_CHARS - 1] + "…"
 
 
-def infill_generator(settings: Settings, time_left_s: float) -> InfillGenerator:
+def infill_generator(
+    settings: Settings, time_left_s: float, fixes: Mapping[SuspiciousLocation, Sequence[RetrievedFix]] | None = None,
+) -> InfillGenerator:
     """The generator the settings describe, its model loaded (once per process and model)."""
     model = load(resolve(settings.model, settings.data_dir), settings.model_threads)
     budget = InfillBudget(
@@ -210,4 +259,4 @@ def infill_generator(settings: Settings, time_left_s: float) -> InfillGenerator:
         time_limit_s=min(settings.infill_time_limit_s, time_left_s),
         constrained=settings.infill_constrained,
     )
-    return InfillGenerator(model, budget)
+    return InfillGenerator(model, budget, fixes)

@@ -52,6 +52,8 @@ HEADED_STATEMENTS = frozenset(
         "except_clause",
     }
 )
+# Statements that report a failure the program detected (see repairbot.localize).
+DETECTION_STATEMENTS = frozenset({"raise_statement", "assert_statement"})
 # Scopes of their own: names bound inside them are not the enclosing function's locals.
 _NESTED_SCOPES = frozenset(
     {
@@ -119,11 +121,34 @@ def statement_nodes_on_lines(tree: Tree, start_line: int, end_line: int) -> list
     return found
 
 
+def line_statements(root: Node) -> dict[int, Node]:
+    """1-based line -> the statement it belongs to, for lines holding (part of) one: a
+    simple statement's lines, a compound statement's header (up to its colon). Of two
+    statements on one line (`if x: return`), the first."""
+    lines: dict[int, Node] = {}
+    for node in walk(root):
+        for row in _statement_rows(node):
+            lines.setdefault(row + 1, node)
+    return lines
+
+
 def enclosing_function(node: Node) -> Node | None:
     parent = node.parent
     while parent is not None and parent.type != "function_definition":
         parent = parent.parent
     return parent
+
+
+def qualified_name(function: Node) -> str:
+    """`Class.method`, `outer.inner`: the names of every enclosing class and function."""
+    names = []
+    node: Node | None = function
+    while node is not None:
+        if node.type in ("function_definition", "class_definition"):
+            name = node.child_by_field_name("name")
+            names.append(name.text.decode("utf-8") if name is not None and name.text is not None else "?")
+        node = node.parent
+    return ".".join(reversed(names))
 
 
 def local_names(scope: Node) -> list[str]:
@@ -157,6 +182,16 @@ def walk(node: Node, skip: Collection[str] = ()) -> Iterator[Node]:
 
 def _touches(node: Node, start_line: int, end_line: int) -> bool:
     return node.start_point.row + 1 <= end_line and node.end_point.row + 1 >= start_line
+
+
+def _statement_rows(node: Node) -> range:
+    """0-based rows of a statement, of a compound statement's header only; none otherwise."""
+    if node.type in SIMPLE_STATEMENTS:
+        return range(node.start_point.row, node.end_point.row + 1)
+    if node.type in HEADED_STATEMENTS:
+        colon = next((child for child in node.children if child.type == ":"), None)
+        return range(node.start_point.row, (colon or node).start_point.row + 1)
+    return range(0)
 
 
 def _header(node: Node) -> list[Node]:

@@ -1,0 +1,179 @@
+"""Java through tree-sitter, the counterpart of `python` for localization: parse, statements
+by line, and the method holding a statement; and finding a class's source file in a
+project, which Java names only by package path (`JavaSources`).
+
+Statements are what a line of JaCoCo coverage or a stack-trace frame can be pinned to:
+simple statements (field initializers included: they run in every constructor), and the
+header of compound ones (an `if`'s condition, a `for`'s `(init; condition; update)`, a
+`catch (...)`), whose bytecode javac attributes to the header's lines.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path, PurePosixPath
+
+import tree_sitter_java
+from tree_sitter import Language, Node, Parser, Tree
+
+LANGUAGE = Language(tree_sitter_java.language())
+SUFFIX = ".java"
+_local = threading.local()
+
+SIMPLE_STATEMENTS = frozenset(
+    {
+        "expression_statement",
+        "local_variable_declaration",
+        "field_declaration",
+        "explicit_constructor_invocation",
+        "return_statement",
+        "throw_statement",
+        "break_statement",
+        "continue_statement",
+        "yield_statement",
+        "assert_statement",
+    }
+)
+# Compound statements and the last child of their header (a field name, or a node type):
+# javac puts the header's bytecode (condition, loop update, resource setup, exception
+# store) on its lines.
+HEADED_STATEMENTS = {
+    "if_statement": "condition",
+    "while_statement": "condition",
+    "switch_expression": "condition",
+    "synchronized_statement": "parenthesized_expression",
+    "for_statement": ")",
+    "enhanced_for_statement": ")",
+    "catch_clause": ")",
+    "try_with_resources_statement": "resources",
+}
+# A do loop's header is its trailing `while (condition);`.
+DO_STATEMENT = "do_statement"
+# `switch` is a statement only where a statement may stand; elsewhere it is part of the
+# expression holding it (`int y = switch (x) { ... };`).
+_STATEMENT_PARENTS = frozenset(
+    {
+        "block", "constructor_body", "switch_block_statement_group", "labeled_statement",
+        "if_statement", "while_statement", "for_statement", "enhanced_for_statement", "do_statement",
+    }
+)
+FUNCTIONS = frozenset({"method_declaration", "constructor_declaration", "compact_constructor_declaration"})
+TYPES = frozenset(
+    {"class_declaration", "interface_declaration", "enum_declaration", "record_declaration", "annotation_type_declaration"}
+)
+# Statements that report a failure the program detected (see repairbot.localize).
+DETECTION_STATEMENTS = frozenset({"throw_statement", "assert_statement"})
+
+
+def _parser() -> Parser:
+    """One parser per thread: a tree-sitter parser is not safe to share between threads."""
+    parser = getattr(_local, "parser", None)
+    if parser is None:
+        parser = _local.parser = Parser(LANGUAGE)
+    return parser
+
+
+def parse(source: bytes) -> Tree:
+    return _parser().parse(source)
+
+
+def line_statements(root: Node) -> dict[int, Node]:
+    """1-based line -> the statement it belongs to, for lines holding (part of) one.
+
+    A statement in a lambda body or an anonymous class is its own statement even though
+    the statement holding the lambda or class spans its lines; otherwise a line belongs to
+    the first statement on it (`if (x) return;` is the `if`). Lines of no statement
+    (declarations, braces, `else`, `case` labels) are absent: what JaCoCo reports there
+    is code the compiler generated (a default constructor on the class line, the implicit
+    `super()` on a constructor's, a void method's return on its closing brace).
+    """
+    lines: dict[int, Node] = {}
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        rows, header = _statement_rows(node)
+        # A do loop's statement, as ranked, is its condition: the first line of the header.
+        statement = header[0] if node.type == DO_STATEMENT and header else node
+        for row in rows:
+            current = lines.get(row + 1)
+            if current is None or (current.type in SIMPLE_STATEMENTS and _contains(current, node)):
+                lines[row + 1] = statement
+        pending.extend(reversed([child for child in node.named_children if child not in header]))
+    return lines
+
+
+def enclosing_function(node: Node) -> Node | None:
+    parent = node.parent
+    while parent is not None and parent.type not in FUNCTIONS:
+        parent = parent.parent
+    return parent
+
+
+def qualified_name(function: Node) -> str:
+    """`Class.method`, with every enclosing type and method: `Outer.Inner.method`, and
+    `Outer.method.run` for `run` of an anonymous class inside `Outer.method`. Constructors
+    are named after their class (`Cart.Cart`)."""
+    names = []
+    node: Node | None = function
+    while node is not None:
+        if node.type in FUNCTIONS or node.type in TYPES:
+            name = node.child_by_field_name("name")
+            names.append(name.text.decode("utf-8") if name is not None and name.text is not None else "?")
+        node = node.parent
+    return ".".join(reversed(names))
+
+
+def _statement_rows(node: Node) -> tuple[range, list[Node]]:
+    """0-based rows of `node` as a statement (empty when it is none) and the children that
+    make up its header: those hold no statements of their own (a `for`'s `int i = 0`)."""
+    if node.type in SIMPLE_STATEMENTS:
+        return range(node.start_point.row, node.end_point.row + 1), []
+    if node.type == DO_STATEMENT:
+        condition = node.child_by_field_name("condition")
+        if condition is None:
+            return range(0), []
+        return range(condition.start_point.row, node.end_point.row + 1), [condition]
+    last = HEADED_STATEMENTS.get(node.type)
+    if last is None or (node.type == "switch_expression" and _in_expression(node)):
+        return range(0), []
+    header: list[Node] = []
+    end = node
+    for index, child in enumerate(node.children):
+        if child.is_named:
+            header.append(child)
+        end = child
+        if last in (child.type, node.field_name_for_child(index)):
+            break
+    return range(node.start_point.row, end.end_point.row + 1), header
+
+
+def _in_expression(switch: Node) -> bool:
+    return switch.parent is None or switch.parent.type not in _STATEMENT_PARENTS
+
+
+def _contains(outer: Node, inner: Node) -> bool:
+    return outer.start_byte <= inner.start_byte and inner.end_byte <= outer.end_byte
+
+
+class JavaSources:
+    """A project's Java files by their path below a source root (`pkg/Cls.java`), as
+    JaCoCo and stack traces name them. Found by suffix, so any directory may be a source
+    root (`src/main/java`, `src`, or the project root itself, as in QuixBugs), and `roots`
+    (directories relative to `workdir`) only narrow the search. When several files match
+    (copies of a source tree), the one nearest the project root counts, then the first by
+    name. Files under hidden directories (build output in `.repairbot/`) never do."""
+
+    def __init__(self, workdir: Path, roots: list[str] | None = None) -> None:
+        found: set[str] = set()
+        for root in roots if roots is not None else ["."]:
+            for path in (workdir / root).rglob(f"*{SUFFIX}"):
+                relative = path.relative_to(workdir)
+                if path.is_file() and not any(part.startswith(".") for part in relative.parts[:-1]):
+                    found.add(relative.as_posix())
+        self._files = sorted(found, key=lambda relative: (relative.count("/"), relative))
+
+    def find(self, package_path: str) -> str | None:
+        """The project file (POSIX, relative to the work dir) for `pkg/Cls.java`; None for
+        a class of the JDK or a library."""
+        wanted = PurePosixPath(package_path).parts
+        return next((file for file in self._files if PurePosixPath(file).parts[-len(wanted):] == wanted), None)

@@ -1,0 +1,559 @@
+"""The Java test runners on real javac, JVMs, Maven and sandbox runs, with tiny projects
+written by each test; Defects4J through tests/fakes/defects4j, which speaks its command-line
+contract. Each JVM costs ~0.5-1 s here, so projects are shared where a test only reads."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from repairbot.domain import TestStatus
+from tests.test_sandbox import processes_with
+from tests.test_validators import write
+from validators.defects4j_runner import Defects4JRunner, parse_all_tests, parse_failing_tests
+from validators.junit_runner import JavacJUnitRunner, choose_sandbox, compile_errors
+from validators.junit_xml import parse_java_junit_xml
+from validators.maven_runner import MavenRunner, surefire_filter
+from validators.runners import detect_kind, runner_for
+from validators.sandbox import Sandbox
+
+FAKE_DEFECTS4J = Path(__file__).parent / "fakes" / "defects4j"
+DEBIAN_MAVEN_REPO = Path("/usr/share/maven-repo")
+# The plugin versions Debian packages there (maven-debian-helper, libsurefire-java, ...).
+MAVEN_PLUGINS = {
+    "maven-resources-plugin": "3.3.0",
+    "maven-compiler-plugin": "3.10.1",
+    "maven-surefire-plugin": "2.22.3",
+}
+
+CALC = """\
+    package calc;
+    public class Calc {
+        public static int add(int a, int b) { return a - b; }
+        public static int neg(int a) { return -a; }
+    }
+    """
+CALC_FIXED = CALC.replace("a - b", "a + b")
+CALC_BROKEN = CALC.replace("a - b;", "a - b")
+JUNIT4_TEST = """\
+    package calc;
+    import org.junit.Test;
+    import static org.junit.Assert.assertEquals;
+    public class CalcTest {
+        @Test public void add() { assertEquals(3, Calc.add(1, 2)); }
+        @Test public void neg() { assertEquals(-2, Calc.neg(2)); }
+    }
+    """
+JAVA_PROJECT = {
+    "src/main/java/calc/Calc.java": CALC,
+    "src/test/java/calc/CalcTest.java": JUNIT4_TEST,
+    "src/test/java/calc/ParamTest.java": """\
+        package calc;
+        import java.util.Arrays;
+        import java.util.Collection;
+        import org.junit.Test;
+        import org.junit.runner.RunWith;
+        import org.junit.runners.Parameterized;
+        import static org.junit.Assert.assertEquals;
+        @RunWith(Parameterized.class)
+        public class ParamTest {
+            @Parameterized.Parameters public static Collection<Object[]> data() {
+                return Arrays.asList(new Object[][] {{0}, {5}});
+            }
+            private final int x;
+            public ParamTest(int x) { this.x = x; }
+            @Test public void addZero() { assertEquals(x, Calc.add(x, 0)); }
+        }
+        """,
+    "src/main/java/calc/Words.java": """\
+        package calc;
+        public class Words {
+            public static String greet(String name) { return greet.Greeter.hello(name); }
+        }
+        """,
+    "src/test/java/calc/WordsTest.java": """\
+        package calc;
+        import org.junit.Test;
+        import static org.junit.Assert.assertEquals;
+        public class WordsTest {
+            @Test public void greet() { assertEquals("hello, ada", Words.greet("ada")); }
+        }
+        """,
+    "src/test/java/calc/Calc5Test.java": """\
+        package calc;
+        import org.junit.jupiter.api.DisplayName;
+        import org.junit.jupiter.api.Nested;
+        import org.junit.jupiter.api.Test;
+        import org.junit.jupiter.params.ParameterizedTest;
+        import org.junit.jupiter.params.provider.ValueSource;
+        import static org.junit.jupiter.api.Assertions.assertEquals;
+        class Calc5Test {
+            @Test @DisplayName("negation works") void neg() { assertEquals(-3, Calc.neg(3)); }
+            @ParameterizedTest @ValueSource(ints = {1, 2}) void addOne(int x) { assertEquals(x + 1, Calc.add(x, 1)); }
+            @Nested class Inner { @Test void deep() { assertEquals(0, Calc.neg(0)); } }
+        }
+        """,
+}
+ALL_OUTCOMES = {
+    "calc.CalcTest#add": TestStatus.FAILED,
+    "calc.CalcTest#neg": TestStatus.PASSED,
+    "calc.ParamTest#addZero": TestStatus.PASSED,
+    "calc.Calc5Test#neg": TestStatus.PASSED,
+    "calc.Calc5Test#addOne(int)": TestStatus.FAILED,
+    "calc.Calc5Test$Inner#deep": TestStatus.PASSED,
+    "calc.WordsTest#greet": TestStatus.PASSED,  # through lib/greet.jar
+}
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Sandbox:
+    return choose_sandbox()
+
+
+def project(root: Path, files: dict[str, str]) -> Path:
+    write(root, files)
+    return root
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory, sandbox: Sandbox) -> tuple[JavacJUnitRunner, Path]:
+    """The JUnit 4 + 5 project, prepared and compiled once for the tests that only run it."""
+    runner = JavacJUnitRunner(sandbox)
+    workdir = project(tmp_path_factory.mktemp("built"), JAVA_PROJECT)
+    make_jar(workdir / "lib/greet.jar", tmp_path_factory.mktemp("jar"), "greet/Greeter.java", """\
+        package greet;
+        public class Greeter { public static String hello(String name) { return "hello, " + name; } }
+        """)
+    runner.prepare(workdir)
+    assert runner.compile(workdir).error is None
+    return runner, workdir
+
+
+def make_jar(jar: Path, scratch: Path, source: str, text: str) -> None:
+    """A library jar for a project's lib/, compiled on the host (trusted test code)."""
+    write(scratch / "src", {source: text})
+    subprocess.run(["javac", "-d", str(scratch / "classes"), str(scratch / "src" / source)], check=True)
+    jar.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(jar, "w") as archive:
+        for path in (scratch / "classes").rglob("*.class"):
+            archive.write(path, path.relative_to(scratch / "classes").as_posix())
+
+
+def statuses(run) -> dict[str, TestStatus]:
+    return {o.test_id: o.status for o in run.outcomes}
+
+
+# --- javac + JUnit -------------------------------------------------------------------------
+
+
+def test_junit4_and_junit5_outcomes_in_one_run(built: tuple[JavacJUnitRunner, Path]) -> None:
+    runner, workdir = built
+    run = runner.run(workdir, 60)
+    assert statuses(run) == ALL_OUTCOMES, run.output
+    assert run.exit_code == 1 and not run.timed_out and run.violation is None
+    by_id = {o.test_id: o for o in run.outcomes}
+    assert "expected:<3> but was:<-1>" in by_id["calc.CalcTest#add"].message
+    assert "[1] 1: " in by_id["calc.Calc5Test#addOne(int)"].message  # each failed invocation
+    assert run.cpu_time_s and run.peak_memory_bytes
+    assert runner.diagnose(run) is None
+
+
+def test_selection_by_the_ids_the_runner_reports(built: tuple[JavacJUnitRunner, Path]) -> None:
+    """Ids of parameterized (JUnit 4 and 5) and nested tests select them; a class id
+    selects its class."""
+    runner, workdir = built
+    chosen = ["calc.Calc5Test#addOne(int)", "calc.ParamTest#addZero", "calc.Calc5Test$Inner#deep", "calc.CalcTest"]
+    run = runner.run(workdir, 60, tests=chosen)
+    left_out = {"calc.Calc5Test#neg", "calc.WordsTest#greet"}
+    assert statuses(run) == {k: v for k, v in ALL_OUTCOMES.items() if k not in left_out}, run.output
+
+
+def test_unknown_test_id_is_diagnosed(built: tuple[JavacJUnitRunner, Path]) -> None:
+    runner, workdir = built
+    run = runner.run(workdir, 60, tests=["calc.Nope#x"])
+    assert run.outcomes == [] and run.exit_code == 255
+    assert "calc.Nope" in (runner.diagnose(run) or "")
+
+
+def test_settable_roots_and_any_test_class_name(tmp_path: Path, sandbox: Sandbox) -> None:
+    """QuixBugs' layout: programs and tests in package dirs at the top, tests named `*_TEST`."""
+    workdir = project(tmp_path, {
+        "java_programs/Calc.java": CALC.replace("package calc;", "package java_programs;"),
+        "java_testcases/junit/CALC_TEST.java": JUNIT4_TEST.replace("package calc;", "package java_testcases.junit;\n"
+                                                                  "import java_programs.Calc;").replace("CalcTest", "CALC_TEST"),
+    })
+    runner = JavacJUnitRunner(sandbox, main_roots=["java_programs"], test_roots=["java_testcases"])
+    runner.prepare(workdir)
+    run = runner.run(workdir, 60)
+    assert statuses(run) == {
+        "java_testcases.junit.CALC_TEST#add": TestStatus.FAILED, "java_testcases.junit.CALC_TEST#neg": TestStatus.PASSED,
+    }, run.output
+
+
+def test_no_tests_found_is_diagnosed(tmp_path: Path, sandbox: Sandbox) -> None:
+    workdir = project(tmp_path, {"src/Calc.java": CALC})  # flat layout, no test dir
+    runner = JavacJUnitRunner(sandbox)
+    runner.prepare(workdir)
+    run = runner.run(workdir, 60)
+    assert run.exit_code == 2 and run.outcomes == [] and run.compile_error is None
+    assert "no JUnit tests were found" in (runner.diagnose(run) or "")
+
+
+def test_compile_error_comes_back_in_the_run(tmp_path: Path, sandbox: Sandbox) -> None:
+    workdir = project(tmp_path, {"src/calc/Calc.java": CALC_BROKEN, "test/calc/CalcTest.java": JUNIT4_TEST})
+    runner = JavacJUnitRunner(sandbox)
+    runner.prepare(workdir)
+    run = runner.run(workdir, 60)
+    assert run.outcomes == [] and run.exit_code != 0 and not run.timed_out
+    assert run.compile_error == "src/calc/Calc.java:3: error: ';' expected", run.output
+    assert runner.diagnose(run) == f"the project does not compile: {run.compile_error}"
+
+
+def test_incremental_compile_recompiles_only_what_changed(tmp_path: Path, sandbox: Sandbox) -> None:
+    workdir = project(tmp_path, {
+        "src/main/java/calc/Calc.java": CALC,
+        "src/test/java/calc/CalcTest.java": JUNIT4_TEST,
+        "src/test/java/calc/OtherTest.java": JUNIT4_TEST.replace("CalcTest", "OtherTest"),
+    })
+    runner = JavacJUnitRunner(sandbox)
+    runner.prepare(workdir)
+    manifest = runner.manifest_file(workdir)
+    first = runner.compile(workdir)
+    assert first.full and len(first.runs) == 2 and first.error is None
+    assert first.compiled == [
+        "src/main/java/calc/Calc.java", "src/test/java/calc/CalcTest.java", "src/test/java/calc/OtherTest.java",
+    ]
+    assert runner.compile(workdir).compiled == []
+
+    calc = workdir / "src/main/java/calc/Calc.java"
+    calc.write_text(textwrap.dedent(CALC_FIXED))
+    patched = runner.compile(workdir)
+    assert (patched.full, patched.compiled) == (False, ["src/main/java/calc/Calc.java"])
+    assert statuses(runner.run(workdir, 60, tests=["calc.CalcTest#add"])) == {"calc.CalcTest#add": TestStatus.PASSED}
+
+    calc.write_text(textwrap.dedent(CALC_BROKEN))
+    assert runner.run(workdir, 60).compile_error
+    assert "src/main/java/calc/Calc.java" not in json.loads(manifest.read_text())["sources"]
+    calc.write_text(textwrap.dedent(CALC))
+    assert runner.compile(workdir).compiled == ["src/main/java/calc/Calc.java"]
+
+    (workdir / "src/test/java/calc/OtherTest.java").unlink()
+    rebuilt = runner.compile(workdir)
+    assert rebuilt.full and rebuilt.compiled == ["src/main/java/calc/Calc.java", "src/test/java/calc/CalcTest.java"]
+    assert not (runner.test_classes_dir(workdir) / "calc/OtherTest.class").exists()
+
+
+def test_hanging_test_times_out_and_no_jvm_survives(tmp_path: Path, sandbox: Sandbox) -> None:
+    workdir = project(tmp_path, {
+        "src/main/java/calc/Calc.java": CALC,
+        "src/test/java/calc/SpinTest.java": """\
+            package calc;
+            import org.junit.Test;
+            public class SpinTest {
+                @Test public void spin() { while (true) { Calc.neg(1); } }
+            }
+            """,
+    })
+    runner = JavacJUnitRunner(sandbox)
+    runner.prepare(workdir)
+    assert runner.compile(workdir).error is None
+    run = runner.run(workdir, 2)
+    assert run.timed_out and run.exit_code is None and run.outcomes == []
+    assert 2 <= run.duration_s < 4
+    assert processes_with(str(workdir)) == []
+
+
+def test_tests_cannot_reach_the_network_or_write_outside_the_workdir(tmp_path: Path, sandbox: Sandbox) -> None:
+    """Also: a test that eats memory fails with an OutOfMemoryError (the heap is capped
+    below the memory cgroup) instead of getting the whole JVM killed; a test that swaps the
+    compile manifest for a link to a host file does not get the host file written."""
+    if sandbox.mode != "bwrap":
+        pytest.skip(f"isolation needs the bwrap sandbox: {sandbox.description}")
+    server = socket.create_server(("127.0.0.1", 0))
+    outside = tmp_path / "outside.txt"
+    outside.write_text("host")
+    workdir = tmp_path / "work"
+    planted = workdir.parent / "planted"
+    project(workdir, {
+        "src/main/java/calc/Calc.java": CALC,
+        "src/test/java/calc/EscapeTest.java": f"""\
+            package calc;
+            import java.nio.file.Files;
+            import java.nio.file.Path;
+            import org.junit.Test;
+            public class EscapeTest {{
+                @Test public void connect() throws Exception {{
+                    new java.net.Socket("127.0.0.1", {server.getsockname()[1]}).close();
+                }}
+                @Test public void overwrite() throws Exception {{ Files.writeString(Path.of("{outside}"), "pwned"); }}
+                @Test public void plant() throws Exception {{ Files.writeString(Path.of("{planted}"), "pwned"); }}
+                @Test public void inside() throws Exception {{ Files.writeString(Path.of("inside.txt"), "ok"); }}
+                @Test public void tamper() throws Exception {{
+                    Path manifest = Path.of(".repairbot/javac/manifest.json");
+                    Files.delete(manifest);
+                    Files.createSymbolicLink(manifest, Path.of("{outside}"));
+                }}
+                @Test public void hog() {{
+                    java.util.List<byte[]> hog = new java.util.ArrayList<>();
+                    while (true) {{ hog.add(new byte[64 << 20]); }}
+                }}
+            }}
+            """,
+    })
+    runner = JavacJUnitRunner(sandbox, memory_bytes=512 * 1024 * 1024)  # a quick OutOfMemoryError
+    runner.prepare(workdir)
+    with server:
+        run = runner.run(workdir, 60)
+        socket.create_connection(server.getsockname(), timeout=2).close()  # the host can
+    assert statuses(run) == {
+        "calc.EscapeTest#connect": TestStatus.ERROR,
+        "calc.EscapeTest#overwrite": TestStatus.ERROR,
+        "calc.EscapeTest#plant": TestStatus.ERROR,
+        "calc.EscapeTest#inside": TestStatus.PASSED,
+        "calc.EscapeTest#tamper": TestStatus.PASSED,
+        "calc.EscapeTest#hog": TestStatus.ERROR,
+    }, run.output
+    by_id = {o.test_id: o.message for o in run.outcomes}
+    assert "java.net." in by_id["calc.EscapeTest#connect"]  # ConnectException / unreachable
+    assert "OutOfMemoryError" in by_id["calc.EscapeTest#hog"] and run.violation is None
+    assert outside.read_text() == "host" and not planted.exists()
+    assert (workdir / "inside.txt").stat().st_uid == sandbox.uid
+    assert runner.compile(workdir).full  # the manifest is not trusted, nor written through
+    assert outside.read_text() == "host" and not runner.manifest_file(workdir).is_symlink()
+
+
+def test_compile_errors_from_javac_ant_and_maven(tmp_path: Path) -> None:
+    root = tmp_path.resolve()
+    output = "\n".join([
+        "[INFO] Compiling 1 source file",
+        f"[ERROR] {root}/src/main/java/calc/Calc.java:[3,52] ';' expected",
+        f"    [javac] {root}/src/Foo.java:12: error: cannot find symbol",
+        "src/Bar.java:1: error: class, interface, enum, or record expected",
+        "2 errors",
+    ])
+    assert compile_errors(output, root).splitlines() == [
+        "src/main/java/calc/Calc.java:3: error: ';' expected",
+        "src/Foo.java:12: error: cannot find symbol",
+        "src/Bar.java:1: error: class, interface, enum, or record expected",
+    ]
+    assert compile_errors("error: invalid flag: -Xbogus\nUsage: javac <options>\n", root) == "Usage: javac <options>"
+
+
+def test_surefire_style_java_reports(tmp_path: Path) -> None:
+    report = tmp_path / "TEST-x.xml"
+    report.write_text(textwrap.dedent("""\
+        <testsuite name="x">
+          <testcase name="addOne(int)[1]" classname="calc.C5" time="0.1"><failure message="m1">t1</failure></testcase>
+          <testcase name="addOne(int)[2]" classname="calc.C5" time="0.2"/>
+          <testcase name="neg()" classname="calc.C5" time="0"/>
+          <testcase name="addZero[0]" classname="calc.P" time="0"><skipped/></testcase>
+          <testcase name="addZero[1]" classname="calc.P" time="0"/>
+        </testsuite>"""))
+    outcomes = {o.test_id: o for o in parse_java_junit_xml(report)}
+    assert {k: o.status for k, o in outcomes.items()} == {
+        "calc.C5#addOne(int)": TestStatus.FAILED, "calc.C5#neg": TestStatus.PASSED, "calc.P#addZero": TestStatus.PASSED,
+    }
+    assert outcomes["calc.C5#addOne(int)"].message == "[1]: m1\nt1"
+    assert outcomes["calc.C5#addOne(int)"].duration_s == pytest.approx(0.3)
+
+
+# --- Maven ------------------------------------------------------------------------------------
+
+
+def maven_project(root: Path) -> Path:
+    plugins = "".join(
+        f"<plugin><groupId>org.apache.maven.plugins</groupId><artifactId>{name}</artifactId>"
+        f"<version>{version}</version></plugin>"
+        for name, version in MAVEN_PLUGINS.items()
+    )
+    pom = f"""\
+        <project xmlns="http://maven.apache.org/POM/4.0.0">
+          <modelVersion>4.0.0</modelVersion>
+          <groupId>t</groupId><artifactId>calc</artifactId><version>1</version>
+          <properties>
+            <maven.compiler.release>17</maven.compiler.release>
+            <project.build.sourceEncoding>UTF-8</project.build.sourceEncoding>
+          </properties>
+          <dependencies><dependency>
+            <groupId>junit</groupId><artifactId>junit</artifactId><version>4.13.2</version><scope>test</scope>
+          </dependency></dependencies>
+          <build><plugins>{plugins}</plugins></build>
+        </project>
+        """
+    return project(root, {
+        "pom.xml": pom,
+        "src/main/java/calc/Calc.java": CALC,
+        "src/test/java/calc/CalcTest.java": JUNIT4_TEST,
+        "src/test/java/calc/OtherTest.java": JUNIT4_TEST.replace("CalcTest", "OtherTest"),
+    })
+
+
+def test_maven_runner_offline_outcomes_selection_and_compile_error(tmp_path: Path) -> None:
+    plugins = DEBIAN_MAVEN_REPO / "org/apache/maven/plugins"
+    missing = [f"{name} {version}" for name, version in MAVEN_PLUGINS.items() if not (plugins / name / version).is_dir()]
+    if missing:
+        pytest.skip(f"Debian's Maven plugins are not installed under {DEBIAN_MAVEN_REPO}: {missing}")
+    workdir = maven_project(tmp_path / "mvn")
+    runner = MavenRunner(local_repository=DEBIAN_MAVEN_REPO)
+    runner.prepare(workdir)
+    run = runner.run(workdir, 120, tests=["calc.CalcTest#add", "calc.CalcTest#neg"])
+    assert statuses(run) == {"calc.CalcTest#add": TestStatus.FAILED, "calc.CalcTest#neg": TestStatus.PASSED}, run.output
+    assert runner.diagnose(run) is None
+
+    (workdir / "src/main/java/calc/Calc.java").write_text(textwrap.dedent(CALC_BROKEN))
+    broken = runner.run(workdir, 120)
+    assert broken.compile_error == "src/main/java/calc/Calc.java:3: error: ';' expected", broken.output
+    assert broken.outcomes == []
+
+
+def test_surefire_filter_groups_methods_by_class() -> None:
+    assert surefire_filter(["a.B#x", "a.B#y(int)", "a.C", "a.D#z", "a.D"]) == "a.B#x+y,a.C,a.D"
+
+
+# --- Defects4J (through the fake) ---------------------------------------------------------
+
+
+D4J_PROJECT = {
+    ".defects4j.config": "pid=Calc\nvid=1b\n",
+    "defects4j.build.properties": """\
+        d4j.dir.src.classes=src/main/java
+        d4j.dir.src.tests=src/test/java
+        d4j.tests.trigger=calc.CalcTest::add
+        d4j.classes.modified=calc.Calc
+        d4j.tests.relevant=calc.CalcTest
+        """,
+    "src/main/java/calc/Calc.java": CALC,
+    "src/test/java/calc/CalcTest.java": JUNIT4_TEST,
+    "src/test/java/calc/OtherTest.java": JUNIT4_TEST.replace("CalcTest", "OtherTest").replace(
+        "assertEquals(3, Calc.add(1, 2))", "assertEquals(0, Calc.add(0, 0))"
+    ),
+    # Not a `*Test`: only ever run alone, with -t.
+    "src/test/java/calc/SpinCase.java": """\
+        package calc;
+        import org.junit.Test;
+        public class SpinCase {
+            @Test public void spin() { while (true) { Calc.neg(1); } }
+        }
+        """,
+}
+
+
+def make_checkout(root: Path) -> tuple[Defects4JRunner, Path]:
+    workdir = project(root, D4J_PROJECT)
+    runner = Defects4JRunner(FAKE_DEFECTS4J)
+    runner.prepare(workdir)
+    return runner, workdir
+
+
+@pytest.fixture
+def checkout(tmp_path: Path) -> tuple[Defects4JRunner, Path]:
+    """A checkout of its own, for a test that changes it."""
+    return make_checkout(tmp_path / "checkout")
+
+
+@pytest.fixture(scope="module")
+def shared_checkout(tmp_path_factory: pytest.TempPathFactory) -> tuple[Defects4JRunner, Path]:
+    """One checkout for the tests that only run it (the fake compiles only stale files)."""
+    return make_checkout(tmp_path_factory.mktemp("checkout"))
+
+
+def test_defects4j_full_run_and_trigger_tests(shared_checkout: tuple[Defects4JRunner, Path]) -> None:
+    runner, workdir = shared_checkout
+    assert runner.trigger_tests(workdir) == ["calc.CalcTest#add"]
+    run = runner.run(workdir, 60)
+    assert statuses(run) == {
+        "calc.CalcTest#add": TestStatus.FAILED,
+        "calc.CalcTest#neg": TestStatus.PASSED,
+        "calc.OtherTest#add": TestStatus.PASSED,
+        "calc.OtherTest#neg": TestStatus.PASSED,
+    }, run.output
+    assert run.outcomes[0].message.startswith("java.lang.AssertionError: expected:<3> but was:<-1>")
+    assert "Running ant (run.dev.tests)" in run.output and runner.diagnose(run) is None
+
+
+def test_defects4j_single_and_relevant_tests(shared_checkout: tuple[Defects4JRunner, Path]) -> None:
+    runner, workdir = shared_checkout
+    single = runner.run(workdir, 60, tests=["calc.CalcTest#neg"])
+    assert statuses(single) == {"calc.CalcTest#neg": TestStatus.PASSED}, single.output
+    relevant = Defects4JRunner(FAKE_DEFECTS4J, runner.sandbox, relevant_only=True).run(workdir, 60)
+    assert statuses(relevant) == {"calc.CalcTest#add": TestStatus.FAILED, "calc.CalcTest#neg": TestStatus.PASSED}
+
+
+def test_defects4j_compile_failure(checkout: tuple[Defects4JRunner, Path]) -> None:
+    runner, workdir = checkout
+    (workdir / "src/main/java/calc/Calc.java").write_text(textwrap.dedent(CALC_BROKEN))
+    run = runner.run(workdir, 60)
+    assert run.outcomes == [] and run.exit_code != 0
+    assert run.compile_error == "src/main/java/calc/Calc.java:3: error: ';' expected", run.output
+    assert "Running ant (compile)" in run.output and "FAIL" in run.output
+
+
+def test_defects4j_outside_a_checkout_is_diagnosed(checkout: tuple[Defects4JRunner, Path]) -> None:
+    runner, workdir = checkout
+    (workdir / ".defects4j.config").unlink()
+    run = runner.run(workdir, 60)
+    assert run.outcomes == [] and (runner.diagnose(run) or "").startswith("not a Defects4J checkout")
+
+
+def test_defects4j_hanging_test_is_killed_at_the_timeout(shared_checkout: tuple[Defects4JRunner, Path]) -> None:
+    runner, workdir = shared_checkout
+    run = runner.run(workdir, 2, tests=["calc.SpinCase#spin"])
+    assert run.timed_out and run.outcomes == []
+    assert processes_with(str(workdir)) == []
+
+
+def test_defects4j_result_files() -> None:
+    failing = textwrap.dedent("""\
+        --- calc.CalcTest::add
+        java.lang.AssertionError: expected:<3> but was:<-1>
+        \tat calc.CalcTest.add(CalcTest.java:5)
+        --- calc.BrokenTest
+        java.lang.ExceptionInInitializerError
+        --- calc.ParamTest::addZero
+        java.lang.AssertionError: one
+        --- calc.ParamTest::addZero
+        java.lang.AssertionError: two
+        """)
+    outcomes = {o.test_id: o for o in parse_failing_tests(failing)}
+    assert {k: o.status for k, o in outcomes.items()} == {
+        "calc.CalcTest#add": TestStatus.FAILED,
+        "calc.BrokenTest": TestStatus.ERROR,
+        "calc.ParamTest#addZero": TestStatus.FAILED,
+    }
+    assert outcomes["calc.CalcTest#add"].message.endswith("at calc.CalcTest.add(CalcTest.java:5)")
+    assert outcomes["calc.ParamTest#addZero"].message.endswith("two")
+    started = ["add(calc.CalcTest)", "addZero[0](calc.ParamTest)", "addZero[1](calc.ParamTest)", "initializationError(calc.X)"]
+    assert parse_all_tests("\n".join(started)) == ["calc.CalcTest#add", "calc.ParamTest#addZero"]
+
+
+# --- choosing a runner ------------------------------------------------------------------------
+
+
+def test_detect_kind_and_runner_for(tmp_path: Path, sandbox: Sandbox) -> None:
+    cases = {
+        "d4j": {"defects4j.build.properties": "", "pom.xml": "", "src/A.java": ""},
+        "mvn": {"pom.xml": "", "src/main/java/A.java": ""},
+        "py_with_java": {"pyproject.toml": "", "tools/A.java": ""},
+        "javac": {"src/A.java": "", "test/ATest.java": ""},
+        "py": {"test_a.py": ""},
+    }
+    kinds = {name: detect_kind(project(tmp_path / name, files)) for name, files in cases.items()}
+    assert kinds == {"d4j": "defects4j", "mvn": "maven", "py_with_java": "pytest", "javac": "javac", "py": "pytest"}
+    assert isinstance(runner_for(tmp_path / "javac"), JavacJUnitRunner)
+    maven = runner_for(tmp_path / "mvn", command=["./mvnw"], sandbox="none")
+    assert isinstance(maven, MavenRunner) and maven.command == ["./mvnw"] and maven.sandbox.mode == "rlimits"
+    d4j = runner_for(tmp_path / "d4j", command=[str(FAKE_DEFECTS4J)])
+    assert isinstance(d4j, Defects4JRunner) and FAKE_DEFECTS4J.parent.resolve() in d4j.sandbox.ro_paths
+    if sandbox.mode == "bwrap":  # one that binds only the system dirs
+        with pytest.raises(ValueError, match="does not show the Defects4J installation"):
+            Defects4JRunner(FAKE_DEFECTS4J, sandbox)
+    with pytest.raises(ValueError, match="no test command"):
+        runner_for(tmp_path / "javac", command=["make", "test"])
+    assert os.access(FAKE_DEFECTS4J, os.X_OK)

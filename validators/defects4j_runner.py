@@ -1,0 +1,268 @@
+"""Run the tests of a Defects4J checkout through the Defects4J command line, in the sandbox.
+
+The contract, as read in rjust/defects4j (framework/bin/defects4j, d4j/d4j-compile,
+d4j/d4j-test, d4j/d4j-export, core/Utils.pm, core/Project.pm and the JUnit formatter in
+framework/lib/formatter):
+
+* `defects4j compile -w DIR` runs Ant's `compile` and `compile.tests` targets. Progress goes
+  to stderr (`Running ant (compile)....... OK`); on failure the line ends in `FAIL`, followed
+  by the executed command and Ant's log (javac errors as `[javac] /abs/File.java:12: error:
+  ...`), then Perl dies ("Cannot compile sources!"): a non-zero exit code.
+* `defects4j test -w DIR [-r | -t pkg.Cls::method]` deletes, then rewrites, two files in the
+  work dir: `failing_tests` (`--- pkg.Cls::method` or, for a class that failed as a whole,
+  `--- pkg.Cls`, each followed by its stack trace) and `all_tests` (every test started, as
+  JUnit prints it: `method(pkg.Cls)`, parameterized `method[0](pkg.Cls)`). stdout says
+  `Failing tests: N` and lists them as `  - pkg.Cls::method`; the exit code is 0 whether or
+  not tests fail. `-t` takes exactly one method; `-r` runs only the bug's relevant test
+  classes and excludes `-t`. Nothing bounds the run's time: a hanging test hangs the command.
+* `defects4j export -p PROP [-o FILE] -w DIR` prints (or writes) a property: `tests.trigger`
+  (one `pkg.Cls::method` a line), `tests.all` (test classes), `dir.src.classes`,
+  `dir.src.tests`, ...
+
+Defects4J reports only failing tests. Passing outcomes are the tests of `all_tests` minus the
+failing ones (`tests.all` would only give classes). Ids convert between Defects4J's
+`pkg.Cls::method` and ours, `pkg.Cls#method`; a class-level failure keeps the class as id.
+`tests=` runs `-t` once per method (up to `max_single_runs`; `stop_at_first_failure` stops
+after the first failing one), else the whole suite once, keeping the outcomes asked for.
+A whole-suite run cannot stop early. Every call runs in the sandbox with a timeout: the
+compile under `compile_timeout_s`, all test calls of one `run` together under `timeout_s`.
+
+Pointing it at a real installation: set `executable` to `$D4J_HOME/framework/bin/defects4j`,
+or set `DEFECTS4J_HOME`, or put `framework/bin` on PATH. The installation dir (the one
+holding `framework/`) is bound read-only into the sandbox; Defects4J needs perl with its
+modules (a PERL5LIB goes in `env`), Java 11 (JAVA_HOME passes through) and writes its
+temporary files to /tmp, which the sandbox keeps private. The checkout is the work dir.
+tests/fakes/defects4j speaks the same contract on a small javac + JUnit project for the tests.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from repairbot.domain import TestOutcome, TestRun, TestStatus
+from validators.junit_runner import (
+    ARTIFACTS_DIR, combine_runs, compile_errors, remove_artifact, sandbox_shows, untampered,
+)
+from validators.process import CommandNotRunnable, last_line, scrubbed_env
+from validators.runner import LineCoverage
+from validators.sandbox import Preference, Sandbox, SandboxLimits, SandboxResult, detect_sandbox
+
+FAILING_TESTS = "failing_tests"
+ALL_TESTS = "all_tests"
+# The header of a failure after its `--- `, as Utils::get_failing_tests reads it.
+_FAILURE_HEADER = re.compile(r"^([^:]+)(?:::([^:]+))?$")
+# A test as JUnit's toString() writes it to all_tests (parameters stripped as the formatter does).
+_STARTED_TEST = re.compile(r"^([^\[\(]*)(\[.*\])?\((.*)\)\s*$")
+# Entries of all_tests that stand for a class, not a test method.
+CLASS_LEVEL_NAMES = ("initializationError", "warning")
+COVERAGE_NOT_INTEGRATED = (
+    "per-test coverage of a Defects4J checkout is not integrated yet (JaCoCo: validators/jacoco.py)"
+)
+
+
+def to_defects4j_id(test_id: str) -> str:
+    return test_id.replace("#", "::", 1)
+
+
+def from_defects4j_id(test: str) -> str:
+    return test.replace("::", "#", 1)
+
+
+def find_executable() -> Path:
+    """`$DEFECTS4J_HOME/framework/bin/defects4j`, else `defects4j` on PATH."""
+    home = os.environ.get("DEFECTS4J_HOME")
+    if home:
+        return Path(home) / "framework" / "bin" / "defects4j"
+    found = shutil.which("defects4j")
+    if found is None:
+        raise CommandNotRunnable("defects4j not found: set DEFECTS4J_HOME or put its framework/bin on PATH")
+    return Path(found)
+
+
+def install_dir(executable: Path) -> Path:
+    """The installation the command needs to see: the dir above `framework/bin/`, else
+    the executable's own dir."""
+    real = executable.resolve()
+    if real.parent.name == "bin" and real.parent.parent.name == "framework":
+        return real.parents[2]
+    return real.parent
+
+
+def choose_sandbox(executable: Path, preferred: Preference = "auto") -> Sandbox:
+    return detect_sandbox(preferred, ro_paths=[install_dir(executable)])
+
+
+@dataclass
+class Defects4JRunner:
+    # None: found through DEFECTS4J_HOME or PATH (see `find_executable`).
+    executable: Path = None  # type: ignore[assignment]
+    # None: a sandbox that shows the installation (see `choose_sandbox`).
+    sandbox: Sandbox = None  # type: ignore[assignment]
+    # Run only the bug's relevant tests (`-r`) when no tests are chosen.
+    relevant_only: bool = False
+    max_single_runs: int = 4
+    compile_timeout_s: float = 600.0
+    # Extra environment for Defects4J itself (e.g. PERL5LIB); the host's stays out.
+    env: dict[str, str] = field(default_factory=dict)
+    language = "java"
+
+    def __post_init__(self) -> None:
+        self.executable = (self.executable or find_executable()).resolve()
+        if self.sandbox is None:
+            self.sandbox = choose_sandbox(self.executable)
+        elif not sandbox_shows(self.sandbox, install_dir(self.executable)):
+            raise ValueError(
+                f"the sandbox does not show the Defects4J installation {install_dir(self.executable)}: "
+                "build it with defects4j_runner.choose_sandbox(executable)"
+            )
+
+    def describe(self) -> str:
+        return f"{self.executable} test"
+
+    def prepare(self, workdir: Path) -> None:
+        """Once per checkout: hand it to the sandbox's user with a place for exports."""
+        (workdir / ARTIFACTS_DIR).mkdir(exist_ok=True)
+        self.sandbox.prepare_workdir(workdir)
+
+    def _call(self, workdir: Path, args: list[str], timeout_s: float) -> SandboxResult:
+        limits = SandboxLimits(timeout_s=timeout_s, cpu_time_s=math.ceil(2 * timeout_s) + 1)
+        argv = [str(self.executable), args[0], "-w", str(workdir), *args[1:]]
+        return self.sandbox.run(argv, workdir, limits, scrubbed_env(self.env))
+
+    def export(self, workdir: Path, prop: str) -> list[str]:
+        """A property's values (`defects4j export -p PROP`), one per line; through a file
+        because the sandbox merges stdout with Defects4J's progress on stderr."""
+        workdir = workdir.resolve()
+        out = workdir / ARTIFACTS_DIR / f"export-{prop}"
+        result = self._call(workdir, ["export", "-p", prop, "-o", str(out)], self.compile_timeout_s)
+        try:
+            if result.exit_code != 0 or not untampered(out, workdir) or not out.is_file():
+                raise CommandNotRunnable(f"defects4j export -p {prop} failed: {last_line(result.output)}")
+            return [line.strip() for line in out.read_text().splitlines() if line.strip()]
+        finally:
+            remove_artifact(out, workdir)
+
+    def trigger_tests(self, workdir: Path) -> list[str]:
+        """The tests that expose the bug, as our ids."""
+        return [from_defects4j_id(t) for t in self.export(workdir, "tests.trigger")]
+
+    def line_coverage(self, workdir: Path) -> LineCoverage:
+        raise NotImplementedError(COVERAGE_NOT_INTEGRATED)
+
+    def run(
+        self,
+        workdir: Path,
+        timeout_s: float,
+        tests: list[str] | None = None,
+        with_coverage: bool = False,
+        stop_at_first_failure: bool = False,
+    ) -> TestRun:
+        workdir = workdir.resolve()
+        if with_coverage:
+            raise NotImplementedError(COVERAGE_NOT_INTEGRATED)
+        compiled = self._call(workdir, ["compile"], self.compile_timeout_s)
+        if compiled.exit_code != 0:
+            error = (
+                f"defects4j compile did not finish within {self.compile_timeout_s:.0f}s"
+                if compiled.timed_out else compile_errors(compiled.output, workdir)
+            )
+            return combine_runs([], [compiled], compile_error=error)
+        calls, wanted = self._plan(tests)
+        deadline = time.monotonic() + timeout_s
+        runs, outcomes = [compiled], []
+        for args in calls:
+            result = self._call(workdir, ["test", *args], max(0.0, deadline - time.monotonic()))
+            runs.append(result)
+            if result.timed_out:
+                break
+            found = read_results(workdir)
+            outcomes += [o for o in found if wanted is None or _asked_for(o.test_id, wanted)]
+            if stop_at_first_failure and any(not o.ok for o in found):
+                break
+        return combine_runs(outcomes, runs)
+
+    def _plan(self, tests: list[str] | None) -> tuple[list[list[str]], set[str] | None]:
+        """The `defects4j test` calls for `tests`, and the ids to keep (None: all)."""
+        if not tests:
+            return [["-r"] if self.relevant_only else []], None
+        unique = list(dict.fromkeys(tests))
+        if all("#" in t for t in unique) and len(unique) <= self.max_single_runs:
+            return [["-t", to_defects4j_id(t)] for t in unique], None
+        return [[]], set(unique)
+
+    def diagnose(self, run: TestRun) -> str | None:
+        if "is not a valid working directory" in run.output:  # fails the compile step first
+            return f"not a Defects4J checkout (no .defects4j.config): {last_line(run.output)}"
+        if run.compile_error:
+            return f"the checkout does not compile: {run.compile_error.splitlines()[0]}"
+        if not run.outcomes:
+            return f"{self.describe()} gave no test results (exit code {run.exit_code}): {last_line(run.output)}"
+        return None
+
+
+def read_results(workdir: Path) -> list[TestOutcome]:
+    """Outcomes of the last `defects4j test` in `workdir`: its failures, and every other
+    test it started as passed."""
+    failing = parse_failing_tests(_read(workdir / FAILING_TESTS, workdir))
+    failed_ids = {o.test_id for o in failing}
+    passing = [
+        TestOutcome(test_id, TestStatus.PASSED)
+        for test_id in parse_all_tests(_read(workdir / ALL_TESTS, workdir))
+        if test_id not in failed_ids and test_id.split("#", 1)[0] not in failed_ids
+    ]
+    return failing + passing
+
+
+def parse_failing_tests(text: str) -> list[TestOutcome]:
+    """`--- pkg.Cls::method` (or `--- pkg.Cls`) headers, each followed by its stack trace;
+    a test listed twice (parameterized) is one outcome. A header Defects4J's own pattern
+    cannot read ("--- broken test input ...") is kept whole as an error: a failure must
+    never disappear."""
+    traces: dict[str, list[str]] = {}
+    status: dict[str, TestStatus] = {}
+    current: list[str] | None = None
+    for line in text.splitlines():
+        if line.startswith("--- "):
+            header = line[4:].strip()
+            match = _FAILURE_HEADER.match(header)
+            if match and " " not in header:
+                test_id = match[1] + (f"#{match[2]}" if match[2] else "")
+                status[test_id] = TestStatus.FAILED if match[2] else TestStatus.ERROR
+            else:
+                test_id, status[header] = header, TestStatus.ERROR
+            current = traces.setdefault(test_id, [])
+        elif current is not None:
+            current.append(line)
+    return [
+        TestOutcome(test_id, status[test_id], message="\n".join(lines).strip())
+        for test_id, lines in traces.items()
+    ]
+
+
+def parse_all_tests(text: str) -> list[str]:
+    """Test ids from `all_tests` lines (`method(pkg.Cls)`), in order, once each."""
+    ids: dict[str, None] = {}
+    for line in text.splitlines():
+        match = _STARTED_TEST.match(line.strip())
+        if match and match[1] and match[1] not in CLASS_LEVEL_NAMES:
+            ids[f"{match[3]}#{match[1]}"] = None
+    return list(ids)
+
+
+def _read(path: Path, workdir: Path) -> str:
+    if not untampered(path, workdir) or not path.is_file():
+        return ""
+    return path.read_text(errors="replace")
+
+
+def _asked_for(test_id: str, wanted: set[str]) -> bool:
+    """Whether an outcome answers one of the ids asked for: itself, its class, or (for a
+    class that failed as a whole) a method of it."""
+    cls = test_id.split("#", 1)[0]
+    return test_id in wanted or cls in wanted or any(w.split("#", 1)[0] == test_id for w in wanted)
