@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from repairbot import report
@@ -67,7 +68,7 @@ def repair(
                                  locations=location or None, runner=runner)
         store = JobStore(settings.database_url)
         with err.status("starting") as status:
-            result = run_repair(path, settings, store, progress=lambda m: status.update(m))
+            result = run_repair(path, settings, store, progress=lambda m: status.update(escape(m)))
     except RepairbotError as exc:
         raise _fail(str(exc), exc.exit_code) from None
     if json_file is not None:
@@ -86,7 +87,7 @@ def _summarize(result: RepairResult) -> None:
     if result.patches:
         best = result.patches[0].candidate
         err.print(f"[green]job {result.job_id}: plausible patch[/] after {result.candidates_tried} candidate(s) "
-                  f"in {result.time_to_first_plausible_s:.1f}s: {best.file} {best.description} "
+                  f"in {result.time_to_first_plausible_s:.1f}s: {escape(best.file)} {escape(best.description)} "
                   f"({failing} failing test(s) now pass)", highlight=False)
     else:
         err.print(f"[yellow]job {result.job_id}: no plausible patch[/] among {result.candidates_tried} "

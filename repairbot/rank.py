@@ -5,16 +5,20 @@ from __future__ import annotations
 import ast
 
 from repairbot.domain import Candidate, ValidationResult, Verdict
+from repairbot.languages import java
 
 
 def normalized(candidate: Candidate) -> str:
-    """Python's own AST dump: two patches that differ only in spacing, parentheses or
-    comments are the same program and need one test run, not two."""
+    """The program a patch denotes: Python's AST dump, Java's tokens without comments. Two
+    patches that differ only in spacing, parentheses (Python) or comments are the same
+    program and need one test run, not two."""
     if candidate.file.endswith(".py"):
         try:
             return ast.dump(ast.parse(candidate.patched))
         except (SyntaxError, ValueError):
             pass
+    elif candidate.file.endswith(".java") and (program := java.program(candidate.patched)) is not None:
+        return program
     return " ".join(candidate.patched.split())
 
 

@@ -19,7 +19,7 @@ import difflib
 import logging
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,8 +27,10 @@ from typing import TYPE_CHECKING
 from repairbot.config import Settings
 from repairbot.domain import Candidate, SuspiciousLocation
 from repairbot.generate.completion import PythonCompletionEngine
-from repairbot.languages import python
-from repairbot.models import Completion, LanguageModel, load, resolve
+from repairbot.generate.completion_java import JavaCompletionEngine
+from repairbot.languages import java, python
+from repairbot.rank import normalized
+from repairbot.models import Completion, Guide, LanguageModel, load, resolve
 
 if TYPE_CHECKING:  # the retrieval stack (torch, FAISS) loads only where an index is used
     from retrieval.index import RetrievedFix
@@ -122,7 +124,7 @@ class InfillGenerator:
     def generate(self, project_root: Path, locations: list[SuspiciousLocation], limit: int) -> list[Candidate]:
         """Candidates for the locations in the given order, until `limit` or the time budget."""
         candidates: list[Candidate] = []
-        seen: set[tuple[str, str]] = set()
+        seen: set[tuple[str, str] | None] = set()
         sources: dict[str, _Source | None] = {}
         for location in locations:
             remaining = self._budget.time_limit_s - self.stats.model_s
@@ -135,15 +137,10 @@ class InfillGenerator:
             if source is None or hole is None:
                 continue
             start = time.monotonic()
-            guide = None
-            if self._budget.constrained:
-                guide = PythonCompletionEngine(
-                    hole.prefix, hole.middle, hole.suffix, hole.line_end, project_root / location.file, project_root,
-                    single_line=hole.single_line,
-                )
+            guide = _engine(source, hole, project_root / location.file, project_root) if self._budget.constrained else None
             prompt_prefix = hole.prefix
             if self._fixes.get(location):
-                prompt_prefix = with_fix_hints(hole.prefix, self._fixes[location])
+                prompt_prefix = with_fix_hints(hole.prefix, self._fixes[location], source.syntax.comment)
             completions = self._model.infill(
                 prompt_prefix, hole.suffix, n=self._budget.samples, max_tokens=self._budget.max_tokens,
                 stop=hole.stop, deadline=start + remaining, guide=guide,
@@ -154,8 +151,9 @@ class InfillGenerator:
                 self.stats.pruned_tokens += completion.pruned
                 self.stats.forced_tokens += completion.forced_tokens
                 candidate = self._candidate(source, hole, location, completion)
-                if candidate is not None and (candidate.file, candidate.patched) not in seen:
-                    seen.add((candidate.file, candidate.patched))
+                key = (location.file, normalized(candidate)) if candidate is not None else None
+                if candidate is not None and key not in seen:
+                    seen.add(key)
                     candidates.append(candidate)
                     self.stats.candidates += 1
         return sorted(candidates, key=lambda c: -c.prior)[: max(limit, 0)]
@@ -167,7 +165,7 @@ class InfillGenerator:
         if completion.truncated or not new.strip():
             return None
         patched = hole.fill(new)
-        if python.has_syntax_error(patched) or _program(patched) in (None, source.program):
+        if source.syntax.program(patched) in (None, source.program):
             return None
         lines = f"line {hole.start_line}" if hole.single_line else f"lines {hole.start_line}-{hole.end_line}"
         return Candidate(
@@ -185,7 +183,7 @@ MAX_HINTS = 2
 MAX_HINT_LINES = 4  # changed lines shown per side of one fix
 
 
-def with_fix_hints(prefix: str, fixes: Sequence[RetrievedFix]) -> str:
+def with_fix_hints(prefix: str, fixes: Sequence[RetrievedFix], comment: str = "#") -> str:
     """The prompt's prefix with past fixes as comments just above the hole, at its
     indentation (RAP-Gen puts retrieved fixes in the generator's input; for a decoder that
     fills a hole, the nearest context is what it reads most). Only changed lines are shown:
@@ -195,9 +193,9 @@ def with_fix_hints(prefix: str, fixes: Sequence[RetrievedFix]) -> str:
     for fix in fixes[:MAX_HINTS]:
         removed, added = _changed_lines(fix.pair.buggy, fix.pair.fixed)
         if removed or added:
-            lines.append("# a similar past fix:")
-            lines += [f"# - {line}" for line in removed[:MAX_HINT_LINES]]
-            lines += [f"# + {line}" for line in added[:MAX_HINT_LINES]]
+            lines.append(f"{comment} a similar past fix:")
+            lines += [f"{comment} - {line}" for line in removed[:MAX_HINT_LINES]]
+            lines += [f"{comment} + {line}" for line in added[:MAX_HINT_LINES]]
     if not lines or indentation.strip():
         return prefix  # nothing to show, or a hole that starts mid-line
     hint = "".join(f"{indentation}{line}\n" for line in lines)
@@ -215,32 +213,57 @@ def _changed_lines(buggy: str, fixed: str) -> tuple[list[str], list[str]]:
 
 
 @dataclass(frozen=True)
+class _Syntax:
+    """What infill needs of a language: its line comment, and the program a text denotes
+    without layout and comments (None when it does not parse)."""
+
+    suffix: str
+    comment: str
+    program: Callable[[str], str | None]
+
+
+def _python_program(text: str) -> str | None:
+    if python.has_syntax_error(text):  # tree-sitter also catches what ast lets through (MISSING)
+        return None
+    try:
+        return ast.dump(ast.parse(text))
+    except (SyntaxError, ValueError):
+        return None
+
+
+SYNTAXES = {s.suffix: s for s in (_Syntax(".py", "#", _python_program), _Syntax(".java", "//", java.program))}
+
+
+@dataclass(frozen=True)
 class _Source:
     text: str
     program: str
+    syntax: _Syntax
 
 
 def _load(project_root: Path, file: str) -> _Source | None:
-    if not file.endswith(".py"):
+    syntax = SYNTAXES.get(Path(file).suffix)
+    if syntax is None:
         return None
     try:
         text = (project_root / file).read_bytes().decode("utf-8")  # keeps \r\n line ends as they are
     except (OSError, UnicodeDecodeError) as error:
         logger.warning("infill: skipping %s: %s", file, error)
         return None
-    if python.has_syntax_error(text):
+    program = syntax.program(text)
+    if program is None:
         logger.warning("infill: skipping %s: it has a syntax error", file)
         return None
-    program = _program(text)
-    return None if program is None else _Source(text, program)
+    return _Source(text, program, syntax)
 
 
-def _program(text: str) -> str | None:
-    """What Python runs, without spacing and comments; None when Python rejects the text."""
-    try:
-        return ast.dump(ast.parse(text))
-    except (SyntaxError, ValueError):
-        return None
+def _engine(source: _Source, hole: Hole, path: Path, project_root: Path) -> Guide:
+    """The completion engine for the hole's language."""
+    if source.syntax.suffix == ".java":
+        return JavaCompletionEngine(hole.prefix, hole.suffix, hole.line_end, single_line=hole.single_line)
+    return PythonCompletionEngine(
+        hole.prefix, hole.middle, hole.suffix, hole.line_end, path, project_root, single_line=hole.single_line
+    )
 
 
 def _snippet(code: str) -> str:

@@ -177,3 +177,42 @@ class JavaSources:
         a class of the JDK or a library."""
         wanted = PurePosixPath(package_path).parts
         return next((file for file in self._files if PurePosixPath(file).parts[-len(wanted):] == wanted), None)
+
+
+def has_syntax_error(source: str | bytes) -> bool:
+    """True for ERROR and MISSING nodes: a recovered parse can insert a missing `;` silently."""
+    data = source.encode("utf-8") if isinstance(source, str) else source
+    root = parse(data).root_node
+    if root.has_error:
+        return True
+    cursor = root.walk()
+    while True:
+        if cursor.node is not None and cursor.node.is_missing:
+            return True
+        if cursor.goto_first_child() or cursor.goto_next_sibling():
+            continue
+        while cursor.goto_parent():
+            if cursor.goto_next_sibling():
+                break
+        else:
+            return False
+
+
+def program(source: str) -> str | None:
+    """The file's tokens without comments or layout: two texts that differ only there are
+    the same program (the Java counterpart of comparing Python ASTs); None when it does
+    not parse."""
+    data = source.encode("utf-8")
+    if has_syntax_error(data):
+        return None
+    tokens: list[str] = []
+    stack = [parse(data).root_node]
+    while stack:
+        node = stack.pop()
+        if node.type in ("line_comment", "block_comment"):
+            continue
+        if node.child_count == 0 or node.type in ("string_literal", "character_literal"):
+            tokens.append(data[node.start_byte : node.end_byte].decode("utf-8"))
+        else:
+            stack.extend(reversed(node.children))
+    return " ".join(tokens)

