@@ -82,6 +82,16 @@ class Settings(BaseSettings):
     runner: RunnerKind = Field(
         default="auto", description="Test runner: auto-detected (defects4j, maven, pytest, javac) or named."
     )
+    java_main_roots: Annotated[list[str] | None, NoDecode] = Field(
+        default=None,
+        description="javac projects: folders of the code (comma-separated in the environment); "
+        "None: src/main/java, else src/.",
+    )
+    java_test_roots: Annotated[list[str] | None, NoDecode] = Field(
+        default=None,
+        description="javac projects: folders of the tests (comma-separated in the environment); "
+        "None: src/test/java, else test/ or tests/.",
+    )
     validation_workers: int = Field(
         default=0, ge=0, description="Candidates validated at once, each in its own copy; 0: one per CPU core, at most 4."
     )
@@ -109,7 +119,7 @@ class Settings(BaseSettings):
         "replace the ranking, FILE or FILE::FUNCTION restrict it.",
     )
 
-    @field_validator("generators", "locations", "ignore_tests", mode="before")
+    @field_validator("generators", "locations", "ignore_tests", "java_main_roots", "java_test_roots", mode="before")
     @classmethod
     def _split_names(cls, value: Any) -> Any:
         if isinstance(value, str):  # an empty variable means unset, not "no generators"

@@ -23,13 +23,13 @@ from repairbot.domain import Candidate, RepairResult, Reproduction, SuspiciousLo
 from repairbot.errors import BadInput
 from repairbot.generate.infill import infill_generator
 from repairbot.generate.templates import TemplateGenerator
-from repairbot.localize import localize
+from repairbot.localize import GivenLines, localize, parse_given
 from repairbot.models import resolve
 from repairbot.rank import normalized, order_for_validation, rank_patches
 from repairbot.reproduce import reproduce
 from repairbot.workspace import Workspace
 from validators.pytest_runner import PytestRunner
-from validators.runner import TestRunner
+from validators.runner import CoverageUnavailable, LineCoverage, TestRunner
 from validators.runners import runner_for
 
 if TYPE_CHECKING:
@@ -70,7 +70,10 @@ def make_runner(settings: Settings, project: Path) -> TestRunner:
     """The project's test runner (pytest, javac + JUnit, Maven, Defects4J: detected or as
     the settings say) in the sandbox the settings ask for."""
     try:
-        return runner_for(project, settings.runner, settings.test_command, settings.sandbox)
+        return runner_for(
+            project, settings.runner, settings.test_command, settings.sandbox,
+            settings.java_main_roots, settings.java_test_roots,
+        )
     except SandboxUnavailable as exc:
         raise BadInput(f"{exc} (set REPAIRBOT_SANDBOX=auto to fall back to resource limits only)") from exc
     except (ValueError, FileNotFoundError) as exc:
@@ -117,6 +120,17 @@ def _batches(name: str, locations: list[SuspiciousLocation]) -> list[list[Suspic
     milliseconds); a model takes seconds per location, so the candidates of each location
     are validated before the model is asked about the next one."""
     return [locations] if name == "templates" else [[location] for location in locations]
+
+
+def _coverage(runner: TestRunner, root: Path, settings: Settings) -> LineCoverage:
+    """Per-test coverage, or, for a runner that cannot measure it, none when the user gave
+    the exact faulty lines (they need no ranking) and a clear error otherwise."""
+    try:
+        return runner.line_coverage(root)
+    except CoverageUnavailable as exc:
+        if settings.locations and all(isinstance(parse_given(spec), GivenLines) for spec in settings.locations):
+            return {}
+        raise BadInput(f"{exc}: give the faulty lines instead (--location FILE:LINE or FILE:START-END)") from exc
 
 
 def check_project(project: Path) -> None:
@@ -192,7 +206,7 @@ def _run_job(
             store.record_reproduction(job_id, reproduction)
         with job.stage("localize", f"{len(reproduction.failing)} failing test(s); ranking suspicious lines"):
             locations = localize(
-                reproduction, workspace.root, runner.line_coverage(workspace.root), settings.max_locations,
+                reproduction, workspace.root, _coverage(runner, workspace.root, settings), settings.max_locations,
                 formula=settings.localize_formula, granularity=settings.localize_granularity,
                 trace_weight=settings.stack_trace_weight, given=settings.locations,
             )

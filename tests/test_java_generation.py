@@ -99,3 +99,32 @@ def test_a_java_example_is_repaired_by_the_default_model(tmp_path: Path, monkeyp
     file = "src/main/java/stock/StockItem.java"
     fixed = (example / file).read_text().replace("return quantity < reorderLevel;", "return quantity <= reorderLevel;")
     assert matches_reference(example, fixed, file)
+
+
+# --- a Defects4J checkout through the whole pipeline (the fake CLI of tests/fakes) ---------
+
+def test_a_defects4j_checkout_is_repaired_at_a_given_location(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from repairbot import pipeline
+    from repairbot.db.store import JobStore
+    from repairbot.errors import BadInput
+    from tests.test_java_runners import D4J_PROJECT, FAKE_DEFECTS4J, project
+
+    checkout = project(tmp_path / "checkout", D4J_PROJECT)
+    fix = "public static int add(int a, int b) { return a + b; }"
+    model = FakeModel([Completion(fix, -0.1)])
+    monkeypatch.setattr(pipeline, "resolve", lambda spec, data_dir: None)
+    monkeypatch.setattr(pipeline, "infill_generator", lambda settings, time_left, fixes=None: InfillGenerator(model))
+    settings = load_settings(
+        checkout, database_url=f"sqlite:///{tmp_path / 'jobs.db'}", runner="defects4j",
+        test_command=[str(FAKE_DEFECTS4J)], generators=["infill"], locations=["src/main/java/calc/Calc.java:3"],
+    )
+    store = JobStore(settings.database_url)
+    result = pipeline.repair(checkout, settings, store)
+    [patch] = result.patches
+    assert f"+    {fix}" in patch.candidate.diff
+    assert [o.test_id for o in result.reproduction.failing] == ["calc.CalcTest#add"]
+    assert store.get_job(result.job_id).test_command == [f"{FAKE_DEFECTS4J} test"]
+
+    # Without locations the job needs coverage, which the Defects4J runner cannot give yet.
+    with pytest.raises(BadInput, match="give the faulty lines instead"):
+        pipeline.repair(checkout, settings.model_copy(update={"locations": []}), store)

@@ -50,7 +50,7 @@ from validators.junit_runner import (
     ARTIFACTS_DIR, combine_runs, compile_errors, remove_artifact, sandbox_shows, untampered,
 )
 from validators.process import CommandNotRunnable, last_line, scrubbed_env
-from validators.runner import LineCoverage
+from validators.runner import CoverageUnavailable, LineCoverage
 from validators.sandbox import Preference, Sandbox, SandboxLimits, SandboxResult, detect_sandbox
 
 FAILING_TESTS = "failing_tests"
@@ -153,7 +153,7 @@ class Defects4JRunner:
         return [from_defects4j_id(t) for t in self.export(workdir, "tests.trigger")]
 
     def line_coverage(self, workdir: Path) -> LineCoverage:
-        raise NotImplementedError(COVERAGE_NOT_INTEGRATED)
+        raise CoverageUnavailable(COVERAGE_NOT_INTEGRATED)
 
     def run(
         self,
@@ -163,9 +163,7 @@ class Defects4JRunner:
         with_coverage: bool = False,
         stop_at_first_failure: bool = False,
     ) -> TestRun:
-        workdir = workdir.resolve()
-        if with_coverage:
-            raise NotImplementedError(COVERAGE_NOT_INTEGRATED)
+        workdir = workdir.resolve()  # with_coverage: not measured here (see line_coverage)
         compiled = self._call(workdir, ["compile"], self.compile_timeout_s)
         if compiled.exit_code != 0:
             error = (

@@ -19,6 +19,11 @@ from validators.sandbox import Sandbox
 LineCoverage = dict[str, dict[int, set[str]]]
 
 
+class CoverageUnavailable(Exception):
+    """The runner cannot measure per-test coverage (yet): its runs with `with_coverage`
+    run without it, and `line_coverage` raises this with the reason."""
+
+
 class TestRunner(Protocol):
     __test__ = False
 
@@ -47,7 +52,8 @@ class TestRunner(Protocol):
         ...
 
     def line_coverage(self, workdir: Path) -> LineCoverage:
-        """Per-test line coverage of the last run made `with_coverage=True` in `workdir`."""
+        """Per-test line coverage of the last run made `with_coverage=True` in `workdir`;
+        raises CoverageUnavailable where the runner cannot measure it."""
         ...
 
     def diagnose(self, run: TestRun) -> str | None:

@@ -51,16 +51,22 @@ def runner_for(
     kind: RunnerKind = "auto",
     command: list[str] | None = None,
     sandbox: Preference = "auto",
+    main_roots: list[str] | None = None,
+    test_roots: list[str] | None = None,
 ) -> TestRunner:
     """`command`: the test command for pytest, the `mvn` to use (e.g. `./mvnw`) for Maven,
-    the `defects4j` executable for Defects4J; javac projects take none."""
+    the `defects4j` executable for Defects4J; javac projects take none. `main_roots` and
+    `test_roots`: where a javac project keeps its code and its tests when that is not where
+    the runner looks (junit_runner.detect_layout); a build tool knows its own."""
     chosen = detect_kind(project) if kind == "auto" else kind
+    if chosen != "javac" and (main_roots is not None or test_roots is not None):
+        raise ValueError(f"source roots are for javac + JUnit projects, not a {chosen} one")
     if chosen == "pytest":
         return PytestRunner(command or default_test_command(), pytest_runner.choose_sandbox(sandbox))
     if chosen == "javac":
         if command:
             raise ValueError("a javac + JUnit project takes no test command (set its source roots instead)")
-        return JavacJUnitRunner(junit_runner.choose_sandbox(sandbox))
+        return JavacJUnitRunner(junit_runner.choose_sandbox(sandbox), main_roots, test_roots)
     if chosen == "maven":
         repository = maven_runner.default_local_repository()
         return MavenRunner(command or ["mvn"], repository, maven_runner.choose_sandbox(repository, sandbox))

@@ -4,3 +4,24 @@ One module per language, each exposing the same small set of functions, so gener
 stay language-agnostic where they can and a new language is a new module, not a new branch
 in every generator.
 """
+
+from __future__ import annotations
+
+import threading
+
+from tree_sitter import Language, Parser, Tree
+
+
+class ThreadParser:
+    """One tree-sitter parser per thread and language: a parser is not safe to share
+    between threads (parallel validation and generation run in threads)."""
+
+    def __init__(self, language: Language) -> None:
+        self._language = language
+        self._local = threading.local()
+
+    def parse(self, source: bytes) -> Tree:
+        parser = getattr(self._local, "parser", None)
+        if parser is None:
+            parser = self._local.parser = Parser(self._language)
+        return parser.parse(source)

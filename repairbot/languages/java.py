@@ -10,15 +10,17 @@ header of compound ones (an `if`'s condition, a `for`'s `(init; condition; updat
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path, PurePosixPath
 
 import tree_sitter_java
-from tree_sitter import Language, Node, Parser, Tree
+from tree_sitter import Language, Node, Query, QueryCursor, Tree
+
+from repairbot.languages import ThreadParser
 
 LANGUAGE = Language(tree_sitter_java.language())
+_PARSER = ThreadParser(LANGUAGE)
+_MISSING = Query(LANGUAGE, "(MISSING) @missing")
 SUFFIX = ".java"
-_local = threading.local()
 
 SIMPLE_STATEMENTS = frozenset(
     {
@@ -65,16 +67,8 @@ TYPES = frozenset(
 DETECTION_STATEMENTS = frozenset({"throw_statement", "assert_statement"})
 
 
-def _parser() -> Parser:
-    """One parser per thread: a tree-sitter parser is not safe to share between threads."""
-    parser = getattr(_local, "parser", None)
-    if parser is None:
-        parser = _local.parser = Parser(LANGUAGE)
-    return parser
-
-
 def parse(source: bytes) -> Tree:
-    return _parser().parse(source)
+    return _PARSER.parse(source)
 
 
 def line_statements(root: Node) -> dict[int, Node]:
@@ -183,19 +177,7 @@ def has_syntax_error(source: str | bytes) -> bool:
     """True for ERROR and MISSING nodes: a recovered parse can insert a missing `;` silently."""
     data = source.encode("utf-8") if isinstance(source, str) else source
     root = parse(data).root_node
-    if root.has_error:
-        return True
-    cursor = root.walk()
-    while True:
-        if cursor.node is not None and cursor.node.is_missing:
-            return True
-        if cursor.goto_first_child() or cursor.goto_next_sibling():
-            continue
-        while cursor.goto_parent():
-            if cursor.goto_next_sibling():
-                break
-        else:
-            return False
+    return root.has_error or bool(QueryCursor(_MISSING).captures(root))
 
 
 def program(source: str) -> str | None:

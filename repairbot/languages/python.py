@@ -7,15 +7,16 @@ parses broken code without raising, which checking thousands of candidates needs
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Collection, Iterator
 
 import tree_sitter_python
-from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
+from tree_sitter import Language, Node, Query, QueryCursor, Tree
+
+from repairbot.languages import ThreadParser
 
 LANGUAGE = Language(tree_sitter_python.language())
+_PARSER = ThreadParser(LANGUAGE)
 _MISSING = Query(LANGUAGE, "(MISSING) @missing")
-_local = threading.local()
 
 SIMPLE_STATEMENTS = frozenset(
     {
@@ -80,16 +81,8 @@ TARGET_CONTAINERS = frozenset(
 )
 
 
-def _parser() -> Parser:
-    """One parser per thread: a tree-sitter parser is not safe to share between threads."""
-    parser = getattr(_local, "parser", None)
-    if parser is None:
-        parser = _local.parser = Parser(LANGUAGE)
-    return parser
-
-
 def parse(source: bytes) -> Tree:
-    return _parser().parse(source)
+    return _PARSER.parse(source)
 
 
 def has_syntax_error(source: str | bytes) -> bool:
