@@ -1,8 +1,14 @@
 """A benchmark bug as every adapter describes it, and what its reference fix tells us: where
-the fault is (for perfect fault localization) and whether a patch is the same program.
+the fault is (for fault-localization accuracy and perfect fault localization) and whether a
+patch is the same program.
 
-A fix that only inserts code has no buggy line of its own: the statements just before and
-after the insertion stand for it, the convention of the fault-localization literature.
+The fault is the buggy file's code lines that differ from the fixed file's, compared with
+comments dropped (and, in Python, docstrings and other bare strings, where QuixBugs' correct
+programs keep alternative fixes; in Java, the package and import lines, which follow from
+the folder QuixBugs keeps each version in). A fix that only inserts code has no buggy line of
+its own: the statements just before and after the insertion stand for it, the convention of
+the fault-localization literature. In Java only statements count: what else a fix touches (a
+declaration, a closing brace) is no line that coverage ranks or a template rewrites.
 """
 
 from __future__ import annotations
@@ -15,6 +21,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from repairbot.languages import java
+from repairbot.localize import SourceMap
+
 
 @dataclass(frozen=True)
 class Bug:
@@ -26,12 +35,28 @@ class Bug:
     project: Path
     fixed: dict[str, str]
     test_command: list[str] | None = None
+    # A javac project whose code is not in a layout the runner knows (QuixBugs' own folders).
+    main_roots: list[str] | None = None
+    test_roots: list[str] | None = None
 
 
-def code_lines(text: str) -> dict[int, str]:
-    """1-based line -> its code with comments dropped and whitespace collapsed, for lines
-    holding code: not blank, not comments, not docstrings or other bare string statements
-    (QuixBugs' correct programs keep alternative fixes in such strings)."""
+@dataclass(frozen=True)
+class Fault:
+    """The statements (file, first line) a reference fix touches, and the functions (file,
+    qualified name) holding them."""
+
+    statements: frozenset[tuple[str, int]]
+    functions: frozenset[tuple[str, str]]
+
+
+def code_lines(text: str, suffix: str) -> dict[int, str]:
+    """1-based line -> its code with comments dropped and whitespace collapsed, for the lines
+    of `text` (a `suffix` file) that hold code."""
+    return java_code_lines(text) if suffix == java.SUFFIX else python_code_lines(text)
+
+
+def python_code_lines(text: str) -> dict[int, str]:
+    """Blank lines, comments, docstrings and other bare string statements hold no code."""
     strings: set[int] = set()
     for node in ast.walk(ast.parse(text)):
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
@@ -48,10 +73,30 @@ def code_lines(text: str) -> dict[int, str]:
     }
 
 
-def changed_lines(buggy: str, fixed: str, statements: set[int]) -> set[int]:
+def java_code_lines(text: str) -> dict[int, str]:
+    lines = java_code(text).splitlines()
+    return {number: " ".join(line.split()) for number, line in enumerate(lines, start=1) if line.strip()}
+
+
+def java_code(text: str) -> str:
+    """`text` with comments, the package declaration and imports blanked (newlines kept):
+    QuixBugs' correct programs live in another package, so they import the helper classes
+    the buggy ones share a package with."""
+    data = bytearray(text.encode("utf-8"))
+    pending = [java.parse(bytes(data)).root_node]
+    while pending:
+        node = pending.pop()
+        if node.type in ("line_comment", "block_comment", "package_declaration", "import_declaration"):
+            data[node.start_byte:node.end_byte] = bytes(b if b == ord("\n") else ord(" ") for b in data[node.start_byte:node.end_byte])
+        else:
+            pending.extend(node.children)
+    return data.decode("utf-8")
+
+
+def changed_lines(buggy: str, fixed: str, statements: set[int], suffix: str) -> set[int]:
     """Buggy-side code lines the fix replaces or deletes; around a pure insertion, the
     statements (of `statements`, their first lines) just before and after it."""
-    before, after = code_lines(buggy), code_lines(fixed)
+    before, after = code_lines(buggy, suffix), code_lines(fixed, suffix)
     old = list(before)
     matcher = difflib.SequenceMatcher(a=list(before.values()), b=list(after.values()), autojunk=False)
     lines: set[int] = set()
@@ -62,6 +107,20 @@ def changed_lines(buggy: str, fixed: str, statements: set[int]) -> set[int]:
             lines.update([line for line in reversed(old[:i1]) if line in statements][:1])
             lines.update([line for line in old[i1:] if line in statements][:1])
     return lines
+
+
+def fault_of(bug: Bug) -> Fault:
+    """Statements of `bug`'s files that its reference fix changes (see the module's docstring)."""
+    statements, functions = set(), set()
+    for file, fixed in bug.fixed.items():
+        buggy = (bug.project / file).read_text(encoding="utf-8")
+        suffix = Path(file).suffix
+        source = SourceMap(buggy, suffix)
+        for line in changed_lines(buggy, fixed, source.statement_lines(), suffix):
+            if not source.is_generated(line):
+                statements.add((file, source.statement_line(line)))
+                functions.add((file, source.function(line)[0]))
+    return Fault(frozenset(statements), frozenset(functions))
 
 
 def line_ranges(lines: Iterable[int]) -> list[tuple[int, int]]:
@@ -76,27 +135,27 @@ def line_ranges(lines: Iterable[int]) -> list[tuple[int, int]]:
 
 
 def given_locations(bug: Bug) -> list[str]:
-    """Perfect fault localization: `FILE:START-END` for each run of faulty lines."""
-    from repairbot.localize import SourceMap
-
+    """Perfect fault localization: `FILE:START-END` for each run of faulty statements."""
+    statements = fault_of(bug).statements
     specs = []
-    for file, fixed in sorted(bug.fixed.items()):
-        buggy = (bug.project / file).read_text(encoding="utf-8")
-        source = SourceMap(buggy, Path(file).suffix)
-        lines = {source.statement_line(line) for line in changed_lines(buggy, fixed, source.statement_lines())}
-        specs += [f"{file}:{start}" if start == end else f"{file}:{start}-{end}" for start, end in line_ranges(lines)]
+    for file in sorted({file for file, _ in statements}):
+        runs = line_ranges(line for f, line in statements if f == file)
+        specs += [f"{file}:{start}" if start == end else f"{file}:{start}-{end}" for start, end in runs]
     return specs
 
 
 def same_program(patched: str, reference: str, file: str) -> bool:
-    """Whether a patch is the reference fix up to layout and comments (and, in Python,
-    docstrings and other bare strings, where QuixBugs keeps alternative fixes)."""
+    """Whether a patch is the reference fix up to layout and what `code_lines` drops: in
+    Python comments, docstrings and other bare strings; in Java comments, the package and
+    imports (QuixBugs' correct programs live in another package). A patch that does not
+    parse is no program."""
     if file.endswith(".py"):
         try:
             return _python_program(patched) == _python_program(reference)
         except SyntaxError:
             return False
-    return _tokens(patched) == _tokens(reference)
+    program = java.program(java_code(patched))
+    return program is not None and program == java.program(java_code(reference))
 
 
 def _python_program(text: str) -> str:
@@ -110,12 +169,3 @@ def _python_program(text: str) -> str:
             ]
             node.body = kept or [ast.Pass()]  # type: ignore[attr-defined]
     return ast.dump(tree)
-
-
-def _tokens(text: str) -> list[str]:
-    """Java (or any C-like source) as its tokens without comments; good enough to compare two
-    versions of one file, which share their string literals."""
-    import re
-
-    without_comments = re.sub(r"//[^\n]*|/\*.*?\*/", " ", text, flags=re.DOTALL)
-    return re.findall(r"\w+|\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*'|\S", without_comments)

@@ -18,6 +18,8 @@ err = Console(stderr=True)
 
 MODE_HELP = "Fault locations: 'localized' (repairbot's own), 'given' (the reference fix's lines) or 'both'."
 OUT_HELP = "Results folder (results.jsonl, jobs.db); a rerun resumes from it."
+LANGUAGE_HELP = "Which programs: 'python', 'java' or 'both'."
+LANGUAGE_NAMES = {"python": "Python", "java": "Java"}
 
 
 def _modes(mode: str) -> list[Mode]:
@@ -26,9 +28,18 @@ def _modes(mode: str) -> list[Mode]:
     return ["localized", "given"] if mode == "both" else [mode]  # type: ignore[list-item]
 
 
-def _run(suite: str, bugs: list[Bug], mode: str, out: Path, time_budget: float) -> None:
-    with err.status(f"{suite}: {len(bugs)} bug(s)") as status:
-        rows = evaluate(suite, bugs, _modes(mode), out, {"time_budget_s": time_budget}, progress=status.update)
+def _languages(language: str) -> list[str]:
+    if language not in ("python", "java", "both"):
+        raise typer.BadParameter("use python, java or both", param_hint="--language")
+    return ["python", "java"] if language == "both" else [language]
+
+
+def _run(suites: dict[str, list[Bug]], mode: str, out: Path, time_budget: float) -> None:
+    """One suite per benchmark and language, so that the table gives each its own rows."""
+    rows = []
+    with err.status(f"{sum(map(len, suites.values()))} bug(s)") as status:
+        for suite, bugs in suites.items():
+            rows += evaluate(suite, bugs, _modes(mode), out, {"time_budget_s": time_budget}, progress=status.update)
     typer.echo(summary_table(rows))
     err.print(f"per-bug results: {out / 'results.jsonl'}")
 
@@ -38,29 +49,37 @@ def bench_quixbugs(
     path: Annotated[Path, typer.Option("--path", help="Your QuixBugs checkout (jkoppel/QuixBugs).")],
     out: Annotated[Path, typer.Option(help=OUT_HELP)] = Path("bench-results/quixbugs"),
     mode: Annotated[str, typer.Option(help=MODE_HELP)] = "both",
-    bugs: Annotated[Optional[str], typer.Option(help="Comma-separated program names (default: all).")] = None,
+    language: Annotated[str, typer.Option(help=LANGUAGE_HELP)] = "python",
+    bugs: Annotated[Optional[str], typer.Option(help="Comma-separated program names, any case (default: all).")] = None,
     time_budget: Annotated[float, typer.Option(help="Seconds per bug and mode.")] = 300.0,
-    test_timeout: Annotated[float, typer.Option(help="Seconds per test (three buggy programs loop forever).")] = 5.0,
+    test_timeout: Annotated[float, typer.Option(help="Seconds per Python test (three buggy programs loop forever).")] = 5.0,
 ) -> None:
-    """Repair QuixBugs' Python programs from a checkout."""
-    names = {name.strip() for name in bugs.split(",")} if bugs else None
+    """Repair QuixBugs' Python and/or Java programs from a checkout."""
+    names = {name.strip().lower() for name in bugs.split(",")} if bugs else None
     scratch = Path(tempfile.mkdtemp(prefix="repairbot-quixbugs-"))
+    languages = _languages(language)
+    suites: dict[str, list[Bug]] = {}
     try:
-        selected = quixbugs.python_bugs(path, scratch, test_timeout, names)
+        if "python" in languages:
+            suites["QuixBugs Python"] = quixbugs.python_bugs(path, scratch, test_timeout, names)
+        if "java" in languages:
+            suites["QuixBugs Java"] = quixbugs.java_bugs(path, scratch, names)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--path") from None
-    if names and len(selected) != len(names):
-        unknown = names - {bug.name for bug in selected}
+    unknown = (names or set()) - {bug.name.lower() for selected in suites.values() for bug in selected}
+    if unknown:
         raise typer.BadParameter(f"no such QuixBugs program: {', '.join(sorted(unknown))}", param_hint="--bugs")
-    _run("QuixBugs Python", selected, mode, out, time_budget)
+    _run(suites, mode, out, time_budget)
 
 
 @bench_app.command("examples")
 def bench_examples(
     out: Annotated[Path, typer.Option(help=OUT_HELP)] = Path("bench-results/examples"),
     mode: Annotated[str, typer.Option(help=MODE_HELP)] = "both",
+    language: Annotated[str, typer.Option(help=LANGUAGE_HELP)] = "both",
     time_budget: Annotated[float, typer.Option(help="Seconds per bug and mode.")] = 300.0,
 ) -> None:
     """Repair the repo's own example bugs."""
     scratch = Path(tempfile.mkdtemp(prefix="repairbot-examples-"))
-    _run("examples", examples.example_bugs(scratch), mode, out, time_budget)
+    suites = {f"examples {LANGUAGE_NAMES[lang]}": examples.example_bugs(scratch, lang) for lang in _languages(language)}
+    _run(suites, mode, out, time_budget)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from benchmarks.bugs import Bug, given_locations, same_program
-from repairbot.config import load_settings
+from repairbot.config import Settings, load_settings
 from repairbot.db.store import JobStore
 from repairbot.errors import BadInput
 from repairbot.pipeline import repair
@@ -77,12 +77,7 @@ def evaluate(
 def repair_bug(suite: str, bug: Bug, mode: Mode, store: JobStore, overrides: dict[str, Any]) -> BugResult:
     row = BugResult(suite, bug.name, mode)
     try:
-        locations = given_locations(bug) if mode == "given" else []
-        # No outcome cache: each (bug, mode) is timed on its own, not on another's verdicts.
-        settings = load_settings(
-            bug.project, test_command=bug.test_command, locations=locations or None,
-            **{"outcome_cache": False, **overrides},
-        )
+        settings = job_settings(bug, mode, overrides)
         result = repair(bug.project, settings, store)  # works in a copy: the bug stays as it is
     except BadInput as exc:
         row.error = str(exc)
@@ -97,6 +92,20 @@ def repair_bug(suite: str, bug: Bug, mode: Mode, store: JobStore, overrides: dic
         row.top_generator = top.generator
         row.top_matches_reference = top.file in bug.fixed and same_program(top.patched, bug.fixed[top.file], top.file)
     return row
+
+
+def job_settings(bug: Bug, mode: Mode, overrides: dict[str, Any]) -> Settings:
+    """What a repair job of `bug` is told: how to run its tests and, in "given" mode, the
+    faulty statements. No outcome cache: each (bug, mode) is timed on its own, not on
+    another's verdicts."""
+    locations = given_locations(bug) if mode == "given" else None
+    if locations == []:  # no location would silently mean the "localized" mode
+        raise BadInput("the reference fix changes no statement: no fault location to give")
+    return load_settings(
+        bug.project, test_command=bug.test_command, locations=locations,
+        java_main_roots=bug.main_roots, java_test_roots=bug.test_roots,
+        **{"outcome_cache": False, **overrides},
+    )
 
 
 def read_results(path: Path) -> list[BugResult]:

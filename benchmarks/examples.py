@@ -44,10 +44,11 @@ def matches_reference(example: Path, patched: str, file: str) -> bool:
         return (fixed / file).read_text() == patched
 
 
-def example_bugs(scratch: Path) -> list[Bug]:
-    """The examples as benchmark bugs; `scratch` receives the fixed copies."""
+def example_bugs(scratch: Path, language: str | None = None) -> list[Bug]:
+    """The examples (all, or those in `language`) as benchmark bugs; `scratch` receives the
+    fixed copies."""
     bugs = []
-    for example in example_projects():
+    for example in example_projects(language):
         fixed = apply_reference_fix(example, scratch / "fixed" / example.name)
         files = [line.removeprefix("+++ b/") for line in (example / "expected.patch").read_text().splitlines()
                  if line.startswith("+++ b/")]

@@ -134,7 +134,7 @@ def main() -> None:
     model = load(resolve(DEFAULT_MODEL, settings.data_dir), settings.model_threads)
     tallies = {mode: Tally() for mode in MODES}
     with tempfile.TemporaryDirectory(prefix="bench-constrained-") as tmp:
-        bugs = [] if args.no_examples else [b for b in example_bugs(Path(tmp)) if b.language == "python"]
+        bugs = [] if args.no_examples else example_bugs(Path(tmp), "python")
         if args.quixbugs:
             names = set(args.bugs.split(",")) if args.bugs else None
             bugs += python_bugs(args.quixbugs, Path(tmp), 5.0, names)

@@ -7,15 +7,21 @@ import json
 import shutil
 import subprocess
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from benchmarks.bugs import given_locations, line_ranges, same_program
-from benchmarks.evaluate import evaluate, read_results
-from benchmarks.quixbugs import python_bugs
+from benchmarks.evaluate import evaluate, job_settings, read_results
+from benchmarks.examples import example_bugs, example_language
+from benchmarks.quixbugs import java_bugs, python_bugs
 from repairbot.cli import app
+from repairbot.errors import BadInput
+from repairbot.pipeline import make_runner
+from repairbot.reproduce import reproduce
+from validators.junit_runner import JavacJUnitRunner
 
 PROGRAMS = {
     # One wrong operator: the templates' kind of bug.
@@ -45,6 +51,46 @@ TESTS = {
         """),
 }
 
+# QuixBugs' Java layout: the buggy program in package java_programs, the correct one in
+# correct_java_programs (importing what it needs from java_programs), JUnit 4 tests in
+# java_testcases.junit. The bug is on line 7.
+JAVA_BUGGY = """\
+package java_programs;
+
+public class COUNT_EVENS {
+    public static int count_evens(int[] numbers) {
+        int count = 0;
+        for (int n : numbers) {
+            if (n % 2 == 1) {
+                count++;
+            }
+        }
+        return count;
+    }
+}
+"""
+JAVA_FIXED = JAVA_BUGGY.replace("package java_programs;\n", "package correct_java_programs;\n\nimport java_programs.*;\n").replace(
+    "if (n % 2 == 1) {", "if (n % 2 == 0) { // alternative: n % 2 != 1"
+)
+JAVA_TEST = """\
+package java_testcases.junit;
+
+import static org.junit.Assert.assertEquals;
+
+public class COUNT_EVENS_TEST {
+    @org.junit.Test(timeout = 3000)
+    public void none() {
+        assertEquals(0, java_programs.COUNT_EVENS.count_evens(new int[] {}));
+    }
+
+    @org.junit.Test(timeout = 3000)
+    public void mixed() {
+        assertEquals(1, java_programs.COUNT_EVENS.count_evens(new int[] {1, 3, 4}));
+    }
+}
+"""
+needs_jdk = pytest.mark.skipif(shutil.which("javac") is None, reason="needs a JDK")
+
 
 @pytest.fixture
 def checkout(tmp_path: Path) -> Path:
@@ -58,6 +104,11 @@ def checkout(tmp_path: Path) -> Path:
         (root / "python_programs" / f"{name}.py").write_text(buggy)
         (root / "correct_python_programs" / f"{name}.py").write_text(fixed)
         (root / "python_testcases" / f"test_{name}.py").write_text(TESTS[name])
+    for folder in ("java_programs", "correct_java_programs", "java_testcases/junit"):
+        (root / folder).mkdir(parents=True)
+    (root / "java_programs" / "COUNT_EVENS.java").write_text(JAVA_BUGGY)
+    (root / "correct_java_programs" / "COUNT_EVENS.java").write_text(JAVA_FIXED)
+    (root / "java_testcases" / "junit" / "COUNT_EVENS_TEST.java").write_text(JAVA_TEST)
     return root
 
 
@@ -68,6 +119,16 @@ def test_same_program_ignores_layout_comments_and_bare_strings() -> None:
     assert not same_program(buggy, fixed, "p.py")
     assert same_program("int f() { return a+b; } // x", "int f() {\n  return a + b;\n}", "F.java")
     assert not same_program("return a - b;", "return a + b;", "F.java")
+
+
+def test_same_java_program_ignores_package_and_imports() -> None:
+    """QuixBugs' correct Java programs differ from the buggy ones in package and imports: a
+    patch of the buggy file that makes the fix is the reference fix."""
+    file = "java_programs/COUNT_EVENS.java"
+    assert not same_program(JAVA_BUGGY, JAVA_FIXED, file)
+    assert same_program(JAVA_BUGGY.replace("n % 2 == 1", "n%2==0 /* fixed */"), JAVA_FIXED, file)
+    assert not same_program(JAVA_BUGGY.replace("n % 2 == 1", "n % 2 != 1"), JAVA_FIXED, file)
+    assert not same_program(JAVA_BUGGY.replace("n % 2 == 1) {", "n % 2 == 0) {{"), JAVA_FIXED, file)  # no program
 
 
 def test_line_ranges() -> None:
@@ -83,6 +144,55 @@ def test_quixbugs_layout_becomes_one_project_per_program_with_its_fault(checkout
     assert given_locations(bug) == ["python_programs/count_evens.py:4"]
     with pytest.raises(ValueError, match="not a QuixBugs checkout"):
         python_bugs(tmp_path, tmp_path / "scratch")
+
+
+def test_quixbugs_java_layout_becomes_one_project_per_program_with_its_fault(checkout: Path, tmp_path: Path) -> None:
+    [bug] = java_bugs(checkout, tmp_path / "scratch", names={"count_evens"})  # any case
+    assert bug.name == "COUNT_EVENS" and bug.language == "java"
+    assert sorted(p.relative_to(bug.project).as_posix() for p in bug.project.rglob("*") if p.is_file()) == [
+        "java_programs/COUNT_EVENS.java", "java_testcases/junit/COUNT_EVENS_TEST.java",
+    ]
+    assert (bug.project / "java_programs" / "COUNT_EVENS.java").read_text() == JAVA_BUGGY
+    assert bug.fixed == {"java_programs/COUNT_EVENS.java": JAVA_FIXED}
+    assert bug.test_command is None
+    assert given_locations(bug) == ["java_programs/COUNT_EVENS.java:7"]
+    assert java_bugs(checkout, tmp_path / "other", names={"nope"}) == []
+    with pytest.raises(ValueError, match="no java_programs/"):
+        java_bugs(tmp_path / "scratch", tmp_path / "other")
+
+
+@needs_jdk
+def test_quixbugs_java_bug_is_tested_in_its_own_source_roots(checkout: Path, tmp_path: Path) -> None:
+    """A repair job of the bug gets QuixBugs' folders as javac roots (no layout the runner
+    detects): its tests compile, run and fail as the bug makes them."""
+    [bug] = java_bugs(checkout, tmp_path / "scratch")
+    settings = job_settings(bug, "given", {})
+    assert settings.locations == ["java_programs/COUNT_EVENS.java:7"]
+    runner = make_runner(settings, bug.project)
+    assert isinstance(runner, JavacJUnitRunner)
+    assert (runner.main_roots, runner.test_roots) == (["java_programs"], ["java_testcases/junit"])
+    workdir = Path(shutil.copytree(bug.project, tmp_path / "work"))
+    runner.prepare(workdir)
+    reproduction = reproduce(runner, workdir, 120, reruns=0)
+    assert [o.test_id for o in reproduction.failing] == ["java_testcases.junit.COUNT_EVENS_TEST#mixed"]
+    assert reproduction.passing == ["java_testcases.junit.COUNT_EVENS_TEST#none"]
+
+
+def test_a_fix_of_no_statement_gives_no_location_rather_than_none(checkout: Path, tmp_path: Path) -> None:
+    """No location would make a "given" row a "localized" one without saying so."""
+    [bug] = python_bugs(checkout, tmp_path / "scratch")
+    untouched = replace(bug, fixed={"python_programs/count_evens.py": "# a comment\n" + PROGRAMS["count_evens"][0]})
+    with pytest.raises(BadInput, match="changes no statement"):
+        job_settings(untouched, "given", {})
+    assert job_settings(untouched, "localized", {}).locations == []
+
+
+def test_examples_are_bugs_in_both_languages(tmp_path: Path) -> None:
+    bugs = {bug.name: bug for bug in example_bugs(tmp_path)}
+    assert {bug.language for bug in bugs.values()} == {"python", "java"}
+    assert all(bug.language == example_language(bug.project) for bug in bugs.values())
+    assert [bug.name for bug in example_bugs(tmp_path / "java", "java")] == ["ring_buffer", "stock_levels"]
+    assert given_locations(bugs["ring_buffer"]) == ["src/main/java/buffers/RingBuffer.java:54"]
 
 
 def test_batch_evaluation_judges_against_the_reference_and_resumes(checkout: Path, tmp_path: Path) -> None:
@@ -122,3 +232,10 @@ def test_bench_command_prints_the_summary_table(checkout: Path, tmp_path: Path, 
     assert "| QuixBugs Python | given | 1 | 1 |" in result.stdout
     unknown = CliRunner().invoke(app, ["bench", "quixbugs", "--path", str(checkout), "--bugs", "nope"])
     assert unknown.exit_code == 2 and "no such QuixBugs program: nope" in unknown.output
+    # A name of either language's spelling is known when both languages are asked for.
+    both = CliRunner().invoke(
+        app, ["bench", "quixbugs", "--path", str(checkout), "--language", "both", "--bugs", "COUNT_EVENS,nope"]
+    )
+    assert both.exit_code == 2 and "no such QuixBugs program: nope" in both.output
+    wrong = CliRunner().invoke(app, ["bench", "quixbugs", "--path", str(checkout), "--language", "go"])
+    assert wrong.exit_code == 2 and "use python, java or both" in wrong.output
