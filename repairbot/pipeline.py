@@ -1,6 +1,8 @@
 """One repair job, stage by stage:
 
-    intake -> reproduce -> localize -> retrieve -> generate -> validate -> rank -> report
+    intake -> reproduce -> localize -> [retrieve] -> generate -> validate -> rank -> report
+
+(retrieve runs only when a generator that reads past fixes, the model's, gets its turn.)
 
 This module is the only place that knows the order. Each stage is a function or class of
 its own module taking and returning the dataclasses of `repairbot.domain`; this file
@@ -100,19 +102,19 @@ def generator_names(settings: Settings) -> tuple[list[str], str]:
     return ["templates", "infill"], ""
 
 
-def _generator(name: str, settings: Settings, time_left_s: float, fixes: PastFixes) -> Generator:
-    return TemplateGenerator() if name == "templates" else infill_generator(settings, time_left_s, fixes)
+def _generator(job: _Job, name: str, project: Path, root: Path, locations: list[SuspiciousLocation]) -> Generator:
+    """The generator, made when its turn comes: a job that templates repair never loads the
+    model nor retrieves the past fixes only the model reads (RAP-Gen)."""
+    if name == "templates":
+        return TemplateGenerator()
+    fixes: PastFixes = {}
+    if job.settings.retrieval:
+        with job.stage("retrieve", "looking up similar past fixes"):
+            from retrieval.memory import recall_fixes  # numpy, FAISS, bm25s: only when used
 
-
-def _retrieve(settings: Settings, names: list[str], project: Path, root: Path, locations: list[SuspiciousLocation]) -> PastFixes:
-    """Past fixes like each suspicious location (RAP-Gen), for the model's prompts: from the
-    index, after mining the project's own git history into it. Templates do not read them,
-    so without a model nothing is retrieved."""
-    if not settings.retrieval or "infill" not in names:
-        return {}
-    from retrieval.memory import recall_fixes  # numpy, FAISS, bm25s: only when used
-
-    return recall_fixes(project, root, locations, settings.retrieval_k, mine=settings.mine_history)
+            fixes = recall_fixes(project, root, locations, job.settings.retrieval_k, mine=job.settings.mine_history)
+    with job.stage("generate", f"{name}: loading the model"):
+        return infill_generator(job.settings, job.settings.time_budget_s - job.elapsed(), fixes)
 
 
 def _batches(name: str, locations: list[SuspiciousLocation]) -> list[list[SuspiciousLocation]]:
@@ -213,15 +215,13 @@ def _run_job(
             store.record_locations(job_id, locations)
         if not locations:
             raise BadInput("the failing tests execute no source line outside the tests: nothing to localize")
-        with job.stage("retrieve", "looking up similar past fixes"):
-            fixes = _retrieve(settings, names, project, workspace.root, locations)
         pool = ValidationPool(
             runner, workspace.root, reproduction, validation_workers(settings), workspace.scratch,
             _outcome_cache(settings, store, runner, workspace.root, reproduction),
         )
         tally = _Tally()
         for name in names:
-            _generate_and_validate(job, name, note, workspace.root, locations, fixes, pool, tally)
+            _generate_and_validate(job, name, note, project, workspace.root, locations, pool, tally)
     patches = rank_patches(tally.validations)
     job.timings["total"] = job.elapsed()
     store.finish_job(
@@ -254,7 +254,7 @@ def _outcome_cache(
 
 
 def _generate_and_validate(
-    job: _Job, name: str, note: str, root: Path, locations: list[SuspiciousLocation], fixes: PastFixes,
+    job: _Job, name: str, note: str, project: Path, root: Path, locations: list[SuspiciousLocation],
     pool: ValidationPool, tally: _Tally,
 ) -> None:
     """One generator's turn: generate for a batch of locations, validate, repeat."""
@@ -263,8 +263,8 @@ def _generate_and_validate(
     for batch in _batches(name, locations):
         if job.done(tally):
             return
+        generator = generator or _generator(job, name, project, root, locations)
         with job.stage("generate", f"{name}: generating patches for {len(batch)} suspicious line(s){note}"):
-            generator = generator or _generator(name, settings, settings.time_budget_s - job.elapsed(), fixes)
             fresh = [
                 c for c in generator.generate(root, batch, settings.max_candidates)
                 if (c.file, normalized(c)) not in tally.tried
