@@ -58,6 +58,13 @@ def complete(
 # than walking the vocabulary or writing on around a dead end until max_tokens.
 MAX_REFUSALS_PER_TOKEN = 16
 MAX_REFUSALS_PER_COMPLETION = 32
+# A model that tried to end the hole this many times with code that cannot end it there is
+# wandering: the text it goes on to write is rarely a fix and costs a model call per token.
+MAX_REFUSED_ENDINGS = 2
+# Nucleus sampling looks at the most likely tokens only: sorting all 150k logits per token
+# costs more than the model's step on small holes, and the tail beyond this many tokens
+# holds a negligible share of a code model's probability mass.
+NUCLEUS_CANDIDATES = 2048
 
 
 @dataclass
@@ -67,6 +74,7 @@ class _Decoding:
     text: str = ""
     pruned: int = 0
     forced: int = 0
+    refused_endings: int = 0
 
     def result(self, text: str, stop: Sequence[str], truncated: bool = False) -> Completion:
         """The end token's probability counts: a model sure the hole is done scores higher.
@@ -95,7 +103,7 @@ def _one(
     while len(state.tokens) < max_tokens:
         log_probs = _log_softmax(logits)
         choice = _choose(session, state, logits, stop, rng, sampling, guide)
-        if choice is None or state.pruned > MAX_REFUSALS_PER_COMPLETION:
+        if choice is None or state.pruned > MAX_REFUSALS_PER_COMPLETION or state.refused_endings > MAX_REFUSED_ENDINGS:
             return state.result(state.text, stop, truncated=True)
         token, text, final = choice
         state.logprobs.append(float(log_probs[token]))
@@ -144,6 +152,7 @@ def _choose(
         logits = logits.copy()
         logits[token] = -np.inf
         state.pruned += 1
+        state.refused_endings += final
     return None
 
 
@@ -159,7 +168,8 @@ def _log_softmax(logits: np.ndarray) -> np.ndarray:
 
 def _sample(logits: np.ndarray, rng: np.random.Generator, sampling: Sampling) -> int:
     probs = np.exp(_log_softmax(logits / sampling.temperature))
-    order = np.argsort(-probs)
+    top = np.argpartition(-probs, NUCLEUS_CANDIDATES)[:NUCLEUS_CANDIDATES] if len(probs) > NUCLEUS_CANDIDATES else np.arange(len(probs))
+    order = top[np.argsort(-probs[top])]
     cumulative = np.cumsum(probs[order])
     keep = order[: int(np.searchsorted(cumulative, sampling.top_p)) + 1]
     kept = probs[keep] / probs[keep].sum()
