@@ -30,6 +30,8 @@ def reproduce(
     plus `reruns` runs without coverage that only look for flaky tests."""
     run = _run(runner, workdir, timeout_s, with_coverage=True)
     _check_usable(run, runner, timeout_s)
+    if all(o.ok for o in run.outcomes):
+        raise BadInput(f"all {len(run.outcomes)} tests pass: there is no failure to repair")
     baseline: dict[str, str] = {
         o.test_id: "known failure (ignored by setting)"
         for o in run.outcomes
@@ -46,12 +48,10 @@ def reproduce(
                 baseline[outcome.test_id] = f"flaky: {was} in the first run, {outcome.status.value} in a rerun"
     failing = [o for o in run.outcomes if not o.ok and o.test_id not in baseline]
     if not failing:
-        if baseline and any(not o.ok for o in run.outcomes):
-            raise BadInput(
-                f"every failing test is flaky or a known failure ({', '.join(sorted(baseline))}): "
-                "there is no reproducible failure to repair"
-            )
-        raise BadInput(f"all {len(run.outcomes)} tests pass: there is no failure to repair")
+        raise BadInput(
+            f"every failing test is flaky or a known failure ({', '.join(sorted(baseline))}): "
+            "there is no reproducible failure to repair"
+        )
     passing = [test_id for test_id in run.passing if test_id not in baseline]
     return Reproduction(run=run, failing=failing, passing=passing, baseline_failures=baseline)
 
