@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import ast
+from functools import lru_cache
 
 from repairbot.domain import Candidate, ValidationResult, Verdict
 from repairbot.languages import java
 
 
+@lru_cache(maxsize=512)
 def normalized(candidate: Candidate) -> str:
     """The program a patch denotes: Python's AST dump, Java's tokens without comments. Two
     patches that differ only in spacing, parentheses (Python) or comments are the same
-    program and need one test run, not two."""
+    program and need one test run, not two.
+
+    Memoized: a candidate's program is asked for by the generator's dedupe, the pipeline's
+    seen-set, the ordering and the outcome cache, and each answer is a full parse."""
     if candidate.file.endswith(".py"):
         try:
             return ast.dump(ast.parse(candidate.patched))
