@@ -62,6 +62,10 @@ class Settings(BaseSettings):
         default=True, description="Show the model similar past fixes from the index (RAP-Gen) when there is one."
     )
     retrieval_k: int = Field(default=2, ge=0, description="Past fixes retrieved per suspicious location.")
+    similar_lines: int = Field(
+        default=0, ge=0,
+        description="Lines of the same file most like the suspicious one, shown to the model (MultiMend); 0: none.",
+    )
     mine_history: bool = Field(
         default=True, description="Mine the project's own git history into the fix index first (incremental)."
     )

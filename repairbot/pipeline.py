@@ -12,7 +12,7 @@ composes them, times them, records them in the database and enforces the job's b
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,13 +35,13 @@ from validators.runner import CoverageUnavailable, LineCoverage, TestRunner
 from validators.runners import runner_for
 
 if TYPE_CHECKING:
-    from retrieval.index import RetrievedFix
+    from retrieval.retrieve import RetrievalContext
 from validators.sandbox import SandboxUnavailable
 from validators.outcome_cache import OutcomeCache, project_fingerprint
 from validators.pool import ValidationPool
 
 Progress = Callable[[str], None]
-PastFixes = Mapping[SuspiciousLocation, Sequence["RetrievedFix"]]
+Retrieved = Mapping[SuspiciousLocation, "RetrievalContext"]
 
 
 class Generator(Protocol):
@@ -107,14 +107,17 @@ def _generator(job: _Job, name: str, project: Path, root: Path, locations: list[
     model nor retrieves the past fixes only the model reads (RAP-Gen)."""
     if name == "templates":
         return TemplateGenerator()
-    fixes: PastFixes = {}
+    retrieved: Retrieved = {}
     if job.settings.retrieval:
         with job.stage("retrieve", "looking up similar past fixes"):
-            from retrieval.memory import recall_fixes  # numpy, FAISS, bm25s: only when used
+            from retrieval.memory import recall  # numpy, FAISS, bm25s: only when used
 
-            fixes = recall_fixes(project, root, locations, job.settings.retrieval_k, mine=job.settings.mine_history)
+            retrieved = recall(
+                project, root, locations, job.settings.retrieval_k, job.settings.similar_lines,
+                mine=job.settings.mine_history,
+            )
     with job.stage("generate", f"{name}: loading the model"):
-        return infill_generator(job.settings, job.settings.time_budget_s - job.elapsed(), fixes)
+        return infill_generator(job.settings, job.settings.time_budget_s - job.elapsed(), retrieved)
 
 
 def _batches(name: str, locations: list[SuspiciousLocation]) -> list[list[SuspiciousLocation]]:

@@ -20,9 +20,9 @@ import git
 from repairbot.config import default_data_dir
 from repairbot.domain import SuspiciousLocation
 from retrieval.files import write_text
-from retrieval.index import META_FILE, HybridIndex, RetrievedFix, read_meta
+from retrieval.index import META_FILE, HybridIndex, read_meta
 from retrieval.mining import MiningLimits, mine_repository
-from retrieval.retrieve import retrieve
+from retrieval.retrieve import RetrievalContext, retrieve
 
 if TYPE_CHECKING:  # torch loads only when an index is opened
     from retrieval.encoders import Encoder
@@ -117,22 +117,23 @@ def _read_state(directory: Path) -> dict[str, dict]:
         return {}  # a damaged cache only costs a full re-mine; duplicates are dropped
 
 
-def recall_fixes(
-    project: Path, work_copy: Path, locations: list[SuspiciousLocation], k: int,
+def recall(
+    project: Path, work_copy: Path, locations: list[SuspiciousLocation], k: int, similar_lines: int = 0,
     directory: Path | None = None, mine: bool = True,
-) -> dict[SuspiciousLocation, list[RetrievedFix]]:
-    """The retrieve stage of a repair job (RAP-Gen): for each suspicious location, the `k`
-    past fixes most like its code. With `mine`, the project's own history (when `project`
-    is a git repository) is mined into the index first, incrementally. Costs nothing, not
-    even loading the encoder, when there is no index and nothing to mine."""
+) -> dict[SuspiciousLocation, RetrievalContext]:
+    """The retrieve stage of a repair job: for each suspicious location, the `k` past fixes
+    most like its code (RAP-Gen) and the `similar_lines` lines of its file most like it
+    (MultiMend). With `mine`, the project's own history (when `project` is a git repository)
+    is mined into the index first, incrementally. Costs nothing, not even loading the
+    encoder, when there is nothing to look up: no index, nothing to mine, no similar lines."""
     directory = directory or index_dir()
     mineable = mine and (project / ".git").exists()
-    if not (directory / META_FILE).is_file() and not mineable:
+    if not (directory / META_FILE).is_file() and not mineable and similar_lines <= 0:
         return {}
     index = open_index(directory)
     if mineable:
         remember_repository(index, project, directory)
-    if len(index) == 0:
+    if len(index) == 0 and similar_lines <= 0:
         return {}
-    contexts = retrieve(work_copy, locations, index, k=k, similar_lines=0)
-    return {location: context.fixes for location, context in contexts.items() if context.fixes}
+    contexts = retrieve(work_copy, locations, index, k=k, similar_lines=similar_lines)
+    return {location: context for location, context in contexts.items() if context.fixes or context.similar_lines}

@@ -7,12 +7,15 @@ hunk like for like. Similar lines come from the file itself, because a bug is of
 line that differs from its siblings (`a[i] < b[j]` where every other comparison is `<=`);
 generation sees them as context. They are ranked with the index's encoder, as MultiMend
 ranks with embeddings: the lines share identifiers with the suspicious one by construction,
-so lexical overlap would rank them all alike.
+so lexical overlap would rank them all alike. Lexical overlap only shortlists them: encoding
+costs ~10 ms a line, so a large file's lines are not all embedded for every location.
 """
 
 from __future__ import annotations
 
+import re
 import textwrap
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,7 +30,8 @@ if TYPE_CHECKING:  # torch loads only where text is encoded
     from retrieval.encoders import Encoder
 
 CONTEXT_LINES = 1
-MAX_FILE_LINES = 2000  # lines of a file compared for similar lines (the first ones)
+SHORTLIST = 48  # lines per location embedded for similar lines, chosen by shared tokens
+_TOKEN = re.compile(r"\w+|[^\w\s]")
 
 
 @dataclass(frozen=True)
@@ -53,7 +57,7 @@ def retrieve(
     empty context rather than an error, since generation can still work without it."""
     contexts: dict[SuspiciousLocation, RetrievalContext] = {}
     files: dict[str, list[str] | None] = {}
-    line_vectors: dict[str, tuple[list[int], np.ndarray]] = {}
+    line_vectors: dict[tuple[str, int], np.ndarray] = {}  # (file, line) -> vector, across locations
     for location in locations:
         if location.file not in files:
             files[location.file] = _read_lines(project_root / location.file)
@@ -65,10 +69,8 @@ def retrieve(
         query = query_text(lines, location)
         context = RetrievalContext(fixes=index.search(query, language, k))
         if similar_lines > 0 and index.encoder is not None:
-            if location.file not in line_vectors:
-                line_vectors[location.file] = _embed_lines(lines, language, index.encoder)
-            context.similar_lines = _similar(lines, location, language, index.encoder,
-                                             line_vectors[location.file], similar_lines)
+            context.similar_lines = similar(lines, location, language, index.encoder, similar_lines,
+                                            line_vectors, location.file)
         contexts[location] = context
     return contexts
 
@@ -79,30 +81,39 @@ def query_text(lines: list[str], location: SuspiciousLocation) -> str:
     return textwrap.dedent("".join(lines[start:end]))
 
 
-def _similar(
-    lines: list[str], location: SuspiciousLocation, language: str, encoder: Encoder,
-    embedded: tuple[list[int], np.ndarray], n: int,
+def similar(
+    lines: list[str], location: SuspiciousLocation, language: str, encoder: Encoder, n: int,
+    cache: dict[tuple[str, int], np.ndarray] | None = None, file: str = "",
 ) -> list[SimilarLine]:
-    numbers, vectors = embedded
-    keep = [i for i, number in enumerate(numbers) if not location.start_line <= number <= location.end_line]
+    """The `n` code lines of the file most like the suspicious ones (not those themselves):
+    a shortlist by shared tokens, ranked by the encoder. `cache` keeps line vectors between
+    locations of the same `file`."""
     suspicious = textwrap.dedent("".join(lines[location.start_line - 1 : location.end_line]))
-    if not keep or not suspicious.strip():
+    shortlist = _shortlist(lines, location, suspicious)
+    if not shortlist or not suspicious.strip():
         return []
-    scores = vectors[keep] @ encoder.encode([suspicious], [language])[0]
+    cache = {} if cache is None else cache
+    missing = [number for number in shortlist if (file, number) not in cache]
+    if missing:
+        vectors = encoder.encode([lines[number - 1].strip() for number in missing], [language] * len(missing))
+        cache.update({(file, number): vector for number, vector in zip(missing, vectors)})
+    scores = np.stack([cache[(file, number)] for number in shortlist]) @ encoder.encode([suspicious], [language])[0]
     best = np.argsort(-scores, kind="stable")[:n]
-    return [SimilarLine(numbers[keep[i]], lines[numbers[keep[i]] - 1].rstrip("\n"), float(scores[i])) for i in best]
+    return [SimilarLine(shortlist[i], lines[shortlist[i] - 1].rstrip("\n"), float(scores[i])) for i in best]
 
 
-def _embed_lines(lines: list[str], language: str, encoder: Encoder) -> tuple[list[int], np.ndarray]:
-    """Vectors of the file's code lines, with their 1-based numbers: blank lines, comments
-    and lone brackets carry nothing to compare."""
-    numbers = [
-        number for number, line in enumerate(lines[:MAX_FILE_LINES], start=1)
-        if len(line.strip()) >= 3 and not line.strip().startswith(("#", "//", "/*", "*"))
-    ]
-    texts = [lines[number - 1].strip() for number in numbers]
-    vectors = encoder.encode(texts, [language] * len(texts)) if texts else np.zeros((0, encoder.dim), np.float32)
-    return numbers, vectors
+def _shortlist(lines: list[str], location: SuspiciousLocation, suspicious: str) -> list[int]:
+    """1-based numbers of the code lines sharing the most tokens with the suspicious text,
+    in file order (blank lines, comments and lone brackets carry nothing to compare)."""
+    wanted = Counter(_TOKEN.findall(suspicious))
+    overlap = {
+        number: sum((Counter(_TOKEN.findall(line)) & wanted).values())
+        for number, line in enumerate(lines, start=1)
+        if not location.start_line <= number <= location.end_line
+        and len(line.strip()) >= 3 and not line.strip().startswith(("#", "//", "/*", "*"))
+    }
+    chosen = sorted(overlap, key=lambda number: (-overlap[number], number))[:SHORTLIST]
+    return sorted(chosen)
 
 
 def _read_lines(path: Path) -> list[str] | None:

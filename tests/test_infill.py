@@ -17,7 +17,7 @@ from repairbot.config import load_settings
 from repairbot.db.store import JobStore
 from repairbot.domain import SuspiciousLocation
 from repairbot.errors import BadInput
-from repairbot.generate.infill import InfillBudget, InfillGenerator, make_hole, with_fix_hints
+from repairbot.generate.infill import InfillBudget, InfillGenerator, make_hole, retrieval_support, with_hints
 from repairbot.models import Completion, install
 
 SOURCE = "def price(cents, count):\n    total = cents + count  # the bug\n    return total\n"
@@ -153,7 +153,7 @@ def run(project: Path, tmp_path: Path, **overrides):
 def use_model(monkeypatch: pytest.MonkeyPatch, model: FakeModel) -> None:
     monkeypatch.setattr(pipeline, "resolve", lambda spec, data_dir: None)
     monkeypatch.setattr(
-        pipeline, "infill_generator", lambda settings, time_left, fixes=None: InfillGenerator(model, fixes=fixes)
+        pipeline, "infill_generator", lambda settings, time_left, retrieved=None: InfillGenerator(model, retrieved=retrieved)
     )
 
 
@@ -227,15 +227,47 @@ def test_default_model_repairs_an_example_on_its_own(tmp_path: Path) -> None:
 
 # --- retrieval-augmented prompts (RAP-Gen) -------------------------------------------------
 
-def test_with_fix_hints_shows_the_changed_lines_above_the_hole() -> None:
+def past_fix(buggy: str, fixed: str):
     from types import SimpleNamespace
 
-    fix = SimpleNamespace(pair=SimpleNamespace(buggy="x = 1\nif a > b:\n    go()\n", fixed="x = 1\nif a >= b:\n    go()\n"))
+    return SimpleNamespace(pair=SimpleNamespace(buggy=buggy, fixed=fixed))
+
+
+def test_with_hints_shows_similar_lines_and_the_changed_lines_of_past_fixes_above_the_hole() -> None:
+    from retrieval.retrieve import SimilarLine
+
+    fix = past_fix("x = 1\nif a > b:\n    go()\n", "x = 1\nif a >= b:\n    go()\n")
     prefix = "def f(a, b):\n    x = 1\n    "
-    assert with_fix_hints(prefix, [fix]) == (
+    assert with_hints(prefix, [fix]) == (
         "def f(a, b):\n    x = 1\n    # a similar past fix:\n    # - if a > b:\n    # + if a >= b:\n    "
     )
-    assert with_fix_hints("x = [", [fix]) == "x = ["  # a hole that starts mid-line gets no comment
+    similar = [SimilarLine(9, "        if a >= c:", 0.8)]
+    assert with_hints(prefix, [], similar, comment="//") == (
+        "def f(a, b):\n    x = 1\n    // similar lines in this file:\n    //   if a >= c:\n    "
+    )
+    assert with_hints("x = [", [fix], similar) == "x = ["  # a hole that starts mid-line gets no comment
+
+
+def test_retrieval_support_is_the_overlap_of_token_edits_with_the_best_past_fix() -> None:
+    fixes = [past_fix("while lo < hi:\n", "while lo <= hi:\n"), past_fix("return x\n", "return None\n")]
+    assert retrieval_support("if a[i] < b:", "if a[i] <= b:", fixes) == 1.0  # the same edit, other names
+    assert retrieval_support("if a[i] < b:", "if a[i + 1] < b:", fixes) == 0.0
+    assert retrieval_support("return y", "return None", fixes) == pytest.approx(1 / 3)  # +None shared, -y/-x not
+    assert retrieval_support("if a < b:", "if a <= b:", []) == 0.0
+
+
+def test_a_candidate_making_a_retrieved_fixs_edit_is_preferred(tmp_path: Path) -> None:
+    from retrieval.retrieve import RetrievalContext
+
+    location = at(2)
+    context = RetrievalContext(fixes=[past_fix("n = a + b\n", "n = a - b\n")])
+    fillings = [Completion("total = cents * count", -0.2), Completion("total = cents - count", -0.3)]
+    model = FakeModel({2: fillings, 5: fillings})  # line 2, after 3 lines of hint
+    (tmp_path / "m.py").write_text(SOURCE)
+    plain = InfillGenerator(model, InfillBudget(samples=2)).generate(tmp_path, [location], 10)
+    helped = InfillGenerator(model, InfillBudget(samples=2), {location: context}).generate(tmp_path, [location], 10)
+    assert [c.patched.splitlines()[1] for c in plain] == ["    total = cents * count", "    total = cents - count"]
+    assert [c.patched.splitlines()[1] for c in helped] == ["    total = cents - count", "    total = cents * count"]
 
 
 @pytest.mark.slow

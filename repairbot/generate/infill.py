@@ -18,7 +18,9 @@ import ast
 import difflib
 import logging
 import math
+import re
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +36,7 @@ from repairbot.models import Completion, Guide, LanguageModel, load, resolve
 
 if TYPE_CHECKING:  # the retrieval stack (torch, FAISS) loads only where an index is used
     from retrieval.index import RetrievedFix
+    from retrieval.retrieve import RetrievalContext, SimilarLine
 
 logger = logging.getLogger(__name__)
 
@@ -113,12 +116,13 @@ class InfillGenerator:
 
     def __init__(
         self, model: LanguageModel, budget: InfillBudget = InfillBudget(),
-        fixes: Mapping[SuspiciousLocation, Sequence[RetrievedFix]] | None = None,
+        retrieved: Mapping[SuspiciousLocation, RetrievalContext] | None = None,
     ) -> None:
-        """`fixes`: past fixes retrieved for each location (RAP-Gen), shown in its prompt."""
+        """`retrieved`: past fixes (RAP-Gen) and similar lines (MultiMend) per location,
+        shown in its prompt; the past fixes also favour candidates that make the same edit."""
         self._model = model
         self._budget = budget
-        self._fixes = fixes or {}
+        self._retrieved = retrieved or {}
         self.stats = InfillStats()
 
     def generate(self, project_root: Path, locations: list[SuspiciousLocation], limit: int) -> list[Candidate]:
@@ -138,9 +142,10 @@ class InfillGenerator:
                 continue
             start = time.monotonic()
             guide = _engine(source, hole, project_root / location.file, project_root) if self._budget.constrained else None
+            context = self._retrieved.get(location)
             prompt_prefix = hole.prefix
-            if self._fixes.get(location):
-                prompt_prefix = with_fix_hints(hole.prefix, self._fixes[location], source.syntax.comment)
+            if context is not None:
+                prompt_prefix = with_hints(hole.prefix, context.fixes, context.similar_lines, source.syntax.comment)
             completions = self._model.infill(
                 prompt_prefix, hole.suffix, n=self._budget.samples, max_tokens=self._budget.max_tokens,
                 stop=hole.stop, deadline=start + remaining, guide=guide,
@@ -168,6 +173,8 @@ class InfillGenerator:
         if source.syntax.program(patched) in (None, source.program):
             return None
         lines = f"line {hole.start_line}" if hole.single_line else f"lines {hole.start_line}-{hole.end_line}"
+        context = self._retrieved.get(location)
+        support = retrieval_support(hole.middle, new, context.fixes) if context is not None else 0.0
         return Candidate(
             file=location.file,
             original=source.text,
@@ -175,21 +182,29 @@ class InfillGenerator:
             generator=f"infill:{self._model.name}",
             description=f"{lines}: `{_snippet(hole.middle)}` -> `{_snippet(new)}`",
             location=location,
-            prior=location.score * math.exp(completion.mean_logprob),
+            prior=location.score * math.exp(completion.mean_logprob) * (1.0 + support),
         )
 
 
 MAX_HINTS = 2
 MAX_HINT_LINES = 4  # changed lines shown per side of one fix
+_TOKEN = re.compile(r"\w+|[^\w\s]")
 
 
-def with_fix_hints(prefix: str, fixes: Sequence[RetrievedFix], comment: str = "#") -> str:
-    """The prompt's prefix with past fixes as comments just above the hole, at its
-    indentation (RAP-Gen puts retrieved fixes in the generator's input; for a decoder that
-    fills a hole, the nearest context is what it reads most). Only changed lines are shown:
-    the context lines of a mined hunk are noise here."""
+def with_hints(
+    prefix: str, fixes: Sequence[RetrievedFix], similar_lines: Sequence[SimilarLine] = (), comment: str = "#",
+) -> str:
+    """The prompt's prefix with retrieved context as comments just above the hole, at its
+    indentation: the lines of the file most like the suspicious one (MultiMend: a bug is
+    often the line that differs from its siblings, which a long file's prompt may have cut)
+    and past fixes (RAP-Gen puts them in the generator's input; for a decoder that fills a
+    hole, the nearest context is what it reads most). Of a fix only the changed lines are
+    shown: the context lines of a mined hunk are noise here."""
     head, newline, indentation = prefix.rpartition("\n")
     lines = []
+    if similar_lines:
+        lines.append(f"{comment} similar lines in this file:")
+        lines += [f"{comment}   {similar.text.strip()}" for similar in similar_lines]
     for fix in fixes[:MAX_HINTS]:
         removed, added = _changed_lines(fix.pair.buggy, fix.pair.fixed)
         if removed or added:
@@ -200,6 +215,26 @@ def with_fix_hints(prefix: str, fixes: Sequence[RetrievedFix], comment: str = "#
         return prefix  # nothing to show, or a hole that starts mid-line
     hint = "".join(f"{indentation}{line}\n" for line in lines)
     return head + newline + hint + indentation
+
+
+def retrieval_support(old: str, new: str, fixes: Sequence[RetrievedFix]) -> float:
+    """How much a candidate's edit looks like a retrieved past fix's, in [0, 1]: the Jaccard
+    similarity of their edits as sets of removed and added tokens (`<` -> `<=` matches a past
+    `<` -> `<=` whatever the names around it). A model score says what is likely code; this
+    says what is a likely *fix*, which the prompt alone does not make the model weigh."""
+    edit = _token_edit(old, new)
+    best = 0.0
+    for fix in fixes:
+        removed, added = _changed_lines(fix.pair.buggy, fix.pair.fixed)
+        past = _token_edit("\n".join(removed), "\n".join(added))
+        if edit or past:
+            best = max(best, len(edit & past) / len(edit | past))
+    return best
+
+
+def _token_edit(old: str, new: str) -> set[tuple[str, str]]:
+    before, after = Counter(_TOKEN.findall(old)), Counter(_TOKEN.findall(new))
+    return {("-", token) for token in before - after} | {("+", token) for token in after - before}
 
 
 def _changed_lines(buggy: str, fixed: str) -> tuple[list[str], list[str]]:
@@ -272,7 +307,7 @@ def _snippet(code: str) -> str:
 
 
 def infill_generator(
-    settings: Settings, time_left_s: float, fixes: Mapping[SuspiciousLocation, Sequence[RetrievedFix]] | None = None,
+    settings: Settings, time_left_s: float, retrieved: Mapping[SuspiciousLocation, RetrievalContext] | None = None,
 ) -> InfillGenerator:
     """The generator the settings describe, its model loaded (once per process and model)."""
     model = load(resolve(settings.model, settings.data_dir), settings.model_threads)
@@ -282,4 +317,4 @@ def infill_generator(
         time_limit_s=min(settings.infill_time_limit_s, time_left_s),
         constrained=settings.infill_constrained,
     )
-    return InfillGenerator(model, budget, fixes)
+    return InfillGenerator(model, budget, retrieved)
