@@ -44,11 +44,11 @@ class Settings(BaseSettings):
         description="The default model's name, a GGUF file's name in data_dir/models, or a path to a GGUF file "
         "or a Hugging Face checkpoint directory.",
     )
-    generators: Annotated[list[Literal["templates", "infill"]] | None, NoDecode] = Field(
+    generators: Annotated[list[Literal["templates", "masked", "infill"]] | None, NoDecode] = Field(
         default=None,
         min_length=1,
         description="Patch generators in the order they run (comma-separated in the environment); "
-        "None: templates, then infill when the model is installed.",
+        "None: templates, then masked templates and infill when the model is installed.",
     )
     infill_samples: int = Field(
         default=4, gt=0, description="Model completions per suspicious location, the first greedy."
@@ -58,6 +58,12 @@ class Settings(BaseSettings):
         default=True, description="Constrain the model's decoding with the completion engine (Repilot)."
     )
     infill_time_limit_s: float = Field(default=120.0, gt=0, description="Model time of one job's infill generator.")
+    masked_samples: int = Field(
+        default=2, gt=0, description="Model completions per masked template (GAMMA), the first greedy."
+    )
+    masked_time_limit_s: float = Field(
+        default=120.0, gt=0, description="Model time of one job's masked-template generator."
+    )
     retrieval: bool = Field(
         default=True, description="Show the model similar past fixes from the index (RAP-Gen) when there is one."
     )
@@ -68,6 +74,10 @@ class Settings(BaseSettings):
     )
     mine_history: bool = Field(
         default=True, description="Mine the project's own git history into the fix index first (incremental)."
+    )
+    model_token_merging: bool = Field(
+        default=False,
+        description="Merge each identifier's subtokens in a seq2seq model's encoder (token merging); CodeT5-style only.",
     )
     model_threads: int = Field(
         default=1, gt=0, description="CPU threads of the model: 1 holds up best next to test runs."

@@ -337,6 +337,33 @@ def test_only_fim_and_seq2seq_models_read_the_suffix(tiny_model) -> None:
     assert tiny_model.sees_suffix is (tiny_model.name != "causal-plain")
 
 
+def test_a_seq2seq_encoder_merges_identifier_subtokens_when_switched_on(tmp_path: Path) -> None:
+    from repairbot.models.hf import TransformersModel
+
+    path = t5_checkpoint(tmp_path / "t5")
+    plain = TransformersModel(path, "t5")
+    merging = TransformersModel(path, "t5", token_merging=True)
+    prefix, suffix = "def total_price(unit_prices, quantities):\n    return ", "\n"
+    completions = merging.infill(prefix, suffix, n=2, max_tokens=6, stop=["\n"])
+    assert len(completions) == 2 and all(-50 < c.mean_logprob <= 0 for c in completions)
+    assert 0 < merging.encoder_positions < merging.input_tokens  # the long names ran as one position each
+
+    # Nothing to merge (every name one token): as many positions, the same completions.
+    seen_tokens, seen_positions = merging.input_tokens, merging.encoder_positions
+    short_prefix, short_suffix = "a = b + ", "\n"
+    assert merging.infill(short_prefix, short_suffix, n=2, max_tokens=6) == plain.infill(
+        short_prefix, short_suffix, n=2, max_tokens=6
+    )
+    assert merging.input_tokens - seen_tokens == merging.encoder_positions - seen_positions > 0
+
+
+def test_token_merging_is_refused_for_a_model_without_an_encoder(tmp_path: Path) -> None:
+    from repairbot.models.hf import TransformersModel
+
+    with pytest.raises(BadInput, match="no encoder"):
+        TransformersModel(causal_checkpoint(tmp_path / "causal", fim=True), "causal", token_merging=True)
+
+
 # --- the real default model ----------------------------------------------------------------
 
 

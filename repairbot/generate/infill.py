@@ -310,7 +310,7 @@ def infill_generator(
     settings: Settings, time_left_s: float, retrieved: Mapping[SuspiciousLocation, RetrievalContext] | None = None,
 ) -> InfillGenerator:
     """The generator the settings describe, its model loaded (once per process and model)."""
-    model = load(resolve(settings.model, settings.data_dir), settings.model_threads)
+    model = load(resolve(settings.model, settings.data_dir), settings.model_threads, settings.model_token_merging)
     budget = InfillBudget(
         samples=settings.infill_samples,
         max_tokens=settings.infill_max_tokens,

@@ -5,6 +5,12 @@ style code models) and otherwise just continues the prefix, which is how left-to
 models repair code. A seq2seq model (CodeT5) gets the T5 span task: the sentinel marks the
 hole in the input, and the output starts with the same sentinel and ends at the next
 special token. Only local files are read (`local_files_only`): a job never reaches a hub.
+
+A seq2seq model's encoder can merge the subtokens of each identifier and literal into one
+position (`token_merging`, see `retrieval.token_merging`): the encoder runs on a shorter
+sequence and the decoder reads the merged states. The model is not told the file's
+language, so the grammar under which the prompt parses with fewer errors gives the
+identifier boundaries.
 """
 
 from __future__ import annotations
@@ -19,10 +25,13 @@ from typing import Any
 import numpy as np
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer, PreTrainedModel
+from transformers.modeling_outputs import BaseModelOutput
 
 from repairbot.errors import BadInput
 from repairbot.models.base import FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX, T5_SENTINEL, Completion, Guide, fit
 from repairbot.models.decode import Sampling, complete
+from retrieval import syntax
+from retrieval.token_merging import TokenMergingUnsupported, check_supported, merged_forward, token_groups
 
 # Qwen's FIM ends at `<|endoftext|>`, which its generation config leaves out (it lists
 # `<|im_end|>`, for chat): without it a FIM completion runs on to max_tokens.
@@ -30,7 +39,10 @@ END_OF_TEXT = "<|endoftext|>"
 
 
 class TransformersModel:
-    def __init__(self, path: Path, name: str, threads: int = 1, context_tokens: int = 2048, seed: int = 0) -> None:
+    def __init__(
+        self, path: Path, name: str, threads: int = 1, context_tokens: int = 2048, seed: int = 0,
+        token_merging: bool = False,
+    ) -> None:
         # Process-wide, like llama's n_threads: on 2 busy cores one thread is the fast setting.
         torch.set_num_threads(threads)
         self.name = name
@@ -50,6 +62,16 @@ class TransformersModel:
             raise BadInput(f"model {name} has no {T5_SENTINEL} token: it cannot fill a span")
         self._ends = self._end_tokens()
         self._lock = threading.Lock()
+        if token_merging:
+            if not self.seq2seq:
+                raise BadInput(f"model {name} has no encoder: token merging applies to seq2seq (CodeT5-style) models")
+            try:
+                check_supported(self._model.get_encoder(), after_layer=0)
+            except TokenMergingUnsupported as exc:
+                raise BadInput(f"model {name}: {exc}") from exc
+        self.token_merging = token_merging
+        # Over all prompts so far: tokens in the encoder's input, positions it ran on.
+        self.input_tokens = self.encoder_positions = 0
 
     @property
     def sees_suffix(self) -> bool:
@@ -75,9 +97,21 @@ class TransformersModel:
         tokenizer = self._tokenizer
         if self.seq2seq:
             eos = [] if tokenizer.eos_token_id is None else [tokenizer.eos_token_id]
-            encoder = self._model.get_encoder()(input_ids=torch.tensor([[*before, self._sentinel, *after, *eos]]))
+            input_ids = torch.tensor([[*before, self._sentinel, *after, *eos]])
             start = [self._model.config.decoder_start_token_id, self._sentinel]
-            return self._start(start, "decoder_input_ids", encoder_outputs=encoder)
+            if self.token_merging:
+                groups = self._merge_groups(prefix, suffix, len(before), len(after), len(eos))
+                hidden, mask = merged_forward(
+                    self._model.get_encoder(), input_ids, torch.ones_like(input_ids), torch.tensor([groups]), 0
+                )
+                self.input_tokens += input_ids.shape[1]
+                self.encoder_positions += hidden.shape[1]
+                encoded = BaseModelOutput(last_hidden_state=hidden)
+                return self._start(start, "decoder_input_ids", encoder_outputs=encoded, attention_mask=mask)
+            self.input_tokens += input_ids.shape[1]
+            self.encoder_positions += input_ids.shape[1]
+            encoded = self._model.get_encoder()(input_ids=input_ids)
+            return self._start(start, "decoder_input_ids", encoder_outputs=encoded)
         if self.sees_suffix:
             start_of, suffix_of, middle_of = self._fim
             return self._start([start_of, *before, suffix_of, *after, middle_of], "input_ids")
@@ -95,6 +129,22 @@ class TransformersModel:
     def _encode(self, text: str) -> list[int]:
         return list(self._tokenizer(text, add_special_tokens=False)["input_ids"])
 
+    def _merge_groups(self, prefix: str, suffix: str, kept_before: int, kept_after: int, ends: int) -> list[int]:
+        """Merge groups of the encoder input `prefix[-kept_before:] <sentinel> suffix[:kept_after] <eos>`
+        (in tokens, as `fit` cut them): each identifier or literal one group, the sentinel
+        and EOS groups of their own."""
+        language = _likeliest_language(prefix + suffix)
+        sides = []
+        for text, keep_end in ((prefix, True), (suffix, False)):
+            offsets = self._tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+            groups = token_groups(offsets, [1] * len(offsets), syntax.atom_spans(text, language))
+            sides.append(groups[len(groups) - kept_before :] if keep_end else groups[:kept_after])
+        before, after = (_renumbered(side) for side in sides)
+        sentinel = (before[-1] + 1) if before else 0
+        after = [sentinel + 1 + group for group in after]
+        last = after[-1] if after else sentinel
+        return [*before, sentinel, *after, *range(last + 1, last + 1 + ends)]
+
     def _decode(self, tokens: list[int]) -> str:
         return self._tokenizer.decode(tokens, skip_special_tokens=False, clean_up_tokenization_spaces=False)
 
@@ -109,6 +159,27 @@ class TransformersModel:
         configured = configured if isinstance(configured, list) else [configured]
         ids = {*self._tokenizer.all_special_ids, *configured, self._token_id(END_OF_TEXT)}
         return frozenset(i for i in ids if i is not None)
+
+
+def _likeliest_language(text: str) -> str:
+    """The grammar (Python or Java) under which `text` parses with fewer error nodes."""
+    def errors(language: str) -> int:
+        tree = syntax.parse(text.encode("utf-8"), language)
+        pending, count = [tree.root_node], 0
+        while pending:
+            node = pending.pop()
+            count += node.is_error or node.is_missing
+            if node.has_error:
+                pending.extend(node.children)
+        return count
+
+    return min(("python", "java"), key=errors)
+
+
+def _renumbered(groups: list[int]) -> list[int]:
+    """Groups numbered from 0 again after `fit` cut the tokens of a side's start."""
+    first = groups[0] if groups else 0
+    return [group - first for group in groups]
 
 
 Step = Callable[[list[int], Any], tuple[np.ndarray, Any]]

@@ -50,22 +50,26 @@ def resolve(spec: str, data_dir: Path) -> ModelSource:
     )
 
 
-def load(source: ModelSource, threads: int = 1) -> LanguageModel:
+def load(source: ModelSource, threads: int = 1, token_merging: bool = False) -> LanguageModel:
+    """The model, loaded once per process; `token_merging` switches it on in a seq2seq
+    model's encoder (BadInput for a model without an encoder)."""
     if source.from_parts:
         install.assemble(source.path)
-    return _load(source, threads)
+    return _load(source, threads, token_merging)
 
 
 @functools.lru_cache(maxsize=1)
-def _load(source: ModelSource, threads: int) -> LanguageModel:
+def _load(source: ModelSource, threads: int, token_merging: bool) -> LanguageModel:
     """One model at a time: two 2 GB models in a laptop's memory is one too many."""
     if source.backend == "llama":
+        if token_merging:
+            raise BadInput(f"model {source.name} is a GGUF decoder: token merging applies to seq2seq (encoder) models")
         from repairbot.models.llama import LlamaModel
 
         return LlamaModel(source.path, source.name, threads=threads)
     from repairbot.models.hf import TransformersModel
 
-    return TransformersModel(source.path, source.name, threads=threads)
+    return TransformersModel(source.path, source.name, threads=threads, token_merging=token_merging)
 
 
 def _is_gguf(path: Path) -> bool:
