@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import shutil
+import ast
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -300,3 +301,23 @@ def test_a_job_mines_the_projects_history_and_shows_the_model_a_similar_fix(
     assert "# a similar past fix:\n    # - return w + h\n    # + return 2 * (w + h)\n    " in prompt
     assert prompt.endswith("    # + return 2 * (w + h)\n    ")
     assert any(m == "looking up similar past fixes" for m in messages)
+
+
+def test_the_engine_refuses_endings_that_give_back_the_buggy_or_an_earlier_program() -> None:
+    from repairbot.generate.infill import NovelEndings
+
+    class Anything:
+        def allows(self, text: str, final: bool) -> bool:
+            return True
+
+        def forced(self, text: str) -> str:
+            return ""
+
+    hole = make_hole(SOURCE, 2, 2)
+    program = lambda text: ast.dump(ast.parse(hole.fill(text)))  # noqa: E731
+    guide = NovelEndings(Anything(), program, program(hole.middle))
+    assert not guide.allows("total = cents + count", final=True)  # the bug, without its comment
+    assert guide.allows("total = cents + count", final=False)  # may still grow into something new
+    assert guide.allows("total = cents * count", final=True)
+    assert not guide.allows("total = (cents * count)", final=True)  # the same program again
+    assert guide.allows("total = cents - count", final=True)

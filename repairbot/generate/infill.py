@@ -293,12 +293,42 @@ def _load(project_root: Path, file: str) -> _Source | None:
 
 
 def _engine(source: _Source, hole: Hole, path: Path, project_root: Path) -> Guide:
-    """The completion engine for the hole's language."""
+    """The completion engine for the hole's language, refusing endings that repeat a program."""
     if source.syntax.suffix == ".java":
-        return JavaCompletionEngine(hole.prefix, hole.suffix, hole.line_end, single_line=hole.single_line)
-    return PythonCompletionEngine(
-        hole.prefix, hole.middle, hole.suffix, hole.line_end, path, project_root, single_line=hole.single_line
-    )
+        engine: Guide = JavaCompletionEngine(hole.prefix, hole.suffix, hole.line_end, single_line=hole.single_line)
+    else:
+        engine = PythonCompletionEngine(
+            hole.prefix, hole.middle, hole.suffix, hole.line_end, path, project_root, single_line=hole.single_line
+        )
+    return NovelEndings(engine, lambda text: source.syntax.program(hole.fill(text)), source.program)
+
+
+class NovelEndings:
+    """A guide that also refuses to end the hole with a program already written: the
+    original (a filling that gives back the buggy code is never a patch) or an earlier
+    completion of the same hole. Samples of a one-line hole mostly repeat the greedy
+    filling; each repeat costs a whole completion and yields nothing, where a refused
+    ending makes the model write on from there, into a program not tried yet."""
+
+    def __init__(self, engine: Guide, program: Callable[[str], str | None], original: str) -> None:
+        self._engine = engine
+        self._program = program
+        self._written = {original}
+
+    def allows(self, text: str, final: bool) -> bool:
+        if not self._engine.allows(text, final):
+            return False
+        if not final:
+            return True
+        program = self._program(text)
+        if program in self._written:
+            return False
+        if program is not None:
+            self._written.add(program)
+        return True
+
+    def forced(self, text: str) -> str:
+        return self._engine.forced(text)
 
 
 def _snippet(code: str) -> str:
