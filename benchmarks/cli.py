@@ -12,6 +12,8 @@ from rich.console import Console
 from benchmarks import examples, quixbugs
 from benchmarks.bugs import Bug
 from benchmarks.evaluate import Mode, evaluate, summary_table
+from repairbot.config import load_settings
+from repairbot.errors import BadInput
 
 bench_app = typer.Typer(help="Repair benchmark bugs in batch and compare with the reference fixes.", no_args_is_help=True)
 err = Console(stderr=True)
@@ -20,6 +22,7 @@ MODE_HELP = "Fault locations: 'localized' (repairbot's own), 'given' (the refere
 OUT_HELP = "Results folder (results.jsonl, jobs.db); a rerun resumes from it."
 LANGUAGE_HELP = "Which programs: 'python', 'java' or 'both'."
 LANGUAGE_NAMES = {"python": "Python", "java": "Java"}
+GENERATORS_HELP = "Generators in the order they run, comma-separated (templates, masked, infill); default: the settings'."
 
 
 def _modes(mode: str) -> list[Mode]:
@@ -34,12 +37,27 @@ def _languages(language: str) -> list[str]:
     return ["python", "java"] if language == "both" else [language]
 
 
-def _run(suites: dict[str, list[Bug]], mode: str, out: Path, time_budget: float) -> None:
+def _generators(names: str) -> list[str]:
+    """The names checked here, before any bug runs: a typo would otherwise be every bug's
+    error row in the results file, which a rerun resumes rather than repeats."""
+    listed = [name.strip() for name in names.split(",") if name.strip()]
+    try:
+        load_settings(generators=listed)
+    except BadInput:
+        message = f"not a list of generators (templates, masked, infill): {names}"
+        raise typer.BadParameter(message, param_hint="--generators") from None
+    return listed
+
+
+def _run(suites: dict[str, list[Bug]], mode: str, out: Path, time_budget: float, generators: str | None) -> None:
     """One suite per benchmark and language, so that the table gives each its own rows."""
     rows = []
+    overrides: dict[str, object] = {"time_budget_s": time_budget}
+    if generators:
+        overrides["generators"] = _generators(generators)
     with err.status(f"{sum(map(len, suites.values()))} bug(s)") as status:
         for suite, bugs in suites.items():
-            rows += evaluate(suite, bugs, _modes(mode), out, {"time_budget_s": time_budget}, progress=status.update)
+            rows += evaluate(suite, bugs, _modes(mode), out, overrides, progress=status.update)
     typer.echo(summary_table(rows))
     err.print(f"per-bug results: {out / 'results.jsonl'}")
 
@@ -53,6 +71,7 @@ def bench_quixbugs(
     bugs: Annotated[Optional[str], typer.Option(help="Comma-separated program names, any case (default: all).")] = None,
     time_budget: Annotated[float, typer.Option(help="Seconds per bug and mode.")] = 300.0,
     test_timeout: Annotated[float, typer.Option(help="Seconds per Python test (three buggy programs loop forever).")] = 5.0,
+    generators: Annotated[Optional[str], typer.Option(help=GENERATORS_HELP)] = None,
 ) -> None:
     """Repair QuixBugs' Python and/or Java programs from a checkout."""
     names = {name.strip().lower() for name in bugs.split(",")} if bugs else None
@@ -69,7 +88,7 @@ def bench_quixbugs(
     unknown = (names or set()) - {bug.name.lower() for selected in suites.values() for bug in selected}
     if unknown:
         raise typer.BadParameter(f"no such QuixBugs program: {', '.join(sorted(unknown))}", param_hint="--bugs")
-    _run(suites, mode, out, time_budget)
+    _run(suites, mode, out, time_budget, generators)
 
 
 @bench_app.command("examples")
@@ -78,8 +97,9 @@ def bench_examples(
     mode: Annotated[str, typer.Option(help=MODE_HELP)] = "both",
     language: Annotated[str, typer.Option(help=LANGUAGE_HELP)] = "both",
     time_budget: Annotated[float, typer.Option(help="Seconds per bug and mode.")] = 300.0,
+    generators: Annotated[Optional[str], typer.Option(help=GENERATORS_HELP)] = None,
 ) -> None:
     """Repair the repo's own example bugs."""
     scratch = Path(tempfile.mkdtemp(prefix="repairbot-examples-"))
     suites = {f"examples {LANGUAGE_NAMES[lang]}": examples.example_bugs(scratch, lang) for lang in _languages(language)}
-    _run(suites, mode, out, time_budget)
+    _run(suites, mode, out, time_budget, generators)

@@ -48,7 +48,7 @@ class Settings(BaseSettings):
         default=None,
         min_length=1,
         description="Patch generators in the order they run (comma-separated in the environment); "
-        "None: templates, then masked templates and infill when the model is installed.",
+        "None: templates, then infill and masked templates when the model is installed.",
     )
     infill_samples: int = Field(
         default=4, gt=0, description="Model completions per suspicious location, the first greedy."

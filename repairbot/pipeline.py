@@ -24,6 +24,7 @@ from repairbot.db.store import JobStore
 from repairbot.domain import Candidate, RepairResult, Reproduction, SuspiciousLocation, ValidationResult, Verdict
 from repairbot.errors import BadInput
 from repairbot.generate.infill import infill_generator
+from repairbot.generate.masked import masked_generator
 from repairbot.generate.templates import TemplateGenerator
 from repairbot.localize import GivenLines, localize, parse_given
 from repairbot.models import resolve
@@ -88,18 +89,21 @@ def runner_command(runner: TestRunner) -> list[str]:
 
 
 def generator_names(settings: Settings) -> tuple[list[str], str]:
-    """The generators to run, in order, and a note for the progress when infill is left out
-    because no model is installed (only when the settings did not name the generators).
-    Raises BadInput when the settings ask for infill and the model is not usable."""
+    """The generators to run, in order, and a note for the progress when the model's
+    generators are left out because no model is installed (only when the settings did not
+    name the generators). Raises BadInput when the settings ask for a model's generator
+    (masked, infill) and the model is not usable."""
     if settings.generators is not None:
-        if "infill" in settings.generators:
+        if {"masked", "infill"} & set(settings.generators):
             resolve(settings.model, settings.data_dir)
         return list(settings.generators), ""
     try:
         resolve(settings.model, settings.data_dir)
     except BadInput:
         return ["templates"], f" (templates only: model {settings.model} is not installed, see `repairbot model list`)"
-    return ["templates", "infill"], ""
+    # Infill first: one prompt per location reaches a plausible patch sooner than masked
+    # templates, a prompt per mask (QuixBugs, README); each repairs bugs the other misses.
+    return ["templates", "infill", "masked"], ""
 
 
 def _generator(job: _Job, name: str, project: Path, root: Path, locations: list[SuspiciousLocation]) -> Generator:
@@ -107,6 +111,9 @@ def _generator(job: _Job, name: str, project: Path, root: Path, locations: list[
     model nor retrieves the past fixes only the model reads (RAP-Gen)."""
     if name == "templates":
         return TemplateGenerator()
+    if name == "masked":  # its masks are mid-line: no room for past fixes in the prompt
+        with job.stage("generate", f"{name}: loading the model"):
+            return masked_generator(job.settings, job.settings.time_budget_s - job.elapsed())
     retrieved: Retrieved = {}
     if job.settings.retrieval:
         with job.stage("retrieve", "looking up similar past fixes"):

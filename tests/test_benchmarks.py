@@ -223,13 +223,15 @@ def apply_diff(project: Path, diff: str, destination: Path) -> str:
     return (copy / "python_programs" / "count_evens.py").read_text()
 
 
-def test_bench_command_prints_the_summary_table(checkout: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("REPAIRBOT_GENERATORS", "templates")
-    result = CliRunner().invoke(
-        app, ["bench", "quixbugs", "--path", str(checkout), "--mode", "given", "--out", str(tmp_path / "r")]
-    )
+def test_bench_command_prints_the_summary_table(checkout: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, [
+        "bench", "quixbugs", "--path", str(checkout), "--mode", "given", "--out", str(tmp_path / "r"),
+        "--generators", "templates",
+    ])
     assert result.exit_code == 0, result.output
     assert "| QuixBugs Python | given | 1 | 1 |" in result.stdout
+    typo = CliRunner().invoke(app, ["bench", "quixbugs", "--path", str(checkout), "--generators", "templates,masks"])
+    assert typo.exit_code == 2 and "not a list of generators" in typo.output
     unknown = CliRunner().invoke(app, ["bench", "quixbugs", "--path", str(checkout), "--bugs", "nope"])
     assert unknown.exit_code == 2 and "no such QuixBugs program: nope" in unknown.output
     # A name of either language's spelling is known when both languages are asked for.

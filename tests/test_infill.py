@@ -19,6 +19,7 @@ from repairbot.db.store import JobStore
 from repairbot.domain import SuspiciousLocation
 from repairbot.errors import BadInput
 from repairbot.generate.infill import InfillBudget, InfillGenerator, make_hole, retrieval_support, with_hints
+from repairbot.generate.masked import MaskedTemplateGenerator
 from repairbot.models import Completion, install
 
 SOURCE = "def price(cents, count):\n    total = cents + count  # the bug\n    return total\n"
@@ -152,10 +153,14 @@ def run(project: Path, tmp_path: Path, **overrides):
 
 
 def use_model(monkeypatch: pytest.MonkeyPatch, model: FakeModel) -> None:
+    """`model` fills infill's holes; the masked templates, which run after infill by
+    default, get a model that fills none."""
     monkeypatch.setattr(pipeline, "resolve", lambda spec, data_dir: None)
     monkeypatch.setattr(
         pipeline, "infill_generator", lambda settings, time_left, retrieved=None: InfillGenerator(model, retrieved=retrieved)
     )
+    no_fillings = FakeModel({})
+    monkeypatch.setattr(pipeline, "masked_generator", lambda settings, time_left: MaskedTemplateGenerator(no_fillings))
 
 
 def test_infill_repairs_what_the_templates_cannot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -178,6 +183,7 @@ def test_the_model_is_not_loaded_when_the_templates_find_the_patch(
 
     monkeypatch.setattr(pipeline, "resolve", lambda spec, data_dir: None)
     monkeypatch.setattr(pipeline, "infill_generator", no_model)
+    monkeypatch.setattr(pipeline, "masked_generator", no_model)
     files = {
         "lib.py": "def add(a, b):\n    return a - b\n",
         "tests/test_lib.py": "from lib import add\n\ndef test_add():\n    assert add(2, 3) == 5\n",
