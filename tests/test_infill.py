@@ -301,7 +301,7 @@ def test_a_job_mines_the_projects_history_and_shows_the_model_a_similar_fix(
     # The fake model keys fillings by the prompt's line count: line 6 plus 3 lines of hint.
     model = FakeModel({9: [Completion("return 2 * (w + h)", -0.1)]})
     use_model(monkeypatch, model)
-    result, messages = run(project, tmp_path, generators=["infill"])
+    result, messages = run(project, tmp_path, generators=["infill"], retrieval=True)
     assert result.patches and result.patches[0].candidate.generator == "infill:fake"
     prompt = model.requests[0]["prefix"]
     assert "# a similar past fix:\n    # - return w + h\n    # + return 2 * (w + h)\n    " in prompt
