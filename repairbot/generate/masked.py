@@ -288,7 +288,7 @@ def _snippet(code: str) -> str:
 def masked_generator(settings: Settings, time_left_s: float) -> MaskedTemplateGenerator:
     """The generator the settings describe, its model loaded (once per process and model:
     shared with infill)."""
-    model = load(resolve(settings.model, settings.data_dir), settings.model_threads)
+    model = load(resolve(settings.model, settings.data_dir), settings.model_threads, settings.model_token_merging)
     budget = MaskedBudget(
         samples=settings.masked_samples,
         time_limit_s=min(settings.masked_time_limit_s, time_left_s),
