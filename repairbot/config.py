@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     retrieval: bool = Field(
         default=False, description="Show the model similar past fixes from the index (RAP-Gen) when there is one."
     )
+    multi_hunk: bool = Field(
+        default=True, description="Pair partial fixes of different hunks when several tests fail (MultiMend)."
+    )
+    max_combinations: int = Field(default=20, ge=0, description="Two-hunk candidates tried per generator batch.")
     retrieval_k: int = Field(default=2, ge=0, description="Past fixes retrieved per suspicious location.")
     similar_lines: int = Field(
         default=0, ge=0,

@@ -23,6 +23,7 @@ from repairbot.db.models import JobStatus
 from repairbot.db.store import JobStore
 from repairbot.domain import Candidate, RepairResult, Reproduction, SuspiciousLocation, ValidationResult, Verdict
 from repairbot.errors import BadInput
+from repairbot.generate.combine import combine_partial_fixes
 from repairbot.generate.infill import infill_generator
 from repairbot.generate.masked import masked_generator
 from repairbot.generate.templates import TemplateGenerator
@@ -230,8 +231,9 @@ def _run_job(
             _outcome_cache(settings, store, runner, workspace.root, reproduction),
         )
         tally = _Tally()
+        failing = [o.test_id for o in reproduction.failing]
         for name in names:
-            _generate_and_validate(job, name, note, project, workspace.root, locations, pool, tally)
+            _generate_and_validate(job, name, note, project, workspace.root, locations, pool, tally, failing)
     patches = rank_patches(tally.validations)
     job.timings["total"] = job.elapsed()
     store.finish_job(
@@ -265,9 +267,10 @@ def _outcome_cache(
 
 def _generate_and_validate(
     job: _Job, name: str, note: str, project: Path, root: Path, locations: list[SuspiciousLocation],
-    pool: ValidationPool, tally: _Tally,
+    pool: ValidationPool, tally: _Tally, failing: list[str],
 ) -> None:
-    """One generator's turn: generate for a batch of locations, validate, repeat."""
+    """One generator's turn: generate for a batch of locations, validate, then pair the
+    partial fixes found so far (multi-hunk), repeat."""
     settings = job.settings
     generator: Generator | None = None
     for batch in _batches(name, locations):
@@ -280,11 +283,22 @@ def _generate_and_validate(
                 if (c.file, normalized(c)) not in tally.tried
             ]
             candidates = order_for_validation(fresh)[: settings.max_candidates - len(tally.validations)]
-        tally.tried.update((c.file, normalized(c)) for c in candidates)
-        message = f"validating {len(candidates)} candidate(s), {pool.workers} at a time"
-        with job.stage("validate", message):
-            for validation in pool.run(candidates, should_stop=lambda: job.done(tally)):
-                _record(job, validation, tally, total=len(candidates))
+        _validate(job, candidates, pool, tally)
+        if settings.multi_hunk and len(failing) > 1 and not tally.plausible and not job.done(tally):
+            with job.stage("generate", "combine: pairing partial fixes of different hunks"):
+                pairs = [
+                    c for c in combine_partial_fixes(tally.validations, failing)
+                    if (c.file, normalized(c)) not in tally.tried
+                ][: settings.max_combinations]
+            _validate(job, pairs, pool, tally)
+
+
+def _validate(job: _Job, candidates: list[Candidate], pool: ValidationPool, tally: _Tally) -> None:
+    tally.tried.update((c.file, normalized(c)) for c in candidates)
+    message = f"validating {len(candidates)} candidate(s), {pool.workers} at a time"
+    with job.stage("validate", message):
+        for validation in pool.run(candidates, should_stop=lambda: job.done(tally)):
+            _record(job, validation, tally, total=len(candidates))
 
 
 def _record(job: _Job, validation: ValidationResult, tally: _Tally, total: int) -> None:

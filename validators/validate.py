@@ -44,7 +44,11 @@ class CandidateValidator:
 
     def _run_tests(self, candidate: Candidate) -> ValidationResult:
         failing_ids = [o.test_id for o in self.reproduction.failing]
-        first = self.runner.run(self.workdir, self.timeout_s, tests=failing_ids, stop_at_first_failure=True)
+        # With several failing tests all of them run: which ones a candidate fixes is what
+        # multi-hunk repair combines (repairbot.generate.combine).
+        first = self.runner.run(
+            self.workdir, self.timeout_s, tests=failing_ids, stop_at_first_failure=len(failing_ids) == 1
+        )
         verdict, detail = self._judge(first, failing_ids)
         runs = [first]
         if verdict is Verdict.PLAUSIBLE:
