@@ -32,7 +32,7 @@ from benchmarks.quixbugs import python_bugs
 from repairbot.config import load_settings
 from repairbot.domain import Candidate, SuspiciousLocation, Verdict
 from repairbot.generate.completion import PythonCompletionEngine
-from repairbot.generate.infill import make_hole
+from repairbot.generate.infill import NovelEndings, make_hole
 from repairbot.localize import parse_given
 from repairbot.models import DEFAULT_MODEL, load, resolve
 from repairbot.reproduce import reproduce
@@ -85,11 +85,12 @@ def run_bug(bug: Bug, model, samples: int, max_tokens: int, tallies: dict[str, T
             row = {"completions": 0, "parsing": 0, "unique": 0, "plausible": 0, "decode_s": 0.0}
             for given, text, hole in holes:
                 guide = None
-                if mode == "constrained":
-                    guide = PythonCompletionEngine(
+                if mode == "constrained":  # the guide infill decodes under (repairbot.generate.infill._engine)
+                    engine = PythonCompletionEngine(
                         hole.prefix, hole.middle, hole.suffix, hole.line_end, workspace.root / given.file, workspace.root,
                         single_line=hole.single_line,
                     )
+                    guide = NovelEndings(engine, lambda filling, hole=hole: program(hole.fill(filling)), program(text))
                 start = time.monotonic()
                 completions = model.infill(hole.prefix, hole.suffix, n=samples, max_tokens=max_tokens, stop=hole.stop, guide=guide)
                 row["decode_s"] += time.monotonic() - start
