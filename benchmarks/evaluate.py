@@ -90,7 +90,9 @@ def repair_bug(suite: str, bug: Bug, mode: Mode, store: JobStore, overrides: dic
         row.plausible = True
         row.top_patch = top.diff
         row.top_generator = top.generator
-        row.top_matches_reference = top.file in bug.fixed and same_program(top.patched, bug.fixed[top.file], top.file)
+        row.top_matches_reference = {edit.file for edit in top.edits} == set(bug.fixed) and all(
+            same_program(edit.patched, bug.fixed[edit.file], edit.file) for edit in top.edits
+        )
     return row
 
 

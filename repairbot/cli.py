@@ -95,12 +95,13 @@ def _summarize(result: RepairResult) -> None:
 
 
 def _apply(path: Path, result: RepairResult) -> None:
-    candidate = result.patches[0].candidate
-    target = path / candidate.file
-    if target.read_text(encoding="utf-8") != candidate.original:
-        raise _fail(f"{target} changed while repairbot ran; patch not applied")
-    target.write_text(candidate.patched, encoding="utf-8")
-    err.print(f"applied to {target}")
+    edits = result.patches[0].candidate.edits
+    for edit in edits:  # all files checked before any is written: never half a patch
+        if (path / edit.file).read_text(encoding="utf-8") != edit.original:
+            raise _fail(f"{path / edit.file} changed while repairbot ran; patch not applied")
+    for edit in edits:
+        (path / edit.file).write_text(edit.patched, encoding="utf-8")
+    err.print(f"applied to {', '.join(str(path / edit.file) for edit in edits)}")
 
 
 @app.command()

@@ -96,8 +96,19 @@ class SuspiciousLocation:
 
 
 @dataclass(frozen=True)
+class FileEdit:
+    """One file's whole text before and after a change."""
+
+    file: str
+    original: str
+    patched: str
+
+
+@dataclass(frozen=True)
 class Candidate:
-    """A proposed change to one file: the whole new text, so applying it is a plain write."""
+    """A proposed change: the whole new text of `file`, so applying it is a plain write.
+    Every generator changes one location, hence one file; only a combination of two
+    candidates (`repairbot.generate.combine`) may change more files, listed in `other_files`."""
 
     file: str
     original: str
@@ -106,10 +117,17 @@ class Candidate:
     description: str
     location: SuspiciousLocation
     prior: float = 0.0
+    other_files: tuple[FileEdit, ...] = ()
+
+    @property
+    def edits(self) -> tuple[FileEdit, ...]:
+        """Every file this candidate changes, `file` first: what validation writes and
+        restores, `--apply` writes, and the diff shows."""
+        return (FileEdit(self.file, self.original, self.patched), *self.other_files)
 
     @property
     def diff(self) -> str:
-        return unified_diff(self.file, self.original, self.patched)
+        return "".join(unified_diff(edit.file, edit.original, edit.patched) for edit in self.edits)
 
     @property
     def size(self) -> int:

@@ -2,7 +2,9 @@
 
     intake -> reproduce -> localize -> [retrieve] -> generate -> validate -> rank -> report
 
-(retrieve runs only when a generator that reads past fixes, the model's, gets its turn.)
+(retrieve runs only when a generator that reads past fixes, the model's, gets its turn;
+with several failing tests, each generator batch's validation is followed by combine ->
+validate: pairs of partial fixes, multi-hunk.)
 
 This module is the only place that knows the order. Each stage is a function or class of
 its own module taking and returning the dataclasses of `repairbot.domain`; this file
@@ -11,6 +13,7 @@ composes them, times them, records them in the database and enforces the job's b
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -23,7 +26,7 @@ from repairbot.db.models import JobStatus
 from repairbot.db.store import JobStore
 from repairbot.domain import Candidate, RepairResult, Reproduction, SuspiciousLocation, ValidationResult, Verdict
 from repairbot.errors import BadInput
-from repairbot.generate.combine import combine_partial_fixes
+from repairbot.generate.combine import combine
 from repairbot.generate.infill import infill_generator
 from repairbot.generate.masked import masked_generator
 from repairbot.generate.templates import TemplateGenerator
@@ -284,12 +287,10 @@ def _generate_and_validate(
             ]
             candidates = order_for_validation(fresh)[: settings.max_candidates - len(tally.validations)]
         _validate(job, candidates, pool, tally)
-        if settings.multi_hunk and len(failing) > 1 and not tally.plausible and not job.done(tally):
-            with job.stage("generate", "combine: pairing partial fixes of different hunks"):
-                pairs = [
-                    c for c in combine_partial_fixes(tally.validations, failing)
-                    if (c.file, normalized(c)) not in tally.tried
-                ][: settings.max_combinations]
+        if settings.multi_hunk and len(failing) > 1 and not job.done(tally):
+            with job.stage("combine", "combine: pairing partial fixes of different hunks"):
+                untried = (c for c in combine(tally.validations, failing) if (c.file, normalized(c)) not in tally.tried)
+                pairs = list(itertools.islice(untried, settings.max_combinations))
             _validate(job, pairs, pool, tally)
 
 

@@ -16,15 +16,21 @@ def normalized(candidate: Candidate) -> str:
     program and need one test run, not two.
 
     Memoized: a candidate's program is asked for by the generator's dedupe, the pipeline's
-    seen-set, the ordering and the outcome cache, and each answer is a full parse."""
-    if candidate.file.endswith(".py"):
+    seen-set, the ordering and the outcome cache, and each answer is a full parse.
+    A candidate that changes several files (a combination) denotes all their programs."""
+    others = (f"\0{edit.file}\0{_program(edit.file, edit.patched)}" for edit in candidate.other_files)
+    return _program(candidate.file, candidate.patched) + "".join(others)
+
+
+def _program(file: str, text: str) -> str:
+    if file.endswith(".py"):
         try:
-            return ast.dump(ast.parse(candidate.patched))
+            return ast.dump(ast.parse(text))
         except (SyntaxError, ValueError):
             pass
-    elif candidate.file.endswith(".java") and (program := java.program(candidate.patched)) is not None:
+    elif file.endswith(".java") and (program := java.program(text)) is not None:
         return program
-    return " ".join(candidate.patched.split())
+    return " ".join(text.split())
 
 
 def dedupe(candidates: list[Candidate]) -> list[Candidate]:

@@ -44,6 +44,7 @@ def _patch(rank: int, validation: ValidationResult) -> dict[str, Any]:
     return {
         "rank": rank,
         "file": candidate.file,
+        "files": [edit.file for edit in candidate.edits],
         "generator": candidate.generator,
         "description": candidate.description,
         "prior": round(candidate.prior, 6),

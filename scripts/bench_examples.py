@@ -40,7 +40,7 @@ def main() -> None:
             rows.append({
                 "example": example.name,
                 "plausible": bool(top),
-                "top_matches_reference": bool(top) and matches_reference(example, top.patched, top.file),
+                "top_matches_reference": bool(top) and all(matches_reference(example, edit.patched, edit.file) for edit in top.edits),
                 "candidates_tried": first.candidates_tried,
                 "median_time_to_first_plausible_s": statistics.median(
                     r.time_to_first_plausible_s for r in results if r.time_to_first_plausible_s is not None

@@ -92,7 +92,7 @@ def repairs(samples: int) -> list[dict]:
             rows.append({
                 "example": example.name,
                 "plausible": top is not None,
-                "top_matches_reference": top is not None and matches_reference(example, top.patched, top.file),
+                "top_matches_reference": top is not None and all(matches_reference(example, edit.patched, edit.file) for edit in top.edits),
                 "candidates_tried": result.candidates_tried,
                 "time_to_first_plausible_s": result.time_to_first_plausible_s,
                 "generate_s": result.timings.get("generate", 0.0),

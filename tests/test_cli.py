@@ -13,9 +13,14 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import typer
 
 from benchmarks.examples import EXAMPLES_DIR, apply_reference_fix, example_projects
+from repairbot.cli import _apply
 from repairbot.db.store import JobStore
+from repairbot.domain import (
+    Candidate, FileEdit, RepairResult, Reproduction, SuspiciousLocation, TestRun, ValidationResult, Verdict,
+)
 
 EXAMPLES = [p.name for p in example_projects("python")]
 
@@ -64,8 +69,10 @@ def test_repairs_each_example_with_the_reference_fix(example: str, tmp_path: Pat
     patched = apply_diff(project, result.stdout, tmp_path)
     expected = apply_reference_fix(project, tmp_path / "reference")
     changed = [line[6:] for line in result.stdout.splitlines() if line.startswith("+++ b/")]
-    assert len(changed) == 1
-    assert (patched / changed[0]).read_text() == (expected / changed[0]).read_text()
+    reference = [line[6:] for line in (project / "expected.patch").read_text().splitlines()
+                 if line.startswith("+++ b/")]
+    assert sorted(changed) == sorted(reference)  # one file, or two for the multi-hunk trip_fares
+    assert all((patched / file).read_text() == (expected / file).read_text() for file in changed)
 
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["status"] == "patch_found" and report["patches"][0]["diff"] == result.stdout
@@ -164,3 +171,18 @@ def test_db_upgrade_creates_the_database(tmp_path: Path) -> None:
     result = run_cli("db", "upgrade", database_url=f"sqlite:///{db}")
     assert result.returncode == 0, result.stderr
     assert db.exists() and JobStore(f"sqlite:///{db}", migrate=False).list_jobs() == []
+
+
+def test_apply_writes_every_file_of_a_multi_file_patch_or_none(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", {"one.py": "x = 0\n", "two.py": "y = 0\n"})
+    candidate = Candidate("one.py", "x = 0\n", "x = 1\n", "combine:a+b", "", SuspiciousLocation("one.py", 1, 1, 1.0),
+                          other_files=(FileEdit("two.py", "y = 0\n", "y = 2\n"),))
+    result = RepairResult(None, str(project), Reproduction(TestRun([], 1, 0.0), [], []), [], [],
+                          [ValidationResult(candidate, Verdict.PLAUSIBLE)], {}, 0.0)
+    (project / "two.py").write_text("y = 5\n")  # edited meanwhile: nothing is written
+    with pytest.raises(typer.Exit):
+        _apply(project, result)
+    assert (project / "one.py").read_text() == "x = 0\n"
+    (project / "two.py").write_text("y = 0\n")
+    _apply(project, result)
+    assert [(project / f).read_text() for f in ("one.py", "two.py")] == ["x = 1\n", "y = 2\n"]

@@ -33,14 +33,15 @@ class CandidateValidator:
         self.timeout_s = timeout_from_baseline(reproduction.run.duration_s)
 
     def validate(self, candidate: Candidate) -> ValidationResult:
-        target = self.workdir / candidate.file
-        target.write_text(candidate.patched, encoding="utf-8")
+        for edit in candidate.edits:
+            (self.workdir / edit.file).write_text(edit.patched, encoding="utf-8")
         try:
             return self._run_tests(candidate)
         except CommandNotRunnable as exc:
             return ValidationResult(candidate, Verdict.ERROR, detail=str(exc), sandbox=self.runner.sandbox.mode)
         finally:
-            target.write_text(candidate.original, encoding="utf-8")
+            for edit in candidate.edits:
+                (self.workdir / edit.file).write_text(edit.original, encoding="utf-8")
 
     def _run_tests(self, candidate: Candidate) -> ValidationResult:
         failing_ids = [o.test_id for o in self.reproduction.failing]
