@@ -13,7 +13,7 @@ from benchmarks.examples import EXAMPLES_DIR, matches_reference
 from repairbot.cli import app
 from repairbot.domain import SuspiciousLocation
 from repairbot.generate.completion_java import JavaCompletionEngine, scan
-from repairbot.generate.infill import InfillGenerator, make_hole
+from repairbot.generate.infill import InfillGenerator, NovelEndings, make_hole
 from repairbot.languages import java
 from repairbot.models import Completion, install
 from repairbot.config import load_settings
@@ -82,7 +82,7 @@ def test_infill_on_a_java_file_keeps_new_programs_that_parse(tmp_path: Path) -> 
     location = SuspiciousLocation("Cart.java", BUG_LINE, BUG_LINE, 1.0)
     candidates = InfillGenerator(model).generate(tmp_path, [location], 10)
     assert [c.patched.splitlines()[BUG_LINE - 1].strip() for c in candidates] == ["total += cents * count;"]
-    assert isinstance(model.guides[0], JavaCompletionEngine)
+    assert isinstance(model.guides[0], NovelEndings) and isinstance(model.guides[0]._engine, JavaCompletionEngine)
 
 
 @pytest.mark.slow
