@@ -180,6 +180,17 @@ def run(project: Path, tmp_path: Path, **overrides):
     return pipeline.repair(project, settings, JobStore(settings.database_url), messages.append), messages
 
 
+def test_a_bug_needing_two_lines_of_one_file_is_repaired_by_merging_template_fixes(tmp_path: Path) -> None:
+    project = Path(shutil.copytree(EXAMPLES_DIR / "grade_report", tmp_path / "grade_report"))
+    result, messages = run(project, tmp_path, generators=["templates"])
+    [first, *_] = result.patches
+    assert first.candidate.generator == "combine:template:comparison+template:comparison"
+    assert first.candidate.other_files == ()
+    reference = apply_reference_fix(EXAMPLES_DIR / "grade_report", tmp_path / "reference")
+    assert first.candidate.patched == (reference / "grades" / "report.py").read_text()
+    assert "combine: pairing partial fixes of different hunks" in messages
+
+
 def test_a_bug_needing_one_line_in_each_of_two_files_is_repaired_by_combining_template_fixes(tmp_path: Path) -> None:
     project = Path(shutil.copytree(EXAMPLES_DIR / "trip_fares", tmp_path / "trip_fares"))
     result, messages = run(project, tmp_path, generators=["templates"])
