@@ -3,18 +3,31 @@
 What it refuses while the model writes: a closing bracket that matches nothing open (counting
 the brackets the code before the hole left open, so `} else {` holes work), a string or char
 literal broken by a newline, and a filling that ends the hole while the file does not parse
-(tree-sitter-java), or, in a one-line hole, whose code before a `//` comment does not. Member
-and type checks against the project's symbols and the JDK (Repilot's `javap`-based half) are
-not done yet: a Java filling is judged by syntax only.
+(tree-sitter-java), or, in a one-line hole, whose code before a `//` comment does not.
+
+The type-aware half: in `name.member`, where `name` is a local, parameter, field, `this` or
+a class whose members are known for certain (`java_symbols`: the project's classes, and the
+JDK's through `javap`), `member` must be (while being written: start) one of them, and a
+member the typed start picks out alone is written without the model (`list.siz` -> `size`).
+Receivers it cannot type (chained calls, `var`, type parameters, names the hole itself
+declares) are never judged.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from repairbot.languages import java
+from repairbot.languages import java, java_symbols, javap
 
 OPENERS = {"(": ")", "[": "]", "{": "}"}
+# Literals and comments (skipped, possibly unterminated at the end of the text), or a
+# `name.member` access whose receiver is a simple name (the lookbehind rules out chains).
+_ACCESS = re.compile(
+    r'"""[\s\S]*?(?:"""|$)|"(?:\\.|[^"\\\n])*(?:"|$)|\'(?:\\.|[^\'\\\n])*(?:\'|$)|//[^\n]*|/\*[\s\S]*?(?:\*/|$)'
+    r"|(?<![\w$.])(?<!\.\s)([A-Za-z_$][\w$]*)\s*\.\s*([A-Za-z_$][\w$]*)"
+)
 
 
 @dataclass
@@ -68,17 +81,29 @@ class JavaCompletionEngine:
     """The engine for one hole; `prefix` + filling + `line_end` + `suffix` is the file.
     It implements `repairbot.models.Guide`."""
 
-    def __init__(self, prefix: str, suffix: str, line_end: str, single_line: bool = False) -> None:
+    def __init__(
+        self, prefix: str, suffix: str, line_end: str, single_line: bool = False,
+        path: Path | None = None, project_root: Path | None = None,
+    ) -> None:
+        """`path` (the file on disk, as it was before the hole was cut) and `project_root`
+        give the symbols; without them only syntax is judged."""
         self.prefix = prefix
         self.suffix = suffix
         self.line_end = line_end
         self.single_line = single_line
         self._open = scan(prefix).brackets
         self._parses: dict[str, bool] = {}
+        self._line_start = prefix[prefix.rfind("\n") + 1 :]
+        self._path = path
+        self._project_root = project_root
+        self._scope: tuple[java_symbols.Project, java_symbols.Scope] | None = None
+        self._receivers: dict[str, frozenset[str] | None] = {}
 
     def allows(self, text: str, final: bool) -> bool:
         scanned = scan(text, self._open)
         if scanned.broken:
+            return False
+        if self._path is not None and not self._members_allowed(text):
             return False
         if final:
             return not scanned.in_literal and self._parses_with(text)
@@ -87,7 +112,95 @@ class JavaCompletionEngine:
         return True
 
     def forced(self, text: str) -> str:
-        return ""
+        if self._path is None:
+            return ""
+        last = None
+        for last in _ACCESS.finditer(self._line_start + text):
+            pass
+        if last is None or last.group(2) is None or last.end() != len(self._line_start) + len(text):
+            return ""
+        partial = last.group(2)
+        members = self._members_of(last.group(1), text[: max(last.start() - len(self._line_start), 0)])
+        if members is None or (partial[0].isupper() and "class" in members):
+            return ""  # `Outer.In...` may be a nested type, which javap does not list
+        matches = [m for m in members if m.startswith(partial)]
+        return matches[0][len(partial) :] if len(matches) == 1 else ""
+
+    def _members_allowed(self, text: str) -> bool:
+        """Each `name.member` in the text names a member (its start, at the very end)."""
+        code = self._line_start + text
+        for access in _ACCESS.finditer(code):
+            if access.group(2) is None:
+                continue
+            members = self._members_of(access.group(1), text[: max(access.start() - len(self._line_start), 0)])
+            member = access.group(2)
+            if members is None or (member[0].isupper() and "class" in members):
+                continue
+            if access.end() == len(code):
+                if not any(m.startswith(member) for m in members):
+                    return False
+            elif member not in members:
+                return False
+        return True
+
+    def _members_of(self, name: str, before: str) -> frozenset[str] | None:
+        """The members of what `name` is at the hole (`before`: the hole's text before it,
+        which may declare `name` anew: then it cannot be told)."""
+        if re.search(rf"[\w$>\]]\s+{re.escape(name)}\b|\b{re.escape(name)}\s*->|\([\w$\s,]*\b{re.escape(name)}\b[\w$\s,]*\)\s*->", before):
+            return None
+        if name not in self._receivers:
+            self._receivers[name] = self._receiver(name)
+        return self._receivers[name]
+
+    def _receiver(self, name: str) -> frozenset[str] | None:
+        project, scope = self._symbols()
+        if name == "this":
+            if scope.opaque or not scope.classes:
+                return None
+            members = project.members(scope.classes[0])
+            return members | java_symbols.INSTANCE_EXTRAS if members is not None else None
+        if name in scope.locals:
+            return self._typed(project, scope.locals[name], project.current)
+        if scope.opaque or not scope.classes:
+            return None
+        for decl in scope.classes:
+            found, type_text = project.field_type(decl, name)
+            if found:
+                return self._typed(project, type_text, decl.file)
+        if not name[0].isupper():
+            return None  # not a local or field we know of: maybe inherited, maybe a package
+        resolved = project.resolve(name, project.current)
+        members = project.members(resolved) if resolved is not None else None
+        return members | java_symbols.TYPE_EXTRAS if members is not None else None
+
+    @staticmethod
+    def _typed(project: java_symbols.Project, type_text: str | None, context: java_symbols.FileSymbols) -> frozenset[str] | None:
+        """The members of a value of a declared type (None for `var` and anything unsure)."""
+        if not type_text:
+            return None
+        plain = javap.strip_generics(type_text).replace(" ", "")
+        if plain.endswith("[]") or plain.endswith("..."):
+            base = javap.members(javap.OBJECT)
+            return base | java_symbols.ARRAY_MEMBERS if base is not None else None
+        resolved = project.resolve(plain, context)
+        members = project.members(resolved) if resolved is not None else None
+        return members | java_symbols.INSTANCE_EXTRAS if members is not None else None
+
+    def _symbols(self) -> tuple[java_symbols.Project, java_symbols.Scope]:
+        """The file's symbols and the hole's scope, read once per hole: from the file on
+        disk when it starts with the prefix (it parses whole), else from the file without the hole."""
+        if self._scope is None:
+            assert self._path is not None
+            try:
+                on_disk = self._path.read_bytes().decode("utf-8")
+            except (OSError, UnicodeDecodeError):
+                on_disk = ""
+            source = on_disk if on_disk.startswith(self.prefix) else self.prefix + self.line_end + self.suffix
+            symbols, root = java_symbols.read_file(source.encode("utf-8"))
+            project = java_symbols.Project(symbols, self._path, self._project_root)
+            scope = java_symbols.scope_at(root, symbols, len(self.prefix.encode("utf-8")))
+            self._scope = (project, scope)
+        return self._scope
 
     def _parses_with(self, text: str) -> bool:
         if text not in self._parses:

@@ -295,7 +295,9 @@ def _load(project_root: Path, file: str) -> _Source | None:
 def _engine(source: _Source, hole: Hole, path: Path, project_root: Path) -> Guide:
     """The completion engine for the hole's language, refusing endings that repeat a program."""
     if source.syntax.suffix == ".java":
-        engine: Guide = JavaCompletionEngine(hole.prefix, hole.suffix, hole.line_end, single_line=hole.single_line)
+        engine: Guide = JavaCompletionEngine(
+            hole.prefix, hole.suffix, hole.line_end, single_line=hole.single_line, path=path, project_root=project_root
+        )
     else:
         engine = PythonCompletionEngine(
             hole.prefix, hole.middle, hole.suffix, hole.line_end, path, project_root, single_line=hole.single_line
