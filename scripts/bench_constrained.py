@@ -1,9 +1,9 @@
 """Constrained (completion engine) vs unconstrained decoding of the default model, on the
 same holes with the same budget.
 
-    python scripts/bench_constrained.py [--quixbugs PATH [--bugs a,b,...]] [--samples 8] [--json FILE]
+    python scripts/bench_constrained.py [--language java] [--quixbugs PATH [--bugs a,b,...]] [--samples 8] [--json FILE]
 
-For every bug (the repo's Python examples; with --quixbugs, QuixBugs' Python programs) the
+For every bug (the repo's examples in the language; with --quixbugs, QuixBugs' programs) the
 faulty lines of the reference fix become one hole each (perfect fault localization, so both
 modes work on the same holes). Each mode asks the model for N completions per hole (greedy
 plus samples, fixed seed). Reported per mode, summed over bugs:
@@ -28,17 +28,19 @@ from pathlib import Path
 
 from benchmarks.bugs import Bug, given_locations
 from benchmarks.examples import example_bugs
-from benchmarks.quixbugs import python_bugs
+from benchmarks.quixbugs import java_bugs, python_bugs
 from repairbot.config import load_settings
 from repairbot.domain import Candidate, SuspiciousLocation, Verdict
 from repairbot.generate.completion import PythonCompletionEngine
+from repairbot.generate.completion_java import JavaCompletionEngine
+from repairbot.languages import java
 from repairbot.generate.infill import NovelEndings, make_hole
 from repairbot.localize import parse_given
-from repairbot.models import DEFAULT_MODEL, load, resolve
+from repairbot.models import DEFAULT_MODEL, Guide, load, resolve
 from repairbot.reproduce import reproduce
 from repairbot.workspace import Workspace
 from validators.pool import ValidationPool
-from validators.pytest_runner import PytestRunner, choose_sandbox, default_test_command
+from validators.runners import runner_for
 
 MODES = ("unconstrained", "constrained")
 
@@ -57,7 +59,7 @@ class Tally:
     per_bug: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
-def program(text: str) -> str | None:
+def python_program(text: str) -> str | None:
     try:
         return ast.dump(ast.parse(text))
     except (SyntaxError, ValueError):
@@ -66,7 +68,9 @@ def program(text: str) -> str | None:
 
 def run_bug(bug: Bug, model, samples: int, max_tokens: int, tallies: dict[str, Tally]) -> None:
     with Workspace(bug.project) as workspace:
-        runner = PytestRunner(bug.test_command or default_test_command(), choose_sandbox())
+        runner = runner_for(workspace.root, "javac" if bug.language == "java" else "pytest", bug.test_command,
+                            main_roots=bug.main_roots, test_roots=bug.test_roots)
+        program = java.program if bug.language == "java" else python_program
         runner.prepare(workspace.root)
         reproduction = reproduce(runner, workspace.root, 300, reruns=0)
         pool = ValidationPool(runner, workspace.root, reproduction, 1, workspace.scratch)
@@ -86,9 +90,13 @@ def run_bug(bug: Bug, model, samples: int, max_tokens: int, tallies: dict[str, T
             for given, text, hole in holes:
                 guide = None
                 if mode == "constrained":  # the guide infill decodes under (repairbot.generate.infill._engine)
-                    engine = PythonCompletionEngine(
-                        hole.prefix, hole.middle, hole.suffix, hole.line_end, workspace.root / given.file, workspace.root,
-                        single_line=hole.single_line,
+                    path = workspace.root / given.file
+                    engine: Guide = (
+                        JavaCompletionEngine(hole.prefix, hole.suffix, hole.line_end, hole.single_line, path, workspace.root)
+                        if bug.language == "java" else PythonCompletionEngine(
+                            hole.prefix, hole.middle, hole.suffix, hole.line_end, path, workspace.root,
+                            single_line=hole.single_line,
+                        )
                     )
                     guide = NovelEndings(engine, lambda filling, hole=hole: program(hole.fill(filling)), program(text))
                 start = time.monotonic()
@@ -124,6 +132,7 @@ def run_bug(bug: Bug, model, samples: int, max_tokens: int, tallies: dict[str, T
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--language", choices=("python", "java"), default="python")
     parser.add_argument("--quixbugs", type=Path, help="a QuixBugs checkout")
     parser.add_argument("--bugs", help="comma-separated QuixBugs programs (default: all)")
     parser.add_argument("--no-examples", action="store_true")
@@ -135,10 +144,13 @@ def main() -> None:
     model = load(resolve(DEFAULT_MODEL, settings.data_dir), settings.model_threads)
     tallies = {mode: Tally() for mode in MODES}
     with tempfile.TemporaryDirectory(prefix="bench-constrained-") as tmp:
-        bugs = [] if args.no_examples else example_bugs(Path(tmp), "python")
+        bugs = [] if args.no_examples else example_bugs(Path(tmp), args.language)
         if args.quixbugs:
             names = set(args.bugs.split(",")) if args.bugs else None
-            bugs += python_bugs(args.quixbugs, Path(tmp), 5.0, names)
+            if args.language == "java":
+                bugs += java_bugs(args.quixbugs, Path(tmp), names)
+            else:
+                bugs += python_bugs(args.quixbugs, Path(tmp), 5.0, names)
         for bug in bugs:
             run_bug(bug, model, args.samples, args.max_tokens, tallies)
     print(f"{DEFAULT_MODEL}, {args.samples} completions per hole, {tallies['constrained'].bugs} bugs, given locations:\n")
