@@ -22,6 +22,7 @@ from pathlib import Path
 from tree_sitter import Node, Tree
 
 from repairbot.languages import java, python
+from repairbot.languages.python import walk
 
 
 @dataclass(frozen=True)
@@ -234,15 +235,6 @@ def _clauses(condition: Node, style: _Style, group_for_and: bool, group_for_or: 
     yield Mask(LEADING_CLAUSE, start, end, after=f" {style.or_} {kept_or}")
 
 
-def _walk(node: Node) -> Iterator[Node]:
-    """`node` and its named descendants, in source order."""
-    pending = [node]
-    while pending:
-        current = pending.pop()
-        yield current
-        pending.extend(reversed(current.named_children))
-
-
 def _text(node: Node) -> str:
     return node.text.decode("utf-8") if node.text is not None else ""
 
@@ -290,7 +282,7 @@ def _python_expressions(node: Node) -> Iterator[Mask]:
         yield _replace(RETURN_VALUE, value) if value is not None else Mask(
             RETURN_VALUE, return_keyword.end_byte, return_keyword.end_byte, before=" ", placeholder=""
         )
-    for descendant in _walk(node):
+    for descendant in walk(node):
         kind = descendant.type
         if kind == "conditional_expression":
             yield from _python_condition(_ternary_condition(descendant))
@@ -362,7 +354,7 @@ def _python_value(identifier: Node) -> bool:
 def _dereferenced(node: Node, kind: str, field: str) -> list[str]:
     """Names the statement dereferences (`x.a`, `x[i]`, `x.f()`): where a null check goes."""
     names = []
-    for descendant in _walk(node):
+    for descendant in walk(node):
         if descendant.type == kind:
             target = descendant.child_by_field_name(field)
             if target is not None and target.type == "identifier":
@@ -436,7 +428,7 @@ def _java_expressions(part: Node) -> Iterator[Mask]:
         yield _replace(RETURN_VALUE, value) if value is not None else Mask(
             RETURN_VALUE, return_keyword.end_byte, return_keyword.end_byte, before=" ", placeholder=""
         )
-    for descendant in _walk(part):
+    for descendant in walk(part):
         kind = descendant.type
         if kind == "ternary_expression":
             yield from _java_condition(descendant.child_by_field_name("condition"))
@@ -491,7 +483,7 @@ def _java_value(identifier: Node) -> bool:
 
 def _java_dereferenced(node: Node) -> list[str]:
     names = []
-    for descendant in _walk(node):
+    for descendant in walk(node):
         field = {"method_invocation": "object", "field_access": "object", "array_access": "array"}.get(descendant.type)
         target = descendant.child_by_field_name(field) if field is not None else None
         if target is not None and target.type == "identifier":
