@@ -18,7 +18,6 @@ plus samples, fixed seed). Reported per mode, summed over bugs:
 from __future__ import annotations
 
 import argparse
-import ast
 import json
 import sys
 import tempfile
@@ -31,12 +30,10 @@ from benchmarks.examples import example_bugs
 from benchmarks.quixbugs import java_bugs, python_bugs
 from repairbot.config import load_settings
 from repairbot.domain import Candidate, SuspiciousLocation, Verdict
-from repairbot.generate.completion import PythonCompletionEngine
-from repairbot.generate.completion_java import JavaCompletionEngine
-from repairbot.languages import java
-from repairbot.generate.infill import NovelEndings, make_hole
+from repairbot.generate.infill import completion_guide, make_hole
+from repairbot.generate.sources import SYNTAXES, load_source
 from repairbot.localize import parse_given
-from repairbot.models import DEFAULT_MODEL, Guide, load, resolve
+from repairbot.models import DEFAULT_MODEL, load, resolve
 from repairbot.reproduce import reproduce
 from repairbot.workspace import Workspace
 from validators.pool import ValidationPool
@@ -59,18 +56,11 @@ class Tally:
     per_bug: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
-def python_program(text: str) -> str | None:
-    try:
-        return ast.dump(ast.parse(text))
-    except (SyntaxError, ValueError):
-        return None
-
-
 def run_bug(bug: Bug, model, samples: int, max_tokens: int, tallies: dict[str, Tally]) -> None:
     with Workspace(bug.project) as workspace:
         runner = runner_for(workspace.root, "javac" if bug.language == "java" else "pytest", bug.test_command,
                             main_roots=bug.main_roots, test_roots=bug.test_roots)
-        program = java.program if bug.language == "java" else python_program
+        program = SYNTAXES[".java" if bug.language == "java" else ".py"].program
         runner.prepare(workspace.root)
         reproduction = reproduce(runner, workspace.root, 300, reruns=0)
         pool = ValidationPool(runner, workspace.root, reproduction, 1, workspace.scratch)
@@ -89,16 +79,10 @@ def run_bug(bug: Bug, model, samples: int, max_tokens: int, tallies: dict[str, T
             row = {"completions": 0, "parsing": 0, "unique": 0, "plausible": 0, "decode_s": 0.0}
             for given, text, hole in holes:
                 guide = None
-                if mode == "constrained":  # the guide infill decodes under (repairbot.generate.infill._engine)
-                    path = workspace.root / given.file
-                    engine: Guide = (
-                        JavaCompletionEngine(hole.prefix, hole.suffix, hole.line_end, hole.single_line, path, workspace.root)
-                        if bug.language == "java" else PythonCompletionEngine(
-                            hole.prefix, hole.middle, hole.suffix, hole.line_end, path, workspace.root,
-                            single_line=hole.single_line,
-                        )
-                    )
-                    guide = NovelEndings(engine, lambda filling, hole=hole: program(hole.fill(filling)), program(text))
+                if mode == "constrained":
+                    source = load_source(workspace.root, given.file, "bench")
+                    assert source is not None, f"{given.file} does not parse"
+                    guide = completion_guide(source, hole, workspace.root)
                 start = time.monotonic()
                 completions = model.infill(hole.prefix, hole.suffix, n=samples, max_tokens=max_tokens, stop=hole.stop, guide=guide)
                 row["decode_s"] += time.monotonic() - start

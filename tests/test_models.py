@@ -142,25 +142,24 @@ def test_long_prompts_lose_the_far_ends_and_the_suffix_at_most_its_share() -> No
 
 class ScriptedSession:
     """A 'model' over a 4-token vocabulary: 0 'a', 1 'b', 2 newline, 3 end. The next
-    token's logits depend only on how many tokens were generated."""
+    token's logits depend only on how many tokens were generated. It records what a real
+    backend would read: the tokens of each path after the part it shares with the last."""
 
     TEXT = {0: "a", 1: "b", 2: "\n"}
 
     def __init__(self, steps: list[list[float]]) -> None:
         self.steps = [np.array(step) for step in steps]
-        self.length = 0
-        self.restarts = 0
+        self.held: list[int] = []
         self.fed: list[list[int]] = []
 
-    def restart(self) -> np.ndarray:
-        self.restarts += 1
-        self.length = 0
-        return self.steps[0]
-
-    def feed(self, tokens: list[int]) -> np.ndarray:
-        self.length += len(tokens)
-        self.fed.append(list(tokens))
-        return self.steps[min(self.length, len(self.steps) - 1)]
+    def seek(self, path: list[int]) -> np.ndarray:
+        shared = 0
+        while shared < min(len(path), len(self.held)) and path[shared] == self.held[shared]:
+            shared += 1
+        if path:
+            self.fed.append(path[min(shared, len(path) - 1) :])
+        self.held = list(path)
+        return self.steps[min(len(path), len(self.steps) - 1)]
 
     def encode(self, text: str) -> list[int]:
         codes = {v: k for k, v in self.TEXT.items()}
@@ -194,14 +193,24 @@ def test_stop_strings_cut_the_text_and_max_tokens_truncates() -> None:
     assert running.text == "a\naa" and running.truncated
 
 
-def test_samples_restart_from_the_prompt_and_repeat_with_the_same_seed() -> None:
+def test_samples_never_repeat_a_sequence_and_repeat_with_the_same_seed() -> None:
     flat = [[1.0, 1.0, 0, 0.5]] * 3
     session = ScriptedSession(flat)
     first = complete(session, n=6, max_tokens=3, sampling=Sampling(seed=7))
-    assert session.restarts == 6
-    assert first == complete(session, n=6, max_tokens=3, sampling=Sampling(seed=7))
-    assert len({c.text for c in first}) > 1  # sampling, not six greedy copies
+    assert len({(c.text, c.truncated) for c in first}) == 6  # six sequences, not copies of the greedy one
+    assert first == complete(ScriptedSession(flat), n=6, max_tokens=3, sampling=Sampling(seed=7))
     assert all(c.mean_logprob <= 0 for c in first)
+
+
+def test_a_prefix_shared_with_an_earlier_completion_costs_no_model_step() -> None:
+    # Only the end token and 'a' are in the nucleus: the sequences are '', 'a', 'aa' and
+    # 'aaa' (cut at max_tokens); the greedy one ends at once.
+    peaked = [[4.5, -20.0, -20.0, 5.0]] * 4
+    session = ScriptedSession(peaked)
+    completions = complete(session, n=10, max_tokens=3)
+    assert completions[0].text == ""
+    assert sorted((c.text, c.truncated) for c in completions) == [("", False), ("a", False), ("aa", False), ("aaa", True)]
+    assert session.fed == [[0], [0]]  # 'a' and 'aa' read once each, one new token each
 
 
 @dataclass
@@ -227,6 +236,7 @@ def test_a_guide_masks_refused_tokens_and_writes_forced_ones_in_one_batch() -> N
     [guided] = complete(session, n=1, max_tokens=10, guide=NoDoubleB())
     assert (guided.text, guided.pruned, guided.forced_tokens, guided.truncated) == ("abaa", 1, 1, False)
     assert session.fed == [[0], [1], [0, 0]]  # the chosen 'a' and the forced 'a' in one batch
+    assert guided.text not in {c.text for c in complete(session, n=3, max_tokens=10, guide=NoDoubleB())[1:]}
     [free] = complete(ScriptedSession(steps), n=1, max_tokens=10)
     assert free.text == "abb" and free.pruned == 0
 

@@ -14,7 +14,6 @@ validating each location's candidates before paying for the next).
 
 from __future__ import annotations
 
-import ast
 import difflib
 import logging
 import math
@@ -30,7 +29,8 @@ from repairbot.config import Settings
 from repairbot.domain import Candidate, SuspiciousLocation
 from repairbot.generate.completion import PythonCompletionEngine
 from repairbot.generate.completion_java import JavaCompletionEngine
-from repairbot.languages import java, python
+from repairbot.generate.sources import SourceFile, load_source
+from repairbot.languages import java
 from repairbot.rank import normalized
 from repairbot.models import Completion, Guide, LanguageModel, load, resolve
 
@@ -129,19 +129,19 @@ class InfillGenerator:
         """Candidates for the locations in the given order, until `limit` or the time budget."""
         candidates: list[Candidate] = []
         seen: set[tuple[str, str] | None] = set()
-        sources: dict[str, _Source | None] = {}
+        sources: dict[str, SourceFile | None] = {}
         for location in locations:
             remaining = self._budget.time_limit_s - self.stats.model_s
             if len(candidates) >= limit or remaining <= 0:
                 break
             if location.file not in sources:
-                sources[location.file] = _load(project_root, location.file)
+                sources[location.file] = load_source(project_root, location.file, self.name)
             source = sources[location.file]
             hole = None if source is None else make_hole(source.text, location.start_line, location.end_line)
             if source is None or hole is None:
                 continue
             start = time.monotonic()
-            guide = _engine(source, hole, project_root / location.file, project_root) if self._budget.constrained else None
+            guide = completion_guide(source, hole, project_root) if self._budget.constrained else None
             context = self._retrieved.get(location)
             prompt_prefix = hole.prefix
             if context is not None:
@@ -164,7 +164,7 @@ class InfillGenerator:
         return sorted(candidates, key=lambda c: -c.prior)[: max(limit, 0)]
 
     def _candidate(
-        self, source: _Source, hole: Hole, location: SuspiciousLocation, completion: Completion
+        self, source: SourceFile, hole: Hole, location: SuspiciousLocation, completion: Completion
     ) -> Candidate | None:
         new = completion.text.rstrip()
         if completion.truncated or not new.strip():
@@ -247,60 +247,17 @@ def _changed_lines(buggy: str, fixed: str) -> tuple[list[str], list[str]]:
     return removed, added
 
 
-@dataclass(frozen=True)
-class _Syntax:
-    """What infill needs of a language: its line comment, and the program a text denotes
-    without layout and comments (None when it does not parse)."""
-
-    suffix: str
-    comment: str
-    program: Callable[[str], str | None]
-
-
-def _python_program(text: str) -> str | None:
-    if python.has_syntax_error(text):  # tree-sitter also catches what ast lets through (MISSING)
-        return None
-    try:
-        return ast.dump(ast.parse(text))
-    except (SyntaxError, ValueError):
-        return None
-
-
-SYNTAXES = {s.suffix: s for s in (_Syntax(".py", "#", _python_program), _Syntax(".java", "//", java.program))}
-
-
-@dataclass(frozen=True)
-class _Source:
-    text: str
-    program: str
-    syntax: _Syntax
-
-
-def _load(project_root: Path, file: str) -> _Source | None:
-    syntax = SYNTAXES.get(Path(file).suffix)
-    if syntax is None:
-        return None
-    try:
-        text = (project_root / file).read_bytes().decode("utf-8")  # keeps \r\n line ends as they are
-    except (OSError, UnicodeDecodeError) as error:
-        logger.warning("infill: skipping %s: %s", file, error)
-        return None
-    program = syntax.program(text)
-    if program is None:
-        logger.warning("infill: skipping %s: it has a syntax error", file)
-        return None
-    return _Source(text, program, syntax)
-
-
-def _engine(source: _Source, hole: Hole, path: Path, project_root: Path) -> Guide:
+def completion_guide(source: SourceFile, hole: Hole, project_root: Path) -> Guide:
     """The completion engine for the hole's language, refusing endings that repeat a program."""
-    if source.syntax.suffix == ".java":
+    if source.syntax.suffix == java.SUFFIX:
         engine: Guide = JavaCompletionEngine(
-            hole.prefix, hole.suffix, hole.line_end, single_line=hole.single_line, path=path, project_root=project_root
+            hole.prefix, hole.suffix, hole.line_end, single_line=hole.single_line, path=source.path,
+            project_root=project_root,
         )
     else:
         engine = PythonCompletionEngine(
-            hole.prefix, hole.middle, hole.suffix, hole.line_end, path, project_root, single_line=hole.single_line
+            hole.prefix, hole.middle, hole.suffix, hole.line_end, source.path, project_root,
+            single_line=hole.single_line,
         )
     return NovelEndings(engine, lambda text: source.syntax.program(hole.fill(text)), source.program)
 

@@ -35,7 +35,8 @@ from repairbot.domain import Candidate, SuspiciousLocation
 from repairbot.generate import completion, completion_java
 from repairbot.generate.completion import PythonCompletionEngine
 from repairbot.generate.completion_java import JavaCompletionEngine
-from repairbot.generate.infill import SYNTAXES, Hole
+from repairbot.generate.infill import Hole
+from repairbot.generate.sources import SourceFile, load_source
 from repairbot.generate.masks import Mask, Name, OneOf, masks
 from repairbot.languages import java, python
 from repairbot.models import Completion, Guide, LanguageModel, load, resolve
@@ -74,31 +75,10 @@ class MaskedStats:
 
 
 @dataclass(frozen=True)
-class _Source:
-    path: Path
-    data: bytes
-    text: str
-    program: str
-    suffix: str  # ".py" or ".java"
-
-    def text_before(self, offset: int) -> str:
-        return self.data[:offset].decode("utf-8")
-
-    def text_after(self, offset: int) -> str:
-        return self.data[offset:].decode("utf-8")
-
-    def line_of(self, offset: int) -> int:
-        return self.data.count(b"\n", 0, offset) + 1
-
-    def parses_to(self, text: str) -> str | None:
-        return SYNTAXES[self.suffix].program(text)
-
-
-@dataclass(frozen=True)
 class _Proposal:
     prior: float  # location score x template weight: the order in which the model fills masks
     location: SuspiciousLocation
-    source: _Source
+    source: SourceFile
     mask: Mask
 
 
@@ -127,15 +107,15 @@ class MaskedTemplateGenerator:
         return sorted(best.values(), key=lambda c: -c.prior)[: max(limit, 0)]
 
     def _proposals(self, project_root: Path, locations: list[SuspiciousLocation]) -> list[_Proposal]:
-        sources: dict[str, _Source | None] = {}
+        sources: dict[str, SourceFile | None] = {}
         proposals = []
         for location in locations:
             if location.file not in sources:
-                sources[location.file] = _load(project_root, location.file)
+                sources[location.file] = load_source(project_root, location.file, self.name)
             source = sources[location.file]
             if source is None:
                 continue
-            tree = _PARSERS[source.suffix](source.data)
+            tree = _PARSERS[source.syntax.suffix](source.data)
             for mask in masks(location.file, source.data, tree, location.start_line, location.end_line):
                 proposals.append(_Proposal(location.score * mask.template.weight, location, source, mask))
         # Most likely first; of equal priors, one file's masks in source order (see above).
@@ -152,7 +132,7 @@ class MaskedTemplateGenerator:
         hole = _hole(source, mask)
         guide = _MaskGuide(
             _engine(source, mask, hole, project_root) if self._budget.constrained else None,
-            original=hole.middle, unbalanced=_UNBALANCED[source.suffix], lead=_lead(hole.prefix), shape=mask.shape,
+            original=hole.middle, unbalanced=_UNBALANCED[source.syntax.suffix], lead=_lead(hole.prefix), shape=mask.shape,
         )
         start = time.monotonic()
         completions = self._model.infill(
@@ -166,7 +146,7 @@ class MaskedTemplateGenerator:
         return [c for c in (_filled(proposal, completion) for completion in completions) if c is not None]
 
 
-def _hole(source: _Source, mask: Mask) -> Hole:
+def _hole(source: SourceFile, mask: Mask) -> Hole:
     """The mask as a hole: `prefix + filling + suffix` is the patched file. A multi-line
     mask's hole ends where the model writes the statement after it again (`Hole.stop`)."""
     line = source.line_of(mask.start)
@@ -195,7 +175,7 @@ def _candidate(proposal: _Proposal, filling: str, mean_logprob: float) -> Candid
     mask, source = proposal.mask, proposal.source
     new = mask.before + filling + mask.after
     patched = source.text_before(mask.start) + new + source.text_after(mask.end)
-    if source.parses_to(patched) in (None, source.program):
+    if source.syntax.program(patched) in (None, source.program):
         return None
     old = source.data[mask.start : mask.end].decode("utf-8")
     return Candidate(
@@ -242,13 +222,13 @@ def _lead(prefix: str) -> str:
     return "." if prefix.endswith(".") else ""
 
 
-def _engine(source: _Source, mask: Mask, hole: Hole, project_root: Path) -> Guide:
+def _engine(source: SourceFile, mask: Mask, hole: Hole, project_root: Path) -> Guide:
     """The completion engine on the hole, the `lead` moved from the prefix into the filling.
     The Python engine reads the file's names from `prefix + middle + suffix`: the mask's
     placeholder makes that parse where the original span (empty for an insertion) would not."""
     lead = _lead(hole.prefix)
     prefix = hole.prefix[: len(hole.prefix) - len(lead)]
-    if source.suffix == java.SUFFIX:
+    if source.syntax.suffix == java.SUFFIX:
         return JavaCompletionEngine(prefix, hole.suffix, hole.line_end, single_line=hole.single_line)
     middle = lead + (mask.placeholder if mask.placeholder is not None else hole.middle)
     return PythonCompletionEngine(
@@ -260,24 +240,6 @@ def _window(suffix: str, lines: int) -> str:
     """The suffix's first `lines` lines (the rest of the mask's own line counts as one)."""
     kept = suffix.split("\n", lines + 1)
     return "\n".join(kept[: lines + 1])
-
-
-def _load(project_root: Path, file: str) -> _Source | None:
-    suffix = Path(file).suffix
-    if suffix not in _PARSERS:
-        return None
-    path = project_root / file
-    try:
-        data = path.read_bytes()
-        text = data.decode("utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        logger.warning("masked: skipping %s: %s", file, error)
-        return None
-    program = SYNTAXES[suffix].program(text)
-    if program is None:
-        logger.warning("masked: skipping %s: it has a syntax error", file)
-        return None
-    return _Source(path, data, text, program, suffix)
 
 
 def _snippet(code: str) -> str:

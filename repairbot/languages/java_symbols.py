@@ -9,7 +9,6 @@ anonymous class, a supertype it cannot read, two classes of one name) is None.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 

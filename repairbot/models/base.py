@@ -86,14 +86,11 @@ class LanguageModel(Protocol):
 
 
 class Session(Protocol):
-    """A model that has read one prompt; decoding walks forward from it and back to it."""
+    """A model that has read one prompt; decoding walks a tree of continuations from it."""
 
-    def restart(self) -> np.ndarray:
-        """Forget every generated token; the logits of the first token to generate."""
-        ...
-
-    def feed(self, tokens: list[int]) -> np.ndarray:
-        """Append `tokens` (one batch: cheaper than one by one); the logits of the next one."""
+    def seek(self, path: list[int]) -> np.ndarray:
+        """The logits of the token after the prompt and the generated `path`. A backend
+        keeps what it last read and re-reads only from where `path` differs, in one batch."""
         ...
 
     def encode(self, text: str) -> list[int]: ...

@@ -186,8 +186,8 @@ Step = Callable[[list[int], Any], tuple[np.ndarray, Any]]
 
 
 class _TorchSession:
-    """The KV cache after the prompt is kept and each completion decodes from a copy of it:
-    the prompt is read once per hole, not once per sample."""
+    """The KV cache after the prompt is kept; a completion that leaves the path last read
+    decodes from a copy of it: the prompt is read once per hole, not once per sample."""
 
     def __init__(
         self, step: Step, prompt: list[int], encode: Callable[[str], list[int]],
@@ -196,16 +196,18 @@ class _TorchSession:
         self._step = step
         self._prompt_logits, self._prompt_cache = step(prompt, None)
         self._cache = self._prompt_cache
+        self._path: list[int] = []
         self.encode = encode
         self.decode = decode
         self._ends = ends
 
-    def restart(self) -> np.ndarray:
-        self._cache = copy.deepcopy(self._prompt_cache)
-        return self._prompt_logits
-
-    def feed(self, tokens: list[int]) -> np.ndarray:
-        logits, self._cache = self._step(tokens, self._cache)
+    def seek(self, path: list[int]) -> np.ndarray:
+        if not path:
+            return self._prompt_logits
+        if path[: len(self._path)] != self._path or len(path) == len(self._path):
+            self._cache, self._path = copy.deepcopy(self._prompt_cache), []
+        logits, self._cache = self._step(path[len(self._path) :], self._cache)
+        self._path = list(path)
         return logits
 
     def is_end(self, token: int) -> bool:

@@ -65,27 +65,26 @@ class LlamaModel:
 
 
 class _LlamaSession:
-    """Reuses whatever the context already holds: samples of one hole restart at the end of
-    the prompt, and the next hole in the same file re-reads only from where its prompt differs."""
+    """Reuses whatever the context already holds: the next hole in the same file re-reads
+    only from where its prompt differs, and a completion only from where it leaves the path
+    the context last read."""
 
     def __init__(self, llm: Llama, prompt: list[int]) -> None:
         self._llm = llm
         self._vocab = llama_cpp.llama_model_get_vocab(llm.model)
-        self._prompt_length = len(prompt)
-        cached = llm.input_ids[: llm.n_tokens].tolist()
+        self._prompt = prompt
+        self._prompt_logits = self._read(prompt)
+
+    def seek(self, path: list[int]) -> np.ndarray:
+        return self._read(self._prompt + path) if path else self._prompt_logits
+
+    def _read(self, tokens: list[int]) -> np.ndarray:
+        held = self._llm.input_ids[: self._llm.n_tokens].tolist()
         shared = 0
-        while shared < min(len(cached), len(prompt)) and cached[shared] == prompt[shared]:
+        while shared < min(len(held), len(tokens)) and held[shared] == tokens[shared]:
             shared += 1
-        llm.n_tokens = min(shared, len(prompt) - 1)  # re-read at least one token: its logits
-        llm.eval(prompt[llm.n_tokens :])
-        self._prompt_logits = self._logits()
-
-    def restart(self) -> np.ndarray:
-        self._llm.n_tokens = self._prompt_length
-        return self._prompt_logits
-
-    def feed(self, tokens: list[int]) -> np.ndarray:
-        self._llm.eval(tokens)
+        self._llm.n_tokens = min(shared, len(tokens) - 1)  # re-read at least one token: its logits
+        self._llm.eval(tokens[self._llm.n_tokens :])
         return self._logits()
 
     def encode(self, text: str) -> list[int]:

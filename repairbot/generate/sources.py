@@ -1,0 +1,79 @@
+"""The source files the model-driven generators rewrite, read once per file and job.
+
+A generator compares programs, not texts: a filling that only changes spacing or comments
+gives back the buggy program and is no patch. So a file is loaded with the program it
+denotes, and one that does not parse (or is not UTF-8) is skipped with a warning rather
+than failing the job: the other suspicious files may still hold the fix.
+"""
+
+from __future__ import annotations
+
+import ast
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from repairbot.languages import java, python
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Syntax:
+    """What generation needs of a language: its line comment, and the program a text
+    denotes without layout and comments (None when it does not parse)."""
+
+    suffix: str
+    comment: str
+    program: Callable[[str], str | None]
+
+
+def _python_program(text: str) -> str | None:
+    if python.has_syntax_error(text):  # tree-sitter also catches what ast lets through (MISSING)
+        return None
+    try:
+        return ast.dump(ast.parse(text))
+    except (SyntaxError, ValueError):
+        return None
+
+
+SYNTAXES = {s.suffix: s for s in (Syntax(".py", "#", _python_program), Syntax(java.SUFFIX, "//", java.program))}
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: Path
+    data: bytes  # as on disk: tree-sitter offsets are byte offsets, \r\n line ends are kept
+    text: str
+    program: str
+    syntax: Syntax
+
+    def text_before(self, offset: int) -> str:
+        return self.data[:offset].decode("utf-8")
+
+    def text_after(self, offset: int) -> str:
+        return self.data[offset:].decode("utf-8")
+
+    def line_of(self, offset: int) -> int:
+        return self.data.count(b"\n", 0, offset) + 1
+
+
+def load_source(project_root: Path, file: str, reader: str) -> SourceFile | None:
+    """`file` (relative to `project_root`) when a generator can rewrite it; `reader` names
+    the generator in the warning about a file it skips."""
+    syntax = SYNTAXES.get(Path(file).suffix)
+    if syntax is None:
+        return None
+    path = project_root / file
+    try:
+        data = path.read_bytes()
+        text = data.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        logger.warning("%s: skipping %s: %s", reader, file, error)
+        return None
+    program = syntax.program(text)
+    if program is None:
+        logger.warning("%s: skipping %s: it has a syntax error", reader, file)
+        return None
+    return SourceFile(path, data, text, program, syntax)
