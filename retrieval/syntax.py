@@ -11,13 +11,14 @@ from __future__ import annotations
 import bisect
 import itertools
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 import tree_sitter_java
 import tree_sitter_python
 from tree_sitter import Language, Node, Parser, Tree
+
+from repairbot.languages.python import walk
 
 _LANGUAGES = {
     "python": Language(tree_sitter_python.language()),
@@ -87,7 +88,7 @@ def functions(source: bytes, language: str) -> list[Function]:
     """Every function, method and constructor, nested ones included, in source order."""
     found: list[Function] = []
     seen: dict[str, int] = {}
-    for node in _walk(parse(source, language).root_node):
+    for node in walk(parse(source, language).root_node):
         if node.type not in _FUNCTIONS[language]:
             continue
         key = _qualified_name(node, language)
@@ -144,14 +145,6 @@ def _is_docstring(node: Node) -> bool:
 
 def _interpolated(node: Node) -> bool:
     return any(child.type == "interpolation" for child in node.children)
-
-
-def _walk(root: Node) -> Iterator[Node]:
-    pending = [root]
-    while pending:
-        node = pending.pop()
-        yield node
-        pending.extend(reversed(node.named_children))
 
 
 def _qualified_name(node: Node, language: str) -> str:

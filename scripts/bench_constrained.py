@@ -25,19 +25,15 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from benchmarks.bugs import Bug, given_locations
+from benchmarks.bugs import Bug
 from benchmarks.examples import example_bugs
+from benchmarks.prepared import prepared
 from benchmarks.quixbugs import java_bugs, python_bugs
 from repairbot.config import load_settings
-from repairbot.domain import Candidate, SuspiciousLocation, Verdict
+from repairbot.domain import Candidate, Verdict
 from repairbot.generate.infill import completion_guide, make_hole
 from repairbot.generate.sources import SYNTAXES, load_source
-from repairbot.localize import parse_given
 from repairbot.models import DEFAULT_MODEL, load, resolve
-from repairbot.reproduce import reproduce
-from repairbot.workspace import Workspace
-from validators.pool import ValidationPool
-from validators.runners import runner_for
 
 MODES = ("unconstrained", "constrained")
 
@@ -57,37 +53,30 @@ class Tally:
 
 
 def run_bug(bug: Bug, model, samples: int, max_tokens: int, tallies: dict[str, Tally]) -> None:
-    with Workspace(bug.project) as workspace:
-        runner = runner_for(workspace.root, "javac" if bug.language == "java" else "pytest", bug.test_command,
-                            main_roots=bug.main_roots, test_roots=bug.test_roots)
-        program = SYNTAXES[".java" if bug.language == "java" else ".py"].program
-        runner.prepare(workspace.root)
-        reproduction = reproduce(runner, workspace.root, 300, reruns=0)
-        pool = ValidationPool(runner, workspace.root, reproduction, 1, workspace.scratch)
+    program = SYNTAXES[".java" if bug.language == "java" else ".py"].program
+    with prepared(bug) as ready:
         holes = []
-        for spec in given_locations(bug):
-            given = parse_given(spec)
-            text = (workspace.root / given.file).read_text(encoding="utf-8")
-            hole = make_hole(text, given.start_line, given.end_line)
+        for location in ready.locations:
+            text = (ready.root / location.file).read_text(encoding="utf-8")
+            hole = make_hole(text, location.start_line, location.end_line)
             if hole is not None:
-                holes.append((given, text, hole))
+                holes.append((location, text, hole))
                 model.infill(hole.prefix, hole.suffix, n=1, max_tokens=1)  # read the prompt once
         for mode in MODES:
             tally = tallies[mode]
             seen: set[str] = set()
             candidates: list[Candidate] = []
             row = {"completions": 0, "parsing": 0, "unique": 0, "plausible": 0, "decode_s": 0.0}
-            for given, text, hole in holes:
+            for location, text, hole in holes:
                 guide = None
                 if mode == "constrained":
-                    source = load_source(workspace.root, given.file, "bench")
-                    assert source is not None, f"{given.file} does not parse"
-                    guide = completion_guide(source, hole, workspace.root)
+                    source = load_source(ready.root, location.file, "bench")
+                    assert source is not None, f"{location.file} does not parse"
+                    guide = completion_guide(source, hole, ready.root)
                 start = time.monotonic()
                 completions = model.infill(hole.prefix, hole.suffix, n=samples, max_tokens=max_tokens, stop=hole.stop, guide=guide)
                 row["decode_s"] += time.monotonic() - start
                 original = program(text)
-                location = SuspiciousLocation(given.file, given.start_line, given.end_line, 1.0, "given")
                 for completion in completions:
                     row["completions"] += 1
                     tally.pruned_tokens += completion.pruned
@@ -99,9 +88,9 @@ def run_bug(bug: Bug, model, samples: int, max_tokens: int, tallies: dict[str, T
                     row["parsing"] += 1
                     if parsed != original and parsed not in seen:
                         seen.add(parsed)
-                        candidates.append(Candidate(given.file, text, patched, f"infill:{mode}", completion.text, location))
+                        candidates.append(Candidate(location.file, text, patched, f"infill:{mode}", completion.text, location))
             row["unique"] = len(candidates)
-            results = list(pool.run(candidates, should_stop=lambda: False))
+            results = list(ready.pool.run(candidates, should_stop=lambda: False))
             row["plausible"] = sum(r.verdict is Verdict.PLAUSIBLE for r in results)
             tally.bugs += 1
             tally.completions += row["completions"]

@@ -27,21 +27,17 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from benchmarks.bugs import Bug, given_locations
+from benchmarks.bugs import Bug
+from benchmarks.prepared import prepared
 from benchmarks.examples import example_bugs
 from benchmarks.quixbugs import java_bugs, python_bugs
 from repairbot.config import load_settings
-from repairbot.domain import SuspiciousLocation, Verdict
+from repairbot.domain import Verdict
 from repairbot.generate.infill import InfillBudget, InfillGenerator
-from repairbot.localize import parse_given
 from repairbot.models import DEFAULT_MODEL, load, resolve
 from repairbot.rank import order_for_validation
-from repairbot.reproduce import reproduce
-from repairbot.workspace import Workspace
 from retrieval.memory import open_index
 from retrieval.retrieve import RetrievalContext, retrieve
-from validators.pool import ValidationPool
-from validators.runners import runner_for
 
 MODES = {"none": (0, 0), "fixes": (2, 0), "fixes+lines": (2, 3)}  # mode -> (past fixes, similar lines)
 
@@ -57,16 +53,9 @@ class Tally:
 
 
 def run_bug(bug: Bug, model, index, samples: int, tallies: dict[str, Tally]) -> None:
-    with Workspace(bug.project) as workspace:
-        runner = runner_for(workspace.root, "auto", bug.test_command, "auto", bug.main_roots, bug.test_roots)
-        runner.prepare(workspace.root)
-        reproduction = reproduce(runner, workspace.root, 300, reruns=0)
-        pool = ValidationPool(runner, workspace.root, reproduction, 1, workspace.scratch)
-        locations = []
-        for spec in given_locations(bug):
-            given = parse_given(spec)
-            locations.append(SuspiciousLocation(given.file, given.start_line, given.end_line, 1.0, "given"))
-        contexts = retrieve(workspace.root, locations, index, k=max(k for k, _ in MODES.values()),
+    with prepared(bug) as ready:
+        locations = ready.locations
+        contexts = retrieve(ready.root, locations, index, k=max(k for k, _ in MODES.values()),
                             similar_lines=max(n for _, n in MODES.values()))
         for mode, (k, n) in MODES.items():
             retrieved = {
@@ -74,8 +63,8 @@ def run_bug(bug: Bug, model, index, samples: int, tallies: dict[str, Tally]) -> 
                 for location, context in contexts.items()
             }
             generator = InfillGenerator(model, InfillBudget(samples=samples, time_limit_s=600), retrieved)
-            candidates = order_for_validation(generator.generate(workspace.root, locations, 1000))
-            verdicts = {r.candidate: r.verdict for r in pool.run(candidates, should_stop=lambda: False)}
+            candidates = order_for_validation(generator.generate(ready.root, locations, 1000))
+            verdicts = {r.candidate: r.verdict for r in ready.pool.run(candidates, should_stop=lambda: False)}
             plausible = sum(v is Verdict.PLAUSIBLE for v in verdicts.values())
             tally = tallies[mode]
             tally.bugs += 1

@@ -15,9 +15,11 @@ from typer.testing import CliRunner
 
 from benchmarks.bugs import given_locations, line_ranges, same_program
 from benchmarks.evaluate import evaluate, job_settings, read_results
+from benchmarks.prepared import prepared
 from benchmarks.examples import example_bugs, example_language
 from benchmarks.quixbugs import java_bugs, python_bugs
 from repairbot.cli import app
+from repairbot.domain import Candidate, Verdict
 from repairbot.errors import BadInput
 from repairbot.pipeline import make_runner
 from repairbot.reproduce import reproduce
@@ -113,7 +115,7 @@ def checkout(tmp_path: Path) -> Path:
 
 
 def test_same_program_ignores_layout_comments_and_bare_strings() -> None:
-    buggy, fixed = PROGRAMS["count_evens"]
+    buggy = PROGRAMS["count_evens"][0]
     without_docstring = fixed[fixed.index("def "):]
     assert same_program(without_docstring.replace("== 0:", "==0:  # fixed"), fixed, "p.py")
     assert not same_program(buggy, fixed, "p.py")
@@ -144,6 +146,23 @@ def test_quixbugs_layout_becomes_one_project_per_program_with_its_fault(checkout
     assert given_locations(bug) == ["python_programs/count_evens.py:4"]
     with pytest.raises(ValueError, match="not a QuixBugs checkout"):
         python_bugs(tmp_path, tmp_path / "scratch")
+
+
+def test_a_prepared_bug_validates_against_its_reproduced_failure_in_a_copy(checkout: Path, tmp_path: Path) -> None:
+    [bug] = python_bugs(checkout, tmp_path / "scratch")
+    buggy = PROGRAMS["count_evens"][0]
+    with prepared(bug) as ready:
+        assert ready.root != bug.project
+        assert [(l.file, l.start_line, l.end_line) for l in ready.locations] == [("python_programs/count_evens.py", 4, 4)]
+        file = ready.locations[0].file
+        patches = {
+            "reference": buggy.replace("n % 2 == 1", "n % 2 == 0"),
+            "no fix": buggy.replace("count = 0", "count = 0  # a comment"),
+        }
+        candidates = [Candidate(file, buggy, text, "test", name, ready.locations[0]) for name, text in patches.items()]
+        verdicts = {r.candidate.description: r.verdict for r in ready.pool.run(candidates, should_stop=lambda: False)}
+    assert verdicts == {"reference": Verdict.PLAUSIBLE, "no fix": Verdict.FAILS}
+    assert (bug.project / file).read_text() == buggy  # the bug's own project is untouched
 
 
 def test_quixbugs_java_layout_becomes_one_project_per_program_with_its_fault(checkout: Path, tmp_path: Path) -> None:

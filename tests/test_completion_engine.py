@@ -99,6 +99,17 @@ def test_in_a_one_line_hole_a_comment_needs_whole_code_before_it(tmp_path: Path)
     assert PythonCompletionEngine(*args).allows("return self.subtotal() *  # then what", False)
 
 
+def test_in_a_one_line_hole_the_code_ends_where_a_comment_starts(tmp_path: Path) -> None:
+    hole = make_hole(SOURCE, BUGGY_LINE, BUGGY_LINE)
+    assert hole is not None
+    args = (hole.prefix, hole.middle, hole.suffix, hole.line_end, tmp_path / "orders.py", tmp_path)
+    one_line = PythonCompletionEngine(*args, single_line=True)
+    assert one_line.code_end("return self.subtotal()  # fixed") == len("return self.subtotal()  ")
+    assert one_line.code_end("return '#' + name") is None  # in a string, no comment
+    assert one_line.code_end("return self.subtotal()") is None
+    assert PythonCompletionEngine(*args).code_end("return self.subtotal()  # then") is None  # more lines may follow
+
+
 def test_a_star_import_turns_the_name_check_off(tmp_path: Path) -> None:
     source = "from os.path import *\n\n\ndef f(p):\n    return p\n"
     hole = make_hole(source, 5, 5)

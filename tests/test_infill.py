@@ -319,6 +319,9 @@ def test_the_engine_refuses_endings_that_give_back_the_buggy_or_an_earlier_progr
         def forced(self, text: str) -> str:
             return ""
 
+        def code_end(self, text: str) -> int | None:
+            return None
+
     hole = make_hole(SOURCE, 2, 2)
     program = lambda text: ast.dump(ast.parse(hole.fill(text)))  # noqa: E731
     guide = NovelEndings(Anything(), program, program(hole.middle))
@@ -327,3 +330,4 @@ def test_the_engine_refuses_endings_that_give_back_the_buggy_or_an_earlier_progr
     assert guide.allows("total = cents * count", final=True)
     assert not guide.allows("total = (cents * count)", final=True)  # the same program again
     assert guide.allows("total = cents - count", final=True)
+    assert not guide.allows("  ", final=True)  # deleting the line is no filling

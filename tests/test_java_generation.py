@@ -57,6 +57,8 @@ def test_java_engine_refuses_what_cannot_parse() -> None:
     assert not engine.allows("total += cents * count);", final=False)  # closes nothing
     assert not engine.allows("total += cents * // times", final=False)  # code before the comment is cut
     assert engine.allows("total += cents * count; // times", final=False)
+    assert engine.code_end("total += cents * count; // times") == len("total += cents * count; ")
+    assert engine.code_end('total += "//".length();') is None
     assert engine.forced("total += ce") == ""
 
 

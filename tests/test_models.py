@@ -227,6 +227,9 @@ class NoDoubleB:
     def forced(self, text: str) -> str:
         return "a" if text.endswith("ba") else ""
 
+    def code_end(self, text: str) -> int | None:
+        return None
+
 
 def test_a_guide_masks_refused_tokens_and_writes_forced_ones_in_one_batch() -> None:
     # The model wants a, b, b, end: the guide refuses the second b (the next best is a), then
@@ -249,8 +252,30 @@ def test_a_guide_that_refuses_everything_ends_the_completion_as_truncated() -> N
         def forced(self, text: str) -> str:
             return ""
 
+        def code_end(self, text: str) -> int | None:
+            return None
+
     [refused] = complete(ScriptedSession([[1.0, 1.0, 1.0, 1.0]]), n=1, max_tokens=5, guide=Never())
     assert refused.truncated and refused.text == "" and refused.pruned == 4
+
+
+def test_the_hole_ends_where_the_guide_says_its_code_ends() -> None:
+    # The model writes 'a', then a 'b' that (for this guide) starts a comment running to the
+    # end of the hole: the completion ends before it, and nothing after it is read.
+    class CommentAtB:
+        def allows(self, text: str, final: bool) -> bool:
+            return True
+
+        def forced(self, text: str) -> str:
+            return ""
+
+        def code_end(self, text: str) -> int | None:
+            return text.index("b") if "b" in text else None
+
+    session = ScriptedSession([[5.0, 0, 0, 0], [0, 5.0, 0, 0], [5.0, 0, 0, 0]])
+    [greedy] = complete(session, n=1, max_tokens=10, guide=CommentAtB())
+    assert (greedy.text, greedy.truncated) == ("a", False)
+    assert session.fed == [[0]]
 
 
 def test_the_deadline_stops_sampling_but_keeps_the_greedy_completion() -> None:

@@ -135,6 +135,10 @@ class PythonCompletionEngine:
             self._name_allowed(text, start, end) for start, end in scanned.names
         )
 
+    def code_end(self, text: str) -> int | None:
+        scanned = scan(text)
+        return scanned.comment_start if self.single_line and scanned.in_comment and not scanned.broken else None
+
     def forced(self, text: str) -> str:
         scanned = scan(text)
         if scanned.broken or scanned.in_string or scanned.in_comment or not scanned.names:

@@ -111,6 +111,10 @@ class JavaCompletionEngine:
             return self._parses_with(text[: scanned.line_comment_start])
         return True
 
+    def code_end(self, text: str) -> int | None:
+        scanned = scan(text, self._open)
+        return scanned.line_comment_start if self.single_line and not scanned.broken else None
+
     def forced(self, text: str) -> str:
         if self._path is None:
             return ""

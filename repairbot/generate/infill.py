@@ -265,7 +265,8 @@ def completion_guide(source: SourceFile, hole: Hole, project_root: Path) -> Guid
 class NovelEndings:
     """A guide that also refuses to end the hole with a program already written: the
     original (a filling that gives back the buggy code is never a patch) or an earlier
-    completion of the same hole. Samples of a one-line hole mostly repeat the greedy
+    completion of the same hole; and to end it empty (deleting the lines is the masked
+    templates' job, done there without the model). Samples of a one-line hole mostly repeat the greedy
     filling; each repeat costs a whole completion and yields nothing, where a refused
     ending makes the model write on from there, into a program not tried yet."""
 
@@ -279,6 +280,8 @@ class NovelEndings:
             return False
         if not final:
             return True
+        if not text.strip():
+            return False
         program = self._program(text)
         if program in self._written:
             return False
@@ -288,6 +291,9 @@ class NovelEndings:
 
     def forced(self, text: str) -> str:
         return self._engine.forced(text)
+
+    def code_end(self, text: str) -> int | None:
+        return self._engine.code_end(text)
 
 
 def _snippet(code: str) -> str:

@@ -217,6 +217,10 @@ class _MaskGuide:
     def forced(self, text: str) -> str:
         return self.engine.forced(self.lead + text) if self.engine is not None else ""
 
+    def code_end(self, text: str) -> int | None:
+        end = self.engine.code_end(self.lead + text) if self.engine is not None else None
+        return None if end is None else max(end - len(self.lead), 0)
+
 
 def _lead(prefix: str) -> str:
     return "." if prefix.endswith(".") else ""

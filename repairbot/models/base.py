@@ -57,6 +57,13 @@ class Guide(Protocol):
         """The characters every valid continuation of `text` starts with ('' if none)."""
         ...
 
+    def code_end(self, text: str) -> int | None:
+        """Where the hole's code ends in `text` when nothing written after it can change the
+        program (a comment running to the end of a one-line hole); None while it can.
+        Decoding ends the hole there: the model's comments are no part of a patch, and
+        each differently worded one would otherwise cost a whole completion."""
+        ...
+
 
 def fit(before: list[int], after: list[int], room: int) -> tuple[list[int], list[int]]:
     """Prefix and suffix tokens cut to `room` on the far side of the hole: the prefix loses

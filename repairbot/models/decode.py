@@ -225,13 +225,15 @@ class _Tree:
             above = above.parent
 
     def _text_with(self, node: _Node, token: int) -> tuple[str, bool]:
-        """The hole's text with `token` appended, cut at a stop string, and whether it ends
-        the hole."""
+        """The hole's text with `token` appended, cut at a stop string or where the guide
+        says the code ends, and whether it ends the hole."""
         if self._session.is_end(token):
             return node.text, True
         text = self._session.decode([*node.path, token])
         cut = _cut(text, self._stop)
-        return (text, False) if cut is None else (text[:cut], True)
+        if cut is None and self._guide is not None:
+            cut = self._guide.code_end(text)
+        return (text, False) if cut is None else (text[:cut].rstrip(), True)
 
 
 def _result(text: str, logprobs: list[float], pruned: int, forced: int, truncated: bool) -> Completion:

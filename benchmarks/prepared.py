@@ -1,0 +1,46 @@
+"""A benchmark bug made ready for a generation experiment: a private copy of its project,
+the failure reproduced, a validation pool, and the reference fix's lines as locations.
+
+Experiments that compare generators or decoding settings (scripts/bench_constrained.py,
+scripts/bench_rag.py) give every variant the same holes (perfect fault localization) and
+validate every candidate, so their differences come from generation alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks.bugs import Bug, given_locations
+from repairbot.domain import SuspiciousLocation
+from repairbot.localize import GivenLines, parse_given
+from repairbot.reproduce import reproduce
+from repairbot.workspace import Workspace
+from validators.pool import ValidationPool
+from validators.runners import runner_for
+
+REPRODUCE_TIMEOUT_S = 300
+
+
+@dataclass(frozen=True)
+class PreparedBug:
+    root: Path  # the copy every variant generates against; the pool validates on its own copies
+    pool: ValidationPool
+    locations: list[SuspiciousLocation]  # one per run of faulty lines, each scored 1.0
+
+
+@contextmanager
+def prepared(bug: Bug) -> Iterator[PreparedBug]:
+    with Workspace(bug.project) as workspace:
+        runner = runner_for(workspace.root, "auto", bug.test_command, "auto", bug.main_roots, bug.test_roots)
+        runner.prepare(workspace.root)
+        reproduction = reproduce(runner, workspace.root, REPRODUCE_TIMEOUT_S, reruns=0)
+        pool = ValidationPool(runner, workspace.root, reproduction, 1, workspace.scratch)
+        locations = []
+        for spec in given_locations(bug):
+            given = parse_given(spec)
+            assert isinstance(given, GivenLines)
+            locations.append(SuspiciousLocation(given.file, given.start_line, given.end_line, 1.0, "given"))
+        yield PreparedBug(workspace.root, pool, locations)
