@@ -59,6 +59,8 @@ def test_scan_sees_brackets_names_and_skips_strings_and_comments() -> None:
     assert [("f(a[1], 'x)' + rb\"y\"  # g("[s:e]) for s, e in scanned.names] == ["f", "a"]
     assert scan("a]").broken and scan("(a]").broken and scan("'abc\n").broken
     assert scan('"""doc').in_string and not scan('"""doc"""').in_string
+    text = "größe = 数 + x1"
+    assert [text[s:e] for s, e in scan(text).names] == ["größe", "数", "x1"]
 
 
 @pytest.mark.parametrize(

@@ -259,6 +259,14 @@ def test_a_guide_that_refuses_everything_ends_the_completion_as_truncated() -> N
     assert refused.truncated and refused.text == "" and refused.pruned == 4
 
 
+def test_endings_that_give_the_same_text_count_once() -> None:
+    # A newline (a stop) and the end token both end the hole, with the same text.
+    steps = [[0.0, -20.0, 5.0, 5.0]] * 3
+    completions = complete(ScriptedSession(steps), n=10, max_tokens=2, stop=["\n"])
+    assert [(c.text, c.truncated) for c in completions][0] == ("", False)
+    assert sorted((c.text, c.truncated) for c in completions) == [("", False), ("a", False), ("aa", True)]
+
+
 def test_the_hole_ends_where_the_guide_says_its_code_ends() -> None:
     # The model writes 'a', then a 'b' that (for this guide) starts a comment running to the
     # end of the hole: the completion ends before it, and nothing after it is read.

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import jedi
 
-IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+IDENTIFIER = re.compile(r"[^\W\d]\w*")  # Python 3 names may hold any letter (`größe`, `数`)
 OPENERS = {"(": ")", "[": "]", "{": "}"}
 CLOSERS = {")", "]", "}"}
 # After these a name is being defined, not used: the name checks stay out of such lines.

@@ -49,6 +49,9 @@ MAX_REFUSALS_PER_DRAW = 64
 # token costs more than the model's step on small holes, and the tail beyond this many
 # tokens holds a negligible share of a code model's probability mass.
 NUCLEUS_CANDIDATES = 2048
+# After a completion ends, this many of its last node's likeliest tokens are checked for
+# endings that give the same text.
+SAME_ENDING_CHECKS = 32
 # A node whose untaken mass is below this share of its own is spent (float sums never
 # come back to exactly zero).
 SPENT = 1e-9
@@ -155,6 +158,8 @@ class _Tree:
             text, final = self._text_with(node, token)
             if self._guide is not None and not self._guide.allows(text, final):
                 self._close(node, index)
+                if final:
+                    self._close_endings(node, text)
                 refused += 1
                 if refused > MAX_REFUSALS_PER_DRAW:
                     return _result(node.text, node.logprobs, refused, node.forced, truncated=True)
@@ -163,6 +168,7 @@ class _Tree:
             logprobs = [*node.logprobs, float(node.token_logprobs[index])]
             if final:
                 self._close(node, index)
+                self._close_endings(node, text)
                 return _result(text, logprobs, refused, node.forced, truncated=False)
             forced = self._session.encode(self._guide.forced(text)) if self._guide is not None else []
             path = [*node.path, token, *forced]
@@ -223,6 +229,17 @@ class _Tree:
         while above is not None:
             above.taken += left
             above = above.parent
+
+    def _close_endings(self, node: _Node, text: str) -> None:
+        """Close the node's other likely tokens that end the hole with the same `text` (a
+        newline, two newlines, the end token...): each would be the same completion again."""
+        assert node.tokens is not None and node.shares is not None
+        for index in np.argsort(-node.shares)[:SAME_ENDING_CHECKS]:
+            index = int(index)
+            if index not in node.closed and index not in node.children:
+                other, final = self._text_with(node, int(node.tokens[index]))
+                if final and other == text:
+                    self._close(node, index)
 
     def _text_with(self, node: _Node, token: int) -> tuple[str, bool]:
         """The hole's text with `token` appended, cut at a stop string or where the guide
