@@ -98,7 +98,18 @@ def test_in_a_one_line_hole_a_comment_needs_whole_code_before_it(tmp_path: Path)
     one_line = PythonCompletionEngine(*args, single_line=True)
     assert one_line.allows("return self.subtotal()  # fixed", False)
     assert not one_line.allows("return self.subtotal() *  # then what", False)
-    assert PythonCompletionEngine(*args).allows("return self.subtotal() *  # then what", False)
+    assert not PythonCompletionEngine(*args).allows("return self.subtotal() *  # then what", False)  # see below
+
+
+def test_in_a_hole_of_several_lines_comments_and_blank_lines_are_refused(tmp_path: Path) -> None:
+    hole = make_hole(SOURCE, BUGGY_LINE, BUGGY_LINE + 1)
+    assert hole is not None
+    engine = PythonCompletionEngine(hole.prefix, hole.middle, hole.suffix, hole.line_end, tmp_path / "orders.py", tmp_path)
+    assert engine.allows("total = 1\n    return total", False)
+    assert not engine.allows("total = 1  # one", False)
+    assert not engine.allows("total = 1 \n", False)  # a line ending in a space
+    assert not engine.allows("total = 1\n\n", False)  # a blank line
+    assert engine.allows('total = """a \n\n', False)  # inside a string they are the program
 
 
 def test_in_a_one_line_hole_the_code_ends_where_a_comment_starts(tmp_path: Path) -> None:

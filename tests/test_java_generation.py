@@ -59,6 +59,14 @@ def test_java_engine_refuses_what_cannot_parse() -> None:
     assert engine.allows("total += cents * count; // times", final=False)
     assert engine.code_end("total += cents * count; // times") == len("total += cents * count; ")
     assert engine.code_end('total += "//".length();') is None
+    several = make_hole(SOURCE, BUG_LINE, BUG_LINE + 1)
+    assert several is not None
+    lines = JavaCompletionEngine(several.prefix, several.suffix, several.line_end, single_line=False)
+    assert lines.allows("total += cents;\n        count++;", final=False)
+    assert not lines.allows("total += cents; // add", final=False)
+    assert not lines.allows("total += cents; /* add", final=False)
+    assert not lines.allows("total += cents;\n\n", final=False)
+    assert lines.allows('String s = """\n a \n', final=False)  # inside a text block
     assert engine.forced("total += ce") == ""
 
 

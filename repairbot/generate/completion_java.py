@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from repairbot.generate.completion import layout_noise
 from repairbot.languages import java, java_symbols, javap
 
 OPENERS = {"(": ")", "[": "]", "{": "}"}
@@ -36,6 +37,7 @@ class _Scan:
     broken: bool = False
     in_literal: bool = False
     line_comment_start: int | None = None  # where the `//` comment the text ends in starts
+    in_block_comment: bool = False
 
 
 def scan(text: str, open_brackets: list[str] | None = None) -> _Scan:
@@ -74,6 +76,7 @@ def scan(text: str, open_brackets: list[str] | None = None) -> _Scan:
                 return result
         i += 1
     result.in_literal = bool(quote) or block_comment
+    result.in_block_comment = block_comment
     return result
 
 
@@ -109,6 +112,9 @@ class JavaCompletionEngine:
             return not scanned.in_literal and self._parses_with(text)
         if scanned.line_comment_start is not None and self.single_line:
             return self._parses_with(text[: scanned.line_comment_start])
+        if not self.single_line:
+            in_comment = scanned.line_comment_start is not None or scanned.in_block_comment
+            return not in_comment and not layout_noise(text, lambda before: not scan(before, self._open).in_literal)
         return True
 
     def code_end(self, text: str) -> int | None:
