@@ -439,5 +439,8 @@ def test_default_model_session_rereads_only_where_a_path_differs() -> None:
     rewound = session.seek([*width, *plus])
     model._llm.reset()  # forget everything: the next session reads the prompt from scratch
     fresh = _LlamaSession(model._llm, prompt).seek([*width, *plus])
-    assert int(np.argmax(rewound)) == int(np.argmax(fresh))
-    assert np.allclose(rewound, fresh, atol=0.05)
+    # Equal up to llama.cpp's batch-size-dependent rounding (~1e-3 in probability); the
+    # other branch's distribution is an order of magnitude further off.
+    probabilities = [np.exp(x - x.max()) / np.exp(x - x.max()).sum() for x in (rewound, fresh)]
+    assert np.abs(probabilities[0] - probabilities[1]).max() < 2e-3
+    assert list(np.argsort(-rewound)[:5]) == list(np.argsort(-fresh)[:5])
