@@ -1,12 +1,15 @@
 """Constrained (completion engine) vs unconstrained decoding of the default model, on the
 same holes with the same budget.
 
-    python scripts/bench_constrained.py [--language java] [--quixbugs PATH [--bugs a,b,...]] [--samples 8] [--json FILE]
+    python scripts/bench_constrained.py [--language java] [--quixbugs PATH [--bugs a,b,...]]
+        [--samples 8 | --seconds-per-hole S] [--json FILE]
 
 For every bug (the repo's examples in the language; with --quixbugs, QuixBugs' programs) the
 faulty lines of the reference fix become one hole each (perfect fault localization, so both
 modes work on the same holes). Each mode asks the model for N completions per hole (greedy
-plus samples, fixed seed). Reported per mode, summed over bugs:
+plus samples, fixed seed); or, with --seconds-per-hole, as many as it decodes in that time
+(the same budget for both modes: more completions from a mode that spends fewer tokens on
+each, fewer new programs from one whose samples repeat). Reported per mode, summed over bugs:
 - completions, and the share that finish and make the file parse;
 - unique candidates: parsing programs that differ from the buggy one and from each other;
 - plausible: unique candidates that pass the bug's whole test suite (validated in the
@@ -36,6 +39,7 @@ from repairbot.generate.sources import SYNTAXES, load_source
 from repairbot.models import DEFAULT_MODEL, load, resolve
 
 MODES = ("unconstrained", "constrained")
+UNLIMITED = 10_000  # completions per hole when time is the budget
 
 
 @dataclass
@@ -52,7 +56,9 @@ class Tally:
     per_bug: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
-def run_bug(bug: Bug, model, samples: int, max_tokens: int, tallies: dict[str, Tally]) -> None:
+def run_bug(
+    bug: Bug, model, samples: int, max_tokens: int, tallies: dict[str, Tally], seconds_per_hole: float | None,
+) -> None:
     program = SYNTAXES[".java" if bug.language == "java" else ".py"].program
     with prepared(bug) as ready:
         holes = []
@@ -74,7 +80,11 @@ def run_bug(bug: Bug, model, samples: int, max_tokens: int, tallies: dict[str, T
                     assert source is not None, f"{location.file} does not parse"
                     guide = completion_guide(source, hole, ready.root)
                 start = time.monotonic()
-                completions = model.infill(hole.prefix, hole.suffix, n=samples, max_tokens=max_tokens, stop=hole.stop, guide=guide)
+                deadline = None if seconds_per_hole is None else start + seconds_per_hole
+                completions = model.infill(
+                    hole.prefix, hole.suffix, n=samples, max_tokens=max_tokens, stop=hole.stop, guide=guide,
+                    deadline=deadline,
+                )
                 row["decode_s"] += time.monotonic() - start
                 original = program(text)
                 for completion in completions:
@@ -111,6 +121,7 @@ def main() -> None:
     parser.add_argument("--no-examples", action="store_true")
     parser.add_argument("--samples", type=int, default=8)
     parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--seconds-per-hole", type=float, help="decode each hole this long (no limit on completions)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     settings = load_settings()
@@ -125,8 +136,10 @@ def main() -> None:
             else:
                 bugs += python_bugs(args.quixbugs, Path(tmp), 5.0, names)
         for bug in bugs:
-            run_bug(bug, model, args.samples, args.max_tokens, tallies)
-    print(f"{DEFAULT_MODEL}, {args.samples} completions per hole, {tallies['constrained'].bugs} bugs, given locations:\n")
+            run_bug(bug, model, args.samples if args.seconds_per_hole is None else UNLIMITED, args.max_tokens, tallies,
+                    args.seconds_per_hole)
+    budget = f"{args.samples} completions" if args.seconds_per_hole is None else f"{args.seconds_per_hole:g} s of decoding"
+    print(f"{DEFAULT_MODEL}, {budget} per hole, {tallies['constrained'].bugs} bugs, given locations:\n")
     print("| decoding | completions | finish and parse | unique candidates | plausible (bugs) | decoding s | s per unique candidate | refused / forced tokens |")
     print("|---|---|---|---|---|---|---|---|")
     for mode, t in tallies.items():
