@@ -112,6 +112,17 @@ def test_in_a_hole_of_several_lines_comments_and_blank_lines_are_refused(tmp_pat
     assert engine.allows('total = """a \n\n', False)  # inside a string they are the program
 
 
+def test_layout_that_no_program_needs_is_refused_in_any_hole(tmp_path: Path) -> None:
+    hole = make_hole(SOURCE, BUGGY_LINE, BUGGY_LINE)
+    assert hole is not None and hole.prefix.endswith("        ")  # the indentation is written
+    args = (hole.prefix, hole.middle, hole.suffix, hole.line_end, tmp_path / "orders.py", tmp_path)
+    one_line = PythonCompletionEngine(*args, single_line=True)
+    assert not one_line.allows(" return 1", False)  # more indentation
+    assert not one_line.allows("return  1", False)  # two spaces after code
+    assert one_line.allows("return '  '", False)  # in a string
+    assert one_line.allows("return 1 + 2", False)
+
+
 def test_in_a_one_line_hole_the_code_ends_where_a_comment_starts(tmp_path: Path) -> None:
     hole = make_hole(SOURCE, BUGGY_LINE, BUGGY_LINE)
     assert hole is not None

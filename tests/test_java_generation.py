@@ -67,6 +67,9 @@ def test_java_engine_refuses_what_cannot_parse() -> None:
     assert not lines.allows("total += cents; /* add", final=False)
     assert not lines.allows("total += cents;\n\n", final=False)
     assert lines.allows('String s = """\n a \n', final=False)  # inside a text block
+    assert not engine.allows(" total += 1;", final=False)  # the indentation is in the prefix
+    assert not engine.allows("total  += 1;", final=False)
+    assert engine.allows('total += "  ".length();', final=False)
     assert engine.forced("total += ce") == ""
 
 

@@ -16,10 +16,10 @@ enough to run on every token:
 - names: a name that is called, indexed or dereferenced (`name(`, `name[`, `name.`) must be
   bound somewhere in the file, be a builtin, or be bound in the hole itself; a file with a
   star import is not judged, since anything may come from it.
-- layout in a hole of several lines: a comment, a blank line, spaces at a line's end never
-  change the program, so a completion that writes one can only end in a program some
-  other completion reaches without it (in a one-line hole a comment ends the hole instead:
-  `code_end`).
+- layout: a comment (in a hole of several lines; in a one-line hole a comment ends the hole
+  instead, `code_end`), a blank line, spaces at a line's end, two spaces after code, spaces
+  where the indentation is already written never change the program, so a completion that
+  writes them can only end in a program some other completion reaches without them.
 What it completes: an attribute whose typed start matches exactly one member (jedi), so
 `self.coup` becomes `self.coupon_percent` in one batched model call instead of several
 sampled tokens.
@@ -136,7 +136,9 @@ class PythonCompletionEngine:
             return not scanned.in_string and self._parses_with(text)
         if scanned.in_comment and self.single_line:
             return self._parses_with(text[: scanned.comment_start])
-        if not self.single_line and (scanned.in_comment or layout_noise(text, lambda before: not scan(before).in_string)):
+        if not self.single_line and scanned.in_comment:
+            return False
+        if layout_noise(text, self._line_start, _in_code):
             return False
         return not _adjacent_names(text, scanned.names) and all(
             self._name_allowed(text, start, end) for start, end in scanned.names
@@ -205,14 +207,25 @@ class PythonCompletionEngine:
         return self._parses[text]
 
 
-_LAYOUT_NOISE = re.compile(r"[ \t]+\n|\n[ \t]*\n")
+# Two spaces after code, spaces at a line's end, a blank line.
+_LAYOUT_NOISE = re.compile(r"\S[ \t]{2,}|[ \t]+\n|\n[ \t]*\n")
 
 
-def layout_noise(text: str, in_code: Callable[[str], bool]) -> bool:
-    """Whether `text` has a blank line or a line ending in spaces where code is written
-    (`in_code` says so of the text before a spot): a filling with one is the same program
-    as one without, so a model that writes it only pays for a repeat."""
-    return any(in_code(text[: match.start()]) for match in _LAYOUT_NOISE.finditer(text))
+def layout_noise(text: str, line_start: str, in_code: Callable[[str], bool]) -> bool:
+    """Whether `text`, written after `line_start` (the prefix's last line), has layout no
+    program needs where code is written (`in_code` says so of the text before a spot):
+    spaces where the indentation is already written, two spaces after code, spaces at a
+    line's end, a blank line. A filling with them is the same program as one without
+    (Python's indentation is kept by the prefix, and layout elsewhere means nothing), so a
+    model that writes them only pays for a repeat."""
+    if text[:1] in (" ", "\t") and line_start and not line_start.strip():
+        return True
+    return any(in_code(text[: match.start() + 1]) for match in _LAYOUT_NOISE.finditer(text))
+
+
+def _in_code(text: str) -> bool:
+    scanned = scan(text)
+    return not (scanned.in_string or scanned.in_comment)
 
 
 _BUILTINS = frozenset(dir(builtins)) | {"__name__", "__file__", "__doc__", "__class__", "self", "cls"}

@@ -112,10 +112,13 @@ class JavaCompletionEngine:
             return not scanned.in_literal and self._parses_with(text)
         if scanned.line_comment_start is not None and self.single_line:
             return self._parses_with(text[: scanned.line_comment_start])
-        if not self.single_line:
-            in_comment = scanned.line_comment_start is not None or scanned.in_block_comment
-            return not in_comment and not layout_noise(text, lambda before: not scan(before, self._open).in_literal)
-        return True
+        if not self.single_line and (scanned.line_comment_start is not None or scanned.in_block_comment):
+            return False
+        return not layout_noise(text, self._line_start, self._in_code)
+
+    def _in_code(self, text: str) -> bool:
+        scanned = scan(text, self._open)
+        return not (scanned.in_literal or scanned.line_comment_start is not None)
 
     def code_end(self, text: str) -> int | None:
         scanned = scan(text, self._open)
