@@ -115,7 +115,7 @@ def checkout(tmp_path: Path) -> Path:
 
 
 def test_same_program_ignores_layout_comments_and_bare_strings() -> None:
-    buggy = PROGRAMS["count_evens"][0]
+    buggy, fixed = PROGRAMS["count_evens"]
     without_docstring = fixed[fixed.index("def "):]
     assert same_program(without_docstring.replace("== 0:", "==0:  # fixed"), fixed, "p.py")
     assert not same_program(buggy, fixed, "p.py")
