@@ -35,7 +35,7 @@ from benchmarks.quixbugs import java_bugs, python_bugs
 from repairbot.config import load_settings
 from repairbot.domain import Candidate, Verdict
 from repairbot.generate.infill import completion_guide, make_hole
-from repairbot.generate.sources import SYNTAXES, load_source
+from repairbot.generate.sources import load_source
 from repairbot.models import DEFAULT_MODEL, load, resolve
 
 MODES = ("unconstrained", "constrained")
@@ -59,26 +59,22 @@ class Tally:
 def run_bug(
     bug: Bug, model, samples: int, max_tokens: int, tallies: dict[str, Tally], seconds_per_hole: float | None,
 ) -> None:
-    program = SYNTAXES[".java" if bug.language == "java" else ".py"].program
     with prepared(bug) as ready:
         holes = []
         for location in ready.locations:
-            text = (ready.root / location.file).read_text(encoding="utf-8")
-            hole = make_hole(text, location.start_line, location.end_line)
+            source = load_source(ready.root, location.file, "bench")
+            assert source is not None, f"{location.file} does not parse"
+            hole = make_hole(source.text, location.start_line, location.end_line)
             if hole is not None:
-                holes.append((location, text, hole))
+                holes.append((location, source, hole))
                 model.infill(hole.prefix, hole.suffix, n=1, max_tokens=1)  # read the prompt once
         for mode in MODES:
             tally = tallies[mode]
             seen: set[str] = set()
             candidates: list[Candidate] = []
             row = {"completions": 0, "parsing": 0, "unique": 0, "plausible": 0, "decode_s": 0.0}
-            for location, text, hole in holes:
-                guide = None
-                if mode == "constrained":
-                    source = load_source(ready.root, location.file, "bench")
-                    assert source is not None, f"{location.file} does not parse"
-                    guide = completion_guide(source, hole, ready.root)
+            for location, source, hole in holes:
+                guide = completion_guide(source, hole, ready.root) if mode == "constrained" else None
                 start = time.monotonic()
                 deadline = None if seconds_per_hole is None else start + seconds_per_hole
                 completions = model.infill(
@@ -86,19 +82,18 @@ def run_bug(
                     deadline=deadline,
                 )
                 row["decode_s"] += time.monotonic() - start
-                original = program(text)
                 for completion in completions:
                     row["completions"] += 1
                     tally.pruned_tokens += completion.pruned
                     tally.forced_tokens += completion.forced_tokens
                     patched = hole.fill(completion.text)
-                    parsed = None if completion.truncated or not completion.text.strip() else program(patched)
+                    parsed = None if completion.truncated or not completion.text.strip() else source.syntax.program(patched)
                     if parsed is None:
                         continue
                     row["parsing"] += 1
-                    if parsed != original and parsed not in seen:
+                    if parsed != source.program and parsed not in seen:
                         seen.add(parsed)
-                        candidates.append(Candidate(location.file, text, patched, f"infill:{mode}", completion.text, location))
+                        candidates.append(Candidate(location.file, source.text, patched, f"infill:{mode}", completion.text, location))
             row["unique"] = len(candidates)
             results = list(ready.pool.run(candidates, should_stop=lambda: False))
             row["plausible"] = sum(r.verdict is Verdict.PLAUSIBLE for r in results)

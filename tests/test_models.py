@@ -213,8 +213,21 @@ def test_a_prefix_shared_with_an_earlier_completion_costs_no_model_step() -> Non
     assert session.fed == [[0], [0]]  # 'a' and 'aa' read once each, one new token each
 
 
+class AnythingGoes:
+    """A guide that judges nothing; the tests' guides override what they judge."""
+
+    def allows(self, text: str, final: bool) -> bool:
+        return True
+
+    def forced(self, text: str) -> str:
+        return ""
+
+    def code_end(self, text: str) -> int | None:
+        return None
+
+
 @dataclass
-class NoDoubleB:
+class NoDoubleB(AnythingGoes):
     """A guide over the scripted vocabulary: 'bb' can never be valid; after 'ba' another
     'a' is certain; a finished hole must end in 'a'."""
 
@@ -226,9 +239,6 @@ class NoDoubleB:
 
     def forced(self, text: str) -> str:
         return "a" if text.endswith("ba") else ""
-
-    def code_end(self, text: str) -> int | None:
-        return None
 
 
 def test_a_guide_masks_refused_tokens_and_writes_forced_ones_in_one_batch() -> None:
@@ -245,15 +255,9 @@ def test_a_guide_masks_refused_tokens_and_writes_forced_ones_in_one_batch() -> N
 
 
 def test_a_guide_that_refuses_everything_ends_the_completion_as_truncated() -> None:
-    class Never:
+    class Never(AnythingGoes):
         def allows(self, text: str, final: bool) -> bool:
             return False
-
-        def forced(self, text: str) -> str:
-            return ""
-
-        def code_end(self, text: str) -> int | None:
-            return None
 
     [refused] = complete(ScriptedSession([[1.0, 1.0, 1.0, 1.0]]), n=1, max_tokens=5, guide=Never())
     assert refused.truncated and refused.text == "" and refused.pruned == 4
@@ -270,13 +274,7 @@ def test_endings_that_give_the_same_text_count_once() -> None:
 def test_the_hole_ends_where_the_guide_says_its_code_ends() -> None:
     # The model writes 'a', then a 'b' that (for this guide) starts a comment running to the
     # end of the hole: the completion ends before it, and nothing after it is read.
-    class CommentAtB:
-        def allows(self, text: str, final: bool) -> bool:
-            return True
-
-        def forced(self, text: str) -> str:
-            return ""
-
+    class CommentAtB(AnythingGoes):
         def code_end(self, text: str) -> int | None:
             return text.index("b") if "b" in text else None
 

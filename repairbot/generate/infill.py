@@ -15,7 +15,6 @@ validating each location's candidates before paying for the next).
 from __future__ import annotations
 
 import difflib
-import logging
 import math
 import re
 import time
@@ -37,8 +36,6 @@ from repairbot.models import Completion, Guide, LanguageModel, load, resolve
 if TYPE_CHECKING:  # the retrieval stack (torch, FAISS) loads only where an index is used
     from retrieval.index import RetrievedFix
     from retrieval.retrieve import RetrievalContext, SimilarLine
-
-logger = logging.getLogger(__name__)
 
 _SNIPPET_CHARS = 40
 

@@ -23,7 +23,6 @@ ending (and an empty one), so the model's first choice is its best *other* filli
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 from collections.abc import Callable
@@ -41,8 +40,6 @@ from repairbot.generate.masks import Mask, Name, OneOf, masks
 from repairbot.languages import java, python
 from repairbot.models import Completion, Guide, LanguageModel, load, resolve
 from repairbot.rank import normalized
-
-logger = logging.getLogger(__name__)
 
 _SNIPPET_CHARS = 40
 _PARSERS = {".py": python.parse, java.SUFFIX: java.parse}
