@@ -4,23 +4,44 @@ and explicit overrides (CLI flags), in increasing priority.
 The repo file lets a project pin what only it knows (its test command, its budgets); the
 environment lets an operator point every job at a shared database or broker; flags win
 because the person typing them meant it.
+
+The repository under repair is untrusted (see "Trust boundary" in the design notes): its file
+may only describe the project (`REPO_DESCRIBES`) and lower budgets (`REPO_BUDGETS`). Every
+other setting it names is refused with a warning, so the sandbox, the database, the model,
+the data dir and the fault locations come from the operator alone.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import shlex
 import tomllib
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
 
 import platformdirs
-from pydantic import Field, field_validator
+from pydantic import Field, PrivateAttr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from repairbot.errors import BadInput
 from repairbot.localize import TRACE_WEIGHT, FormulaName, Granularity
 from repairbot.models.install import DEFAULT_MODEL
+from validators import safe_files
 from validators.runners import RunnerKind
+
+logger = logging.getLogger(__name__)
+
+# What a repository may say about itself: how its tests run and where its code is.
+REPO_DESCRIBES = frozenset({"test_command", "runner", "java_main_roots", "java_test_roots", "ignore_tests"})
+# Budgets a repository may set where the operator set none, at most to the default: a
+# project may ask for less work, never for more than the operator agreed to.
+REPO_BUDGETS = frozenset({
+    "time_budget_s", "max_candidates", "max_plausible", "max_locations", "test_timeout_s", "baseline_reruns",
+    "infill_time_limit_s", "masked_time_limit_s",
+})
+# A settings file larger than this is not a settings file.
+MAX_REPO_CONFIG_BYTES = safe_files.MiB
 
 
 def default_data_dir() -> Path:
@@ -150,37 +171,124 @@ class Settings(BaseSettings):
     @field_validator("test_command", mode="before")
     @classmethod
     def _split_command(cls, value: Any) -> Any:
-        import shlex
-
         return shlex.split(value) if isinstance(value, str) else value
+
+    @field_validator("java_main_roots", "java_test_roots")
+    @classmethod
+    def _inside_project(cls, roots: list[str] | None) -> list[str] | None:
+        """Source roots are folders of the project: relative, never climbing out of it."""
+        for root in roots or []:
+            if _leaves_project(root):
+                raise ValueError(f"source root {root!r} is not a folder inside the project")
+        return roots
+
+    # Settings the repository's own file asked for and did not get, one sentence each.
+    _repo_warnings: list[str] = PrivateAttr(default_factory=list)
+
+    @property
+    def repo_warnings(self) -> list[str]:
+        """Why settings of the repository under repair were refused or capped: for the
+        operator to see (the CLI prints them); never part of a dump."""
+        return self._repo_warnings
 
 
 def read_repo_config(project: Path) -> dict[str, Any]:
-    """The `[tool.repairbot]` table of pyproject.toml, or the whole of repairbot.toml."""
-    dedicated = project / "repairbot.toml"
-    pyproject = project / "pyproject.toml"
-    try:
-        if dedicated.is_file():
-            return tomllib.loads(dedicated.read_text())
-        if pyproject.is_file():
-            return tomllib.loads(pyproject.read_text()).get("tool", {}).get("repairbot", {})
-    except tomllib.TOMLDecodeError as exc:
-        raise BadInput(f"cannot read repairbot settings of {project}: {exc}") from exc
+    """The `[tool.repairbot]` table of pyproject.toml, or the whole of repairbot.toml.
+
+    Both are the repository's files: read without following a symlink (which could name a
+    host file), never from a FIFO, and at most `MAX_REPO_CONFIG_BYTES`."""
+    for name in ("repairbot.toml", "pyproject.toml"):
+        text = _read_repo_file(project, name)
+        if text is None:
+            continue
+        try:
+            table = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise BadInput(f"cannot read repairbot settings of {project}: {name}: {exc}") from exc
+        return table if name == "repairbot.toml" else table.get("tool", {}).get("repairbot", {})
     return {}
 
 
+def _read_repo_file(project: Path, name: str) -> str | None:
+    """The text of `project/name`, None when there is none."""
+    try:
+        return safe_files.read_text(project, name, MAX_REPO_CONFIG_BYTES)
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(f"cannot read repairbot settings of {project}: {name}: {exc}") from exc
+
+
 def load_settings(project: Path | None = None, **overrides: Any) -> Settings:
-    """Settings for a job on `project`; `overrides` with value None are ignored."""
+    """Settings for a job on `project`; `overrides` with value None are ignored.
+
+    What the project's own file says is filtered first (`repo_settings`); what it was
+    refused is logged and kept on `Settings.repo_warnings`."""
     from pydantic import ValidationError
 
     try:
         from_env = Settings()
-        merged: dict[str, Any] = read_repo_config(project) if project is not None else {}
-        merged.update(from_env.model_dump(include=from_env.model_fields_set))
-        merged.update({k: v for k, v in overrides.items() if v is not None})
-        return Settings(**merged)
+        operator = from_env.model_dump(include=from_env.model_fields_set)
+        operator.update({k: v for k, v in overrides.items() if v is not None})
+        repo, warnings = repo_settings(read_repo_config(project)) if project is not None else ({}, [])
+        settings = Settings(**{**repo, **operator})
     except ValidationError as exc:
         raise BadInput(f"invalid repairbot settings: {exc}") from exc
+    settings, capped = _cap_repo_budgets(settings, set(repo) - set(operator))
+    settings._repo_warnings = [*warnings, *capped]
+    for warning in settings.repo_warnings:
+        logger.warning("%s", warning)
+    return settings
+
+
+def repo_settings(table: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The part of a repository's settings it may set, and a warning for each refused one.
+
+    Names that are no setting at all pass through, so validation reports them as typos.
+    A repository's test command runs inside the sandbox like its tests, which can run any
+    program the sandbox shows anyway; only a program named by a path outside the project
+    is refused, because the Defects4J runner shows the executable's installation to the
+    sandbox (a repository must not pick which host folder that is)."""
+    allowed: dict[str, Any] = {}
+    warnings: list[str] = []
+    for name, value in table.items():
+        if name in Settings.model_fields and name not in REPO_DESCRIBES | REPO_BUDGETS:
+            warnings.append(f"setting {name!r} of the repository under repair refused: only the operator sets it")
+        elif name == "test_command" and _names_outside_program(value):
+            warnings.append("setting 'test_command' of the repository under repair refused: "
+                            "its program is a path outside the project")
+        else:
+            allowed[name] = value
+    return allowed, warnings
+
+
+def _names_outside_program(command: Any) -> bool:
+    """Whether a test command runs a program by a path outside the project; a command that
+    does not parse is left to validation, which says why."""
+    try:
+        words = shlex.split(command) if isinstance(command, str) else command
+    except ValueError:
+        return False
+    return isinstance(words, list) and bool(words) and isinstance(words[0], str) and _leaves_project(words[0])
+
+
+def _leaves_project(path: str) -> bool:
+    """Whether `path`, taken relative to the project, names something outside it."""
+    pure = PurePosixPath(path)
+    return pure.is_absolute() or ".." in pure.parts
+
+
+def _cap_repo_budgets(settings: Settings, from_repo: set[str]) -> tuple[Settings, list[str]]:
+    """`settings` with each budget that only the repository set lowered to the default
+    where it asked for more."""
+    capped: dict[str, Any] = {}
+    warnings: list[str] = []
+    for name in sorted(from_repo & REPO_BUDGETS):
+        default = Settings.model_fields[name].default
+        if getattr(settings, name) > default:
+            capped[name] = default
+            warnings.append(f"setting {name!r} of the repository under repair capped at the operator's {default}")
+    return settings.model_copy(update=capped), warnings
 
 
 def validation_workers(settings: Settings) -> int:
