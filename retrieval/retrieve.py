@@ -25,6 +25,7 @@ import numpy as np
 from repairbot.domain import SuspiciousLocation
 from retrieval import syntax
 from retrieval.index import HybridIndex, RetrievedFix
+from validators import safe_files
 
 if TYPE_CHECKING:  # torch loads only where text is encoded
     from retrieval.encoders import Encoder
@@ -60,7 +61,7 @@ def retrieve(
     line_vectors: dict[tuple[str, int], np.ndarray] = {}  # (file, line) -> vector, across locations
     for location in locations:
         if location.file not in files:
-            files[location.file] = _read_lines(project_root / location.file)
+            files[location.file] = _read_lines(project_root, location.file)
         lines = files[location.file]
         language = syntax.language_for(location.file)
         if lines is None or language is None:
@@ -116,8 +117,9 @@ def _shortlist(lines: list[str], location: SuspiciousLocation, suspicious: str) 
     return sorted(chosen)
 
 
-def _read_lines(path: Path) -> list[str] | None:
+def _read_lines(project_root: Path, file: str) -> list[str] | None:
+    """The file's lines, read without following a link the tests may have planted."""
     try:
-        return path.read_text(encoding="utf-8").splitlines(keepends=True)
+        return safe_files.read_text(project_root, file).splitlines(keepends=True)
     except (OSError, UnicodeDecodeError):
         return None

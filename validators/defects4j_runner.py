@@ -46,9 +46,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from repairbot.domain import TestOutcome, TestRun, TestStatus
-from validators.junit_runner import (
-    ARTIFACTS_DIR, combine_runs, compile_errors, remove_artifact, sandbox_shows, untampered,
-)
+from validators import safe_files
+from validators.junit_runner import ARTIFACTS_DIR, combine_runs, compile_errors, remove_artifact, sandbox_shows
 from validators.process import CommandNotRunnable, last_line, scrubbed_env
 from validators.runner import CoverageUnavailable, LineCoverage
 from validators.sandbox import Preference, Sandbox, SandboxLimits, SandboxResult, detect_sandbox
@@ -142,9 +141,10 @@ class Defects4JRunner:
         out = workdir / ARTIFACTS_DIR / f"export-{prop}"
         result = self._call(workdir, ["export", "-p", prop, "-o", str(out)], self.compile_timeout_s)
         try:
-            if result.exit_code != 0 or not untampered(out, workdir) or not out.is_file():
+            text = _read(out, workdir) if result.exit_code == 0 else None
+            if text is None:
                 raise CommandNotRunnable(f"defects4j export -p {prop} failed: {last_line(result.output)}")
-            return [line.strip() for line in out.read_text().splitlines() if line.strip()]
+            return [line.strip() for line in text.splitlines() if line.strip()]
         finally:
             remove_artifact(out, workdir)
 
@@ -170,7 +170,7 @@ class Defects4JRunner:
                 f"defects4j compile did not finish within {self.compile_timeout_s:.0f}s"
                 if compiled.timed_out else compile_errors(compiled.output, workdir)
             )
-            return combine_runs([], [compiled], compile_error=error)
+            return combine_runs(workdir, [], [compiled], compile_error=error)
         calls, wanted = self._plan(tests)
         deadline = time.monotonic() + timeout_s
         runs, outcomes = [compiled], []
@@ -183,7 +183,7 @@ class Defects4JRunner:
             outcomes += [o for o in found if wanted is None or _asked_for(o.test_id, wanted)]
             if stop_at_first_failure and any(not o.ok for o in found):
                 break
-        return combine_runs(outcomes, runs)
+        return combine_runs(workdir, outcomes, runs)
 
     def _plan(self, tests: list[str] | None) -> tuple[list[list[str]], set[str] | None]:
         """The `defects4j test` calls for `tests`, and the ids to keep (None: all)."""
@@ -207,11 +207,11 @@ class Defects4JRunner:
 def read_results(workdir: Path) -> list[TestOutcome]:
     """Outcomes of the last `defects4j test` in `workdir`: its failures, and every other
     test it started as passed."""
-    failing = parse_failing_tests(_read(workdir / FAILING_TESTS, workdir))
+    failing = parse_failing_tests(_read(workdir / FAILING_TESTS, workdir) or "")
     failed_ids = {o.test_id for o in failing}
     passing = [
         TestOutcome(test_id, TestStatus.PASSED)
-        for test_id in parse_all_tests(_read(workdir / ALL_TESTS, workdir))
+        for test_id in parse_all_tests(_read(workdir / ALL_TESTS, workdir) or "")
         if test_id not in failed_ids and test_id.split("#", 1)[0] not in failed_ids
     ]
     return failing + passing
@@ -253,10 +253,13 @@ def parse_all_tests(text: str) -> list[str]:
     return list(ids)
 
 
-def _read(path: Path, workdir: Path) -> str:
-    if not untampered(path, workdir) or not path.is_file():
-        return ""
-    return path.read_text(errors="replace")
+def _read(path: Path, workdir: Path) -> str | None:
+    """A file Defects4J wrote in the work dir (where the tests could replace it); None when
+    missing, not a regular file, or reached through a link."""
+    try:
+        return safe_files.read_text(workdir, path.relative_to(workdir), errors="replace")
+    except OSError:
+        return None
 
 
 def _asked_for(test_id: str, wanted: set[str]) -> bool:

@@ -36,7 +36,6 @@ leave spinning threads behind, DESIGN.md); the run is then `timed_out` with no o
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -45,9 +44,11 @@ import shutil
 import tempfile
 import uuid
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 from repairbot.domain import TestOutcome, TestRun
+from validators import safe_files
 from validators.jacoco import JacocoCoverage
 from validators.junit_xml import JUnitParseError, parse_java_junit_xml
 from validators.process import CommandNotRunnable, last_line, scrubbed_env
@@ -102,19 +103,14 @@ def detect_layout(project: Path) -> JavaLayout:
 
 
 # --- the work dir, written by untrusted code ---------------------------------------------
+# The tests run as the sandbox uid and may have replaced any part of the work dir with a
+# link to a host file; this process (root, outside the sandbox) reads and writes there only
+# through `safe_files`. Paths are built from `workdir` (resolved), never resolved themselves.
 
 
-def untampered(path: Path, workdir: Path) -> bool:
-    """Whether `path` lies in the work dir without passing through a symlink. The tests run
-    as the sandbox uid and may have replaced any part of the work dir with a link to a host
-    file; this process (root, outside the sandbox) must never read or write through one.
-    `path` is built from `workdir` (resolved), not resolved itself."""
-    current = workdir
-    for part in path.relative_to(workdir).parts:
-        current = current / part
-        if current.is_symlink():
-            return False
-    return True
+def safe_dir(path: Path, workdir: Path) -> bool:
+    """Whether `path` is a directory in the work dir reached without a symlink."""
+    return safe_files.is_directory(workdir, path.relative_to(workdir))
 
 
 def sandbox_shows(sandbox: Sandbox, path: Path) -> bool:
@@ -179,8 +175,8 @@ class CompileResult:
         return "".join(run.output for run in self.runs)
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def _sha256(workdir: Path, relative: str) -> str:
+    return safe_files.sha256(workdir, relative).hex()
 
 
 def project_files(workdir: Path, roots: tuple[str, ...], pattern: str) -> list[str]:
@@ -190,7 +186,7 @@ def project_files(workdir: Path, roots: tuple[str, ...], pattern: str) -> list[s
     found: set[str] = set()
     for root in roots:
         base = workdir / root
-        if not base.is_dir() or not untampered(base, workdir):
+        if not safe_files.is_directory(workdir, root):
             continue
         for path in base.rglob(pattern):  # does not descend into linked dirs
             relative = path.relative_to(workdir)
@@ -211,17 +207,15 @@ class Manifest:
     def read(cls, path: Path, workdir: Path) -> Manifest | None:
         """None when missing or unusable (the tests could have rewritten it: any doubt
         means a full rebuild)."""
-        if not untampered(path, workdir):
-            return None
         try:
-            data = json.loads(path.read_text())
+            data = json.loads(safe_files.read_text(workdir, path.relative_to(workdir)))
             return cls(str(data["setup"]), {str(k): str(v) for k, v in data["sources"].items()})
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
 
     def write(self, path: Path, workdir: Path) -> None:
         """Atomically, never through a link: a fresh temporary file renamed over the old."""
-        if not untampered(path.parent, workdir):
+        if not safe_dir(path.parent, workdir):
             remove_artifact(path.parent, workdir)
             return
         with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as tmp:
@@ -336,7 +330,7 @@ class JavacJUnitRunner:
         layout = self.layout(workdir)
         main = project_files(workdir, layout.main_roots, "*.java")
         tests = project_files(workdir, layout.test_roots, "*.java")
-        current = {path: _sha256(workdir / path) for path in main + tests}
+        current = {path: _sha256(workdir, path) for path in main + tests}
         libs = self._lib_jars(workdir)
         setup = self._setup(workdir, layout, libs)
         manifest_path = self.manifest_file(workdir)
@@ -374,10 +368,9 @@ class JavacJUnitRunner:
         """The build dir may be gone (the tests can delete it); recreated for the sandbox
         uid, which javac runs as."""
         build = self.build_dir(workdir)
-        if not untampered(build, workdir):
-            remove_artifact(build, workdir)
         for directory in (build.parent, build):
-            if not directory.exists():
+            if not safe_dir(directory, workdir):
+                remove_artifact(directory, workdir)  # a link or a file in its place
                 directory.mkdir()
                 os.chown(directory, self.sandbox.uid, self.sandbox.gid)
 
@@ -413,7 +406,7 @@ class JavacJUnitRunner:
         """Of the main code only (test code is never a suspect), by test id."""
         workdir = workdir.resolve()
         exec_dir, classes = self.coverage_dir(workdir), self.classes_dir(workdir)
-        if not (untampered(exec_dir, workdir) and untampered(classes, workdir)):
+        if not (safe_dir(exec_dir, workdir) and safe_dir(classes, workdir)):
             return {}
         return self.coverage.read(exec_dir, [classes], list(self.layout(workdir).main_roots), workdir)
 
@@ -431,7 +424,7 @@ class JavacJUnitRunner:
         instrumentation = self.coverage_instrumentation(workdir) if with_coverage else None
         compiled = self.compile(workdir)
         if compiled.error is not None:
-            return combine_runs([], compiled.runs, compiled.error)
+            return combine_runs(workdir, [], compiled.runs, compiled.error)
         reports = workdir / ARTIFACTS_DIR / f"junit-{uuid.uuid4().hex}"
         limits = self._limits(timeout_s)
         argv = self._launcher_argv(workdir, reports, limits, tests, instrumentation)
@@ -440,7 +433,7 @@ class JavacJUnitRunner:
             outcomes = read_reports(reports, workdir)
         finally:
             remove_artifact(reports, workdir)
-        return combine_runs(outcomes, [*compiled.runs, result])
+        return combine_runs(workdir, outcomes, [*compiled.runs, result])
 
     def _launcher_argv(
         self, workdir: Path, reports: Path, limits: SandboxLimits, tests: list[str] | None,
@@ -486,28 +479,33 @@ def launcher_error(output: str) -> str:
 
 
 def read_reports(reports: Path, workdir: Path) -> list[TestOutcome]:
-    """Outcomes from every XML report in `reports`; none if the run died before writing."""
-    if not reports.is_dir() or not untampered(reports, workdir):
+    """Outcomes from every XML report in `reports`; none if the run died before writing.
+    A report the tests replaced with a link or a special file is left out."""
+    try:
+        names = safe_files.list_dir(workdir, reports.relative_to(workdir))
+    except OSError:
         return []
     outcomes: list[TestOutcome] = []
-    for report in sorted(reports.glob("TEST-*.xml")):
-        if report.is_symlink():
+    for name in names:
+        if not fnmatchcase(name, "TEST-*.xml"):
             continue
         try:
-            outcomes += parse_java_junit_xml(report)
+            outcomes += parse_java_junit_xml(reports / name, workdir)
         except JUnitParseError:
             continue
     return outcomes
 
 
 def combine_runs(
-    outcomes: list[TestOutcome], runs: list[SandboxResult], compile_error: str | None = None
+    workdir: Path, outcomes: list[TestOutcome], runs: list[SandboxResult], compile_error: str | None = None
 ) -> TestRun:
-    """One TestRun from the sandbox runs it took (build steps, then tests): times and CPU
-    add up, the exit code and any limit hit are the last step's. A build that ran out of
-    time is a compile error, not a timed-out test run."""
+    """One TestRun from the sandbox runs it took in `workdir` (build steps, then tests):
+    times and CPU add up, the exit code and any limit hit are the last step's. A build that
+    ran out of time is a compile error, not a timed-out test run. Runs that left the work
+    dir over its caps are a violation, whatever else happened: the copy is unusable."""
     last = runs[-1]
-    timed_out = last.timed_out and compile_error is None
+    oversize = safe_files.workspace_violation(workdir)
+    timed_out = last.timed_out and compile_error is None and oversize is None
     cpu = [r.cpu_time_s for r in runs if r.cpu_time_s is not None]
     peaks = [r.peak_memory_bytes for r in runs if r.peak_memory_bytes is not None]
     return TestRun(
@@ -516,7 +514,7 @@ def combine_runs(
         duration_s=sum(r.duration_s for r in runs),
         timed_out=timed_out,
         output="".join(r.output for r in runs),
-        violation=None if timed_out or compile_error else last.violation,
+        violation=oversize or (None if timed_out or compile_error else last.violation),
         compile_error=compile_error,
         cpu_time_s=sum(cpu) if cpu else None,
         peak_memory_bytes=max(peaks) if peaks else None,

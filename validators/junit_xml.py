@@ -12,6 +12,10 @@ parameters keeps its parameter types (`pkg.Class#add(int, int)`), because
 `--select-method pkg.Class#add` finds only a method without parameters. Invocations of a
 parameterized test are merged into one outcome per method: every invocation runs whenever the
 method is selected, so nothing finer could be selected anyway.
+
+The tests write their own report, so it is read as untrusted: through `safe_files` (never
+through a link, never from a FIFO or device, at most MAX_REPORT_BYTES) relative to the work
+dir, and parsed from those bytes.
 """
 
 from __future__ import annotations
@@ -21,22 +25,30 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from repairbot.domain import TestOutcome, TestStatus
+from validators import safe_files
+
+# A report of tens of thousands of tests with long tracebacks stays well below this.
+MAX_REPORT_BYTES = 64 * safe_files.MiB
 
 
 class JUnitParseError(Exception):
     pass
 
 
-def parse_junit_xml(path: Path) -> list[TestOutcome]:
-    return [_outcome(case, _test_id(case)) for case in _testcases(path)]
+def parse_junit_xml(report: Path, workdir: Path | None = None) -> list[TestOutcome]:
+    """`report` lies in `workdir` (its own dir when None): no part of it between the two
+    may be a link."""
+    return [_outcome(case, _test_id(case)) for case in _testcases(report, workdir)]
 
 
-def _testcases(path: Path) -> list[ET.Element]:
+def _testcases(report: Path, workdir: Path | None) -> list[ET.Element]:
+    root = report.parent if workdir is None else workdir
     try:
-        root = ET.parse(path).getroot()
-    except (ET.ParseError, OSError) as exc:
-        raise JUnitParseError(f"unreadable JUnit XML {path}: {exc}") from exc
-    return list(root.iter("testcase"))
+        data = safe_files.read_bytes(root, report.relative_to(root), MAX_REPORT_BYTES)
+        tree = ET.fromstring(data)
+    except (ET.ParseError, OSError, ValueError) as exc:
+        raise JUnitParseError(f"unreadable JUnit XML {report.name}: {exc}") from exc
+    return list(tree.iter("testcase"))
 
 
 def _outcome(case: ET.Element, test_id: str) -> TestOutcome:
@@ -90,10 +102,11 @@ _REPORTED_NAME = re.compile(r"^(?P<method>[^(\[]+)(?P<params>\([^)]*\))?(?P<invo
 _SEVERITY = {TestStatus.SKIPPED: 0, TestStatus.PASSED: 1, TestStatus.FAILED: 2, TestStatus.ERROR: 3}
 
 
-def parse_java_junit_xml(path: Path) -> list[TestOutcome]:
-    """One outcome per test method, ids `pkg.Class#method` (see the module docstring)."""
+def parse_java_junit_xml(report: Path, workdir: Path | None = None) -> list[TestOutcome]:
+    """One outcome per test method, ids `pkg.Class#method` (see the module docstring);
+    `report` and `workdir` as for `parse_junit_xml`."""
     invocations: dict[str, list[tuple[str, TestOutcome]]] = {}
-    for case in _testcases(path):
+    for case in _testcases(report, workdir):
         test_id, label = java_test_id(case)
         invocations.setdefault(test_id, []).append((label, _outcome(case, test_id)))
     return [_merge(runs) for runs in invocations.values()]

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from repairbot.domain import TestOutcome, TestRun
 from validators.junit_runner import (
-    combine_runs, compile_errors, read_reports, remove_artifact, sandbox_shows, untampered,
+    combine_runs, compile_errors, read_reports, remove_artifact, safe_dir, sandbox_shows,
 )
 from validators.process import last_line, scrubbed_env
 from validators.runner import CoverageUnavailable, LineCoverage
@@ -114,7 +114,7 @@ class MavenRunner:
         if compile_error is None:
             for reports in _report_dirs(workdir):
                 outcomes += read_reports(reports, workdir)
-        return combine_runs(outcomes, [result], compile_error)
+        return combine_runs(workdir, outcomes, [result], compile_error)
 
     def diagnose(self, run: TestRun) -> str | None:
         if run.compile_error:
@@ -149,4 +149,4 @@ def surefire_filter(tests: list[str]) -> str:
 
 def _report_dirs(workdir: Path) -> list[Path]:
     """Surefire's report dirs of the project and its modules (none through a link)."""
-    return [d for d in workdir.glob(f"**/{REPORTS}") if untampered(d, workdir)]
+    return [d for d in workdir.glob(f"**/{REPORTS}") if safe_dir(d, workdir)]

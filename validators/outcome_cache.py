@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Protocol
 
 from repairbot.domain import Candidate, TestOutcome, ValidationResult, Verdict
+from validators import safe_files
 
 
 @dataclass(frozen=True)
@@ -96,16 +97,20 @@ class OutcomeCache:
 def project_fingerprint(root: Path, *context: str, skip: tuple[str, ...] = (".repairbot",)) -> str:
     """SHA-256 over every file of the work copy (path and bytes) plus `context` (the test
     command, the tests that must pass...): any change to the project or the way it is tested
-    gives a new key space. Reads the tree once per job, which is cheap next to one test run."""
+    gives a new key space. Reads the tree once per job, which is cheap next to one test run.
+    The tests ran there: links and special files are skipped, never followed or opened
+    blocking, and the tree is within the work dir caps (`safe_files.WORKSPACE_LIMITS`)."""
     digest = hashlib.sha256()
     for part in context:
         digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
     for directory, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if d not in skip and d != "__pycache__")
         for name in sorted(files):
-            path = Path(directory, name)
-            if path.is_symlink() or not path.is_file():
+            relative = Path(directory, name).relative_to(root).as_posix()
+            try:
+                content = safe_files.sha256(root, relative)
+            except OSError:
                 continue
-            digest.update(path.relative_to(root).as_posix().encode("utf-8", "surrogateescape") + b"\0")
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
+            digest.update(relative.encode("utf-8", "surrogateescape") + b"\0")
+            digest.update(content)
     return digest.hexdigest()

@@ -8,13 +8,14 @@ per candidate. Outcome-cache hits are answered before any worker is asked.
 
 from __future__ import annotations
 
-import shutil
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from repairbot.domain import Candidate, Reproduction, ValidationResult
+from repairbot.errors import BadInput
+from validators import safe_files
 from validators.outcome_cache import OutcomeCache
 from validators.runner import TestRunner
 from validators.validate import CandidateValidator
@@ -22,7 +23,9 @@ from validators.validate import CandidateValidator
 
 class ValidationPool:
     """`root` is the prepared work copy the baseline ran in (worker 0 uses it); the other
-    workers get copies of it under `copies_dir`."""
+    workers get copies of it under `copies_dir`. The tests ran in `root`: it is copied
+    without following a link and within the work dir caps. A worker whose copy the tests
+    tampered with (`CandidateValidator.tampered`) gets no further candidates."""
 
     def __init__(
         self,
@@ -37,7 +40,10 @@ class ValidationPool:
         self.validators = [CandidateValidator(runner, root, reproduction)]
         for index in range(1, max(1, workers)):
             copy = copies_dir / f"worker-{index}" / root.name
-            shutil.copytree(root, copy, symlinks=True)
+            try:
+                safe_files.copy_tree(root, copy, safe_files.WORKSPACE_LIMITS, "the work copy")
+            except safe_files.TooLarge as exc:
+                raise BadInput(f"{exc} ({safe_files.WORKSPACE_LIMIT}): not copied for another worker") from exc
             runner.prepare(copy)
             self.validators.append(CandidateValidator(runner, copy, reproduction))
 
@@ -48,9 +54,10 @@ class ValidationPool:
     def run(self, candidates: Iterable[Candidate], should_stop: Callable[[], bool]) -> Iterator[ValidationResult]:
         """Results in the order they finish. `should_stop` is asked before each candidate
         starts (the caller updates what it reads after each result); once it says stop, the
-        runs in flight finish and are yielded, nothing new starts."""
+        runs in flight finish and are yielded, nothing new starts. Raises BadInput when the
+        tests have tampered with every worker's copy: no verdict could be trusted."""
         pending = deque(candidates)
-        free = list(reversed(self.validators))
+        free = [v for v in reversed(self.validators) if v.tampered is None]
         in_flight: dict[Future[ValidationResult], CandidateValidator] = {}
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="validate") as executor:
             while True:
@@ -63,11 +70,18 @@ class ValidationPool:
                     validator = free.pop()
                     in_flight[executor.submit(validator.validate, candidate)] = validator
                 if not in_flight:
+                    if pending and not free and not should_stop():
+                        raise BadInput(f"the tests tampered with every work copy ({self._tampering()}): repair stopped")
                     return
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in done:
-                    free.append(in_flight.pop(future))
+                    validator = in_flight.pop(future)
+                    if validator.tampered is None:
+                        free.append(validator)
                     result = future.result()
                     if self.cache is not None:
                         self.cache.remember(result)
                     yield result
+
+    def _tampering(self) -> str:
+        return next((v.tampered for v in self.validators if v.tampered), "")

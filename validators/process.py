@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 
+from repairbot.text import MAX_LINE_CHARS, capped
+
 PASSED_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "JAVA_HOME")
 
 
@@ -23,6 +25,7 @@ def scrubbed_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def last_line(text: str) -> str:
-    """The line of a tool's output that usually says what went wrong."""
+    """The line of a tool's output that usually says what went wrong, capped: a test can
+    print megabytes on one line, and this line ends up in a one-line error."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "(no output)"
+    return capped(lines[-1], MAX_LINE_CHARS) if lines else "(no output)"

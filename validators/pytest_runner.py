@@ -5,16 +5,22 @@ from __future__ import annotations
 import math
 import shlex
 import sys
+import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import validators
 from repairbot.domain import TestOutcome, TestRun, TestStatus
+from validators import safe_files
 from validators.junit_xml import JUnitParseError, parse_junit_xml
 from validators.process import last_line, scrubbed_env
 from validators.runner import LineCoverage
 from validators.sandbox import Preference, Sandbox, SandboxLimits, detect_sandbox
+
+if TYPE_CHECKING:
+    from coverage import CoverageData
 
 # pytest's own exit codes (pytest.ExitCode), spelled out to keep pytest out of this
 # process's imports.
@@ -23,6 +29,8 @@ EXIT_NO_TESTS = 5
 
 # Inside the work dir because the sandbox lets the tests write nowhere else.
 ARTIFACTS_DIR = ".repairbot"
+# coverage.py's data of one baseline run: a few MiB for a large suite.
+MAX_COVERAGE_BYTES = 512 * safe_files.MiB
 
 
 def default_test_command() -> list[str]:
@@ -54,22 +62,22 @@ class PytestRunner:
         return workdir / ARTIFACTS_DIR / "coverage"
 
     def line_coverage(self, workdir: Path) -> LineCoverage:
-        """From coverage.py's data: one dynamic context per test, named by its node id."""
+        """From coverage.py's data: one dynamic context per test, named by its node id.
+        The tests wrote that SQLite file: SQLite would open it through a link, so it is
+        read with a bound into a private copy first (none readable: no coverage)."""
         import coverage
 
-        data = coverage.CoverageData(basename=str(self.coverage_file(workdir)))
-        data.read()
         root = workdir.resolve()
-        lines: LineCoverage = {}
-        for measured in data.measured_files():
-            path = Path(measured).resolve()
-            if not path.is_relative_to(root):
-                continue
-            by_line = data.contexts_by_lineno(measured) or {}
-            lines[path.relative_to(root).as_posix()] = {
-                line: {context for context in contexts if context} for line, contexts in by_line.items()
-            }
-        return lines
+        relative = self.coverage_file(root).relative_to(root)
+        with tempfile.TemporaryDirectory(prefix="repairbot-coverage-") as private:
+            copy = Path(private) / "coverage"
+            try:
+                copy.write_bytes(safe_files.read_bytes(root, relative, MAX_COVERAGE_BYTES))
+            except OSError:
+                return {}
+            data = coverage.CoverageData(basename=str(copy))
+            data.read()
+            return _lines_by_file(data, root)
 
     def diagnose(self, run: TestRun) -> str | None:
         broken = collection_errors(run)
@@ -110,29 +118,57 @@ class PytestRunner:
         limits = SandboxLimits(timeout_s=timeout_s, cpu_time_s=math.ceil(2 * timeout_s) + 1)
         result = self.sandbox.run(argv, workdir, limits, scrubbed_env())
         try:
-            outcomes = _read_outcomes(report)
+            outcomes, note = _read_outcomes(report, workdir)
         finally:
-            report.unlink(missing_ok=True)
+            _remove(report, workdir)
+        # A work dir left over its caps outranks a timeout: the copy is unusable either way.
+        oversize = safe_files.workspace_violation(workdir)
         return TestRun(
             outcomes=outcomes,
             exit_code=result.exit_code,
             duration_s=result.duration_s,
-            timed_out=result.timed_out,
-            output=result.output,
-            violation=None if result.timed_out else result.violation,
+            timed_out=result.timed_out and oversize is None,
+            output=result.output + note,
+            violation=oversize or (None if result.timed_out else result.violation),
             cpu_time_s=result.cpu_time_s,
             peak_memory_bytes=result.peak_memory_bytes,
         )
 
 
-def _read_outcomes(report: Path) -> list[TestOutcome]:
-    """Outcomes from the report; none if the run died before writing it."""
-    if not report.exists():
-        return []
+def _lines_by_file(data: CoverageData, root: Path) -> LineCoverage:
+    """Measured files inside the work dir (by path only: nothing is read through them)."""
+    lines: LineCoverage = {}
+    for measured in data.measured_files():
+        path = Path(measured).resolve()
+        if not path.is_relative_to(root):
+            continue
+        by_line = data.contexts_by_lineno(measured) or {}
+        lines[path.relative_to(root).as_posix()] = {
+            line: {context for context in contexts if context} for line, contexts in by_line.items()
+        }
+    return lines
+
+
+def _read_outcomes(report: Path, workdir: Path) -> tuple[list[TestOutcome], str]:
+    """Outcomes from the report, and a note for the run's output when there is a report
+    but it cannot be read (tampered with, too large, cut short); none if the run died
+    before writing it."""
+    if not report.exists() and not report.is_symlink():
+        return [], ""
     try:
-        return parse_junit_xml(report)
-    except JUnitParseError:
-        return []
+        return parse_junit_xml(report, workdir), ""
+    except JUnitParseError as exc:
+        return [], f"\nrepairbot: no test results: {exc}\n"
+
+
+def _remove(report: Path, workdir: Path) -> None:
+    """The report's name, whatever the tests made of it (a link is removed, not followed);
+    a report dir swapped for a link keeps it: nothing is removed through a link."""
+    try:
+        if safe_files.is_directory(workdir, report.parent.relative_to(workdir)):
+            report.unlink(missing_ok=True)
+    except IsADirectoryError:
+        pass
 
 
 def collection_errors(run: TestRun) -> list[TestOutcome]:

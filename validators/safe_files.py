@@ -16,6 +16,7 @@ as missing keeps doing so.
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import stat
 from collections.abc import Callable, Iterator
@@ -123,6 +124,14 @@ def read_text(
     return read_bytes(root, relative, limit).decode("utf-8", errors)
 
 
+def sha256(root: Path, relative: str | PurePosixPath | Path) -> bytes:
+    """The SHA-256 of the file's bytes, read in chunks: not bounded by `MAX_READ_BYTES`
+    (only a work dir within `WORKSPACE_LIMITS` is hashed)."""
+    fd = open_regular(root, relative)
+    with os.fdopen(fd, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").digest()
+
+
 def write_bytes(root: Path, relative: str | PurePosixPath | Path, data: bytes, create: bool = False) -> None:
     """Replace the contents of the regular file `root/relative` (created if `create`),
     keeping its owner and mode (the sandbox uid must still be able to read it)."""
@@ -132,8 +141,41 @@ def write_bytes(root: Path, relative: str | PurePosixPath | Path, data: bytes, c
         handle.write(data)
 
 
+def check_writable(root: Path, relative: str | PurePosixPath | Path) -> None:
+    """Raise what `write_bytes` would, without writing: lets a caller check every file of
+    a change before writing any."""
+    os.close(open_regular(root, relative, os.O_WRONLY))
+
+
 def write_text(root: Path, relative: str | PurePosixPath | Path, text: str, create: bool = False) -> None:
     write_bytes(root, relative, text.encode("utf-8"), create=create)
+
+
+def is_directory(root: Path, relative: str | PurePosixPath | Path) -> bool:
+    """Whether `root/relative` is a directory reached without a symlink (a report or build
+    dir the tests may have swapped for a link to a host dir)."""
+    try:
+        parts = parts_of(relative)
+        with _parent_dir(root, parts) as parent:
+            os.close(os.open(parts[-1], _DIR_FLAGS, dir_fd=parent))
+    except OSError:
+        return False
+    return True
+
+
+def list_dir(root: Path, relative: str | PurePosixPath | Path) -> list[str]:
+    """The sorted entry names of the directory `root/relative`, reached without a symlink;
+    the entries themselves are not checked (read each through this module)."""
+    parts = parts_of(relative)
+    with _parent_dir(root, parts) as parent:
+        try:
+            fd = os.open(parts[-1], _DIR_FLAGS, dir_fd=parent)
+        except OSError as exc:
+            raise _refusal(exc, "/".join(parts)) from exc
+    try:
+        return sorted(os.listdir(fd))
+    finally:
+        os.close(fd)
 
 
 def exists_regular(root: Path, relative: str | PurePosixPath | Path) -> bool:
@@ -153,6 +195,14 @@ class TreeLimits:
     max_files: int = 100_000
 
 
+# The caps on a work dir, read at each use (tests lower them): the copy of the user's project
+# at intake and every work dir after each sandboxed run. Far above any project one repairs
+# (a large Java build is ~20k files), far below what fills a disk or slows every copy.
+WORKSPACE_LIMITS = TreeLimits(max_bytes=1 * GiB, max_files=50_000)
+# How a run that left its work dir over the caps is reported (TestRun.violation starts so).
+WORKSPACE_LIMIT = "workspace size limit"
+
+
 @dataclass
 class TreeSize:
     bytes: int = 0
@@ -162,7 +212,15 @@ class TreeSize:
         if self.files > limits.max_files:
             raise TooLarge(f"{what} holds more than {limits.max_files} files")
         if self.bytes > limits.max_bytes:
-            raise TooLarge(f"{what} holds more than {limits.max_bytes / GiB:.1f} GiB")
+            raise TooLarge(f"{what} holds more than {_amount(limits.max_bytes)}")
+
+
+def _amount(size: int) -> str:
+    """`size` bytes in the largest unit it fills (caps are round numbers of them)."""
+    for unit, name in ((GiB, "GiB"), (MiB, "MiB"), (KiB, "KiB")):
+        if size >= unit:
+            return f"{size / unit:g} {name}"
+    return f"{size} bytes"
 
 
 def _entries(directory: Path, ignore: Callable[[str], bool]) -> Iterator[os.DirEntry[str]]:
@@ -187,12 +245,24 @@ def measure_tree(root: Path, limits: TreeLimits, what: str, ignore: Callable[[st
     return size
 
 
+def workspace_violation(workdir: Path) -> str | None:
+    """The violation of a run that left `workdir` over `WORKSPACE_LIMITS`, else None. Stops
+    counting at the cap, so it costs at most one walk of a tree of capped size."""
+    try:
+        measure_tree(workdir, WORKSPACE_LIMITS, "the work dir")
+    except TooLarge as exc:
+        return f"{WORKSPACE_LIMIT}: {exc}"
+    return None
+
+
 def copy_tree(
     source: Path, target: Path, limits: TreeLimits, what: str, ignore: Callable[[str], bool] = lambda _: False
 ) -> TreeSize:
     """Copy `source` to the new dir `target`: regular files (with their mode bits) and
     directories; symlinks are recreated as links, never followed; FIFOs, sockets and devices
-    are left out. `ignore(name)` skips entries by name. Raises `TooLarge` past `limits`."""
+    are left out. `ignore(name)` skips entries by name. Raises `TooLarge` past `limits`.
+    Files keep their modification times: build tools (Maven, the javac runner's jar stamps,
+    pytest's bytecode cache) decide what is stale by them."""
     size = TreeSize()
     target.mkdir(parents=True)
     pending = [(source, target)]
@@ -210,12 +280,12 @@ def copy_tree(
             elif stat.S_ISREG(info.st_mode):
                 size.bytes += info.st_size
                 size.check(limits, what)
-                _copy_file(Path(entry.path), destination, stat.S_IMODE(info.st_mode))
+                _copy_file(Path(entry.path), destination, info)
             size.check(limits, what)
     return size
 
 
-def _copy_file(source: Path, target: Path, mode: int) -> None:
+def _copy_file(source: Path, target: Path, info: os.stat_result) -> None:
     """Copy one file opened without following a link (it may have been swapped since the
     scan); the copy is created fresh, so it can never be a link itself."""
     src = os.open(source, os.O_RDONLY | _FILE_FLAGS)
@@ -223,10 +293,12 @@ def _copy_file(source: Path, target: Path, mode: int) -> None:
         if not stat.S_ISREG(os.fstat(src).st_mode):
             return
         os.set_blocking(src, True)
-        dst = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW, mode & 0o777)
+        mode = stat.S_IMODE(info.st_mode) & 0o777
+        dst = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW, mode)
         try:
             while os.sendfile(dst, src, None, 16 * MiB):
                 pass
+            os.utime(dst, ns=(info.st_atime_ns, info.st_mtime_ns))
         finally:
             os.close(dst)
     finally:

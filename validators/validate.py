@@ -4,6 +4,12 @@ breaks none of the tests that passed before.
 The failing tests run first because they reject most candidates in a fraction of the
 suite's time; only survivors pay for the full run. Baseline failures (flaky or declared
 known failures, see `Reproduction`) are neither targets nor regressions.
+
+The tests run with write access to the work copy and may tamper with it: replace the patched
+file with a link to a host file (which this process, often root, must never write through)
+or a special file, or leave the copy over its size caps. The candidate is then a sandbox
+violation, and the copy is `tampered`: its later verdicts could not be trusted, so the pool
+stops using it.
 """
 
 from __future__ import annotations
@@ -11,7 +17,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from repairbot.domain import Candidate, Reproduction, TestRun, ValidationResult, Verdict
-from validators.process import CommandNotRunnable
+from validators import safe_files
+from validators.process import CommandNotRunnable, last_line
 from validators.runner import TestRunner
 
 MIN_TIMEOUT_S = 10.0
@@ -31,17 +38,40 @@ class CandidateValidator:
         self.workdir = workdir
         self.reproduction = reproduction
         self.timeout_s = timeout_from_baseline(reproduction.run.duration_s)
+        # Why this copy can no longer be trusted (see the module doc); None while it can.
+        self.tampered: str | None = None
 
     def validate(self, candidate: Candidate) -> ValidationResult:
-        for edit in candidate.edits:
-            (self.workdir / edit.file).write_text(edit.patched, encoding="utf-8")
+        refused = self._write(candidate, patched=True)
+        if refused is not None:  # an earlier run (the baseline, in worker 0) tampered
+            self._write(candidate, patched=False)
+            return self._tampered(candidate, refused)
         try:
-            return self._run_tests(candidate)
+            result = self._run_tests(candidate)
         except CommandNotRunnable as exc:
-            return ValidationResult(candidate, Verdict.ERROR, detail=str(exc), sandbox=self.runner.sandbox.mode)
+            result = ValidationResult(candidate, Verdict.ERROR, detail=str(exc), sandbox=self.runner.sandbox.mode)
         finally:
-            for edit in candidate.edits:
-                (self.workdir / edit.file).write_text(edit.original, encoding="utf-8")
+            refused = self._write(candidate, patched=False)
+        if refused is not None:
+            return self._tampered(candidate, refused)
+        if result.verdict is Verdict.SANDBOX_VIOLATION and result.detail.startswith(safe_files.WORKSPACE_LIMIT):
+            self.tampered = result.detail
+        return result
+
+    def _write(self, candidate: Candidate, patched: bool) -> str | None:
+        """Write every edit's patched (or original) text, never through a link or into a
+        special file; the first refusal, if any."""
+        refusal = None
+        for edit in candidate.edits:
+            try:
+                safe_files.write_text(self.workdir, edit.file, edit.patched if patched else edit.original)
+            except OSError as exc:
+                refusal = refusal or f"the tests tampered with the work copy: {exc}"
+        return refusal
+
+    def _tampered(self, candidate: Candidate, detail: str) -> ValidationResult:
+        self.tampered = detail
+        return ValidationResult(candidate, Verdict.SANDBOX_VIOLATION, detail=detail, sandbox=self.runner.sandbox.mode)
 
     def _run_tests(self, candidate: Candidate) -> ValidationResult:
         failing_ids = [o.test_id for o in self.reproduction.failing]
@@ -84,7 +114,10 @@ class CandidateValidator:
             return Verdict.FAILS, f"{broken[0].test_id} {broken[0].status.value}"
         missing = [test_id for test_id in must_pass if test_id not in by_id]
         if missing:
-            return Verdict.ERROR, f"{missing[0]} did not run (exit code {run.exit_code})"
+            # No outcome at all: the output's last line says why (the runner notes a report
+            # it refused to read there).
+            why = "" if run.outcomes else f": {last_line(run.output)}"
+            return Verdict.ERROR, f"{missing[0]} did not run (exit code {run.exit_code}){why}"
         return Verdict.PLAUSIBLE, ""
 
 

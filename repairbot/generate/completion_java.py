@@ -21,6 +21,7 @@ from pathlib import Path
 
 from repairbot.generate.completion import layout_noise
 from repairbot.languages import java, java_symbols, javap
+from validators import safe_files
 
 OPENERS = {"(": ")", "[": "]", "{": "}"}
 # Literals and comments (skipped, possibly unterminated at the end of the text), or a
@@ -205,7 +206,8 @@ class JavaCompletionEngine:
         if self._scope is None:
             assert self._path is not None
             try:
-                on_disk = self._path.read_bytes().decode("utf-8")
+                # Never through a link the tests may have planted in the work copy.
+                on_disk = safe_files.read_bytes(self._path.parent, self._path.name).decode("utf-8")
             except (OSError, UnicodeDecodeError):
                 on_disk = ""
             source = on_disk if on_disk.startswith(self.prefix) else self.prefix + self.line_end + self.suffix

@@ -3,7 +3,9 @@
 A generator compares programs, not texts: a filling that only changes spacing or comments
 gives back the buggy program and is no patch. So a file is loaded with the program it
 denotes, and one that does not parse (or is not UTF-8) is skipped with a warning rather
-than failing the job: the other suspicious files may still hold the fix.
+than failing the job: the other suspicious files may still hold the fix. The tests ran in
+the work copy first: a file they replaced with a link (to a host file) or a special file is
+skipped too, never read (`safe_files`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from repairbot.languages import java, python
+from validators import safe_files
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +70,7 @@ def load_source(project_root: Path, file: str, reader: str) -> SourceFile | None
         return None
     path = project_root / file
     try:
-        data = path.read_bytes()
+        data = safe_files.read_bytes(project_root, file)
         text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
         logger.warning("%s: skipping %s: %s", reader, file, error)

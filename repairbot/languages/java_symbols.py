@@ -15,6 +15,7 @@ from pathlib import Path
 from tree_sitter import Node
 
 from repairbot.languages import java, javap
+from validators import safe_files
 
 # Members every class-name receiver has besides its declared ones (`Outer.this`,
 # `Cls.class`); `outer.new Inner()` creates an inner class from an instance.
@@ -138,10 +139,10 @@ _FILES: dict[Path, tuple[float, FileSymbols]] = {}
 def file_symbols(path: Path) -> FileSymbols | None:
     """A project file's symbols, cached by path and modification time."""
     try:
-        mtime = path.stat().st_mtime
+        mtime = path.lstat().st_mtime
         cached = _FILES.get(path)
-        if cached is None or cached[0] != mtime:
-            _FILES[path] = (mtime, read_file(path.read_bytes())[0])
+        if cached is None or cached[0] != mtime:  # a planted link is refused, never followed
+            _FILES[path] = (mtime, read_file(safe_files.read_bytes(path.parent, path.name))[0])
     except OSError:
         return None
     return _FILES[path][1]
