@@ -19,7 +19,10 @@ Rankings are deterministic: equal scores are ordered by file, then line.
 
 from __future__ import annotations
 
+import io
 import math
+import os
+import tokenize
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
@@ -32,6 +35,7 @@ from repairbot.domain import Reproduction, SuspiciousLocation
 from repairbot.errors import BadInput
 from repairbot.languages import java, python
 from repairbot.stacktrace import frame_lines, frame_weights
+from validators import safe_files
 from validators.runner import LineCoverage
 
 Formula = Callable[[int, int, int, int], float]
@@ -160,10 +164,13 @@ class SourceMap:
             self._statements = self._language.line_statements(self._language.parse(text.encode("utf-8")).root_node)
 
     @classmethod
-    def read(cls, path: Path) -> SourceMap:
+    def read(cls, path: Path, root: Path | None = None) -> SourceMap:
+        """`path` lies in `root` (its own dir when None), reached without a link (the tests
+        ran there); a file that cannot be read so, or decoded, has no statements."""
+        root = path.parent if root is None else root
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
+            text = read_source(root, path.relative_to(root).as_posix())
+        except (OSError, ValueError):
             text = None
         return cls(text, path.suffix)
 
@@ -177,6 +184,11 @@ class SourceMap:
     def is_detection(self, line: int) -> bool:
         node = self._statements.get(line)
         return node is not None and self._language is not None and node.type in self._language.DETECTION_STATEMENTS
+
+    def is_inert(self, line: int) -> bool:
+        """A statement that does nothing when run (Python: a docstring); never a suspect."""
+        node = self._statements.get(line)
+        return node is not None and self._language is not None and self._language.is_inert(node)
 
     def is_generated(self, line: int) -> bool:
         """A Java line of no statement: what JaCoCo reports there is code the compiler
@@ -214,7 +226,7 @@ class Evidence:
 
     def source(self, file: str) -> SourceMap:
         if file not in self._sources:
-            self._sources[file] = SourceMap.read(self.workdir / file)
+            self._sources[file] = SourceMap.read(self.workdir / file, self.workdir)
         return self._sources[file]
 
 
@@ -233,14 +245,14 @@ def collect(reproduction: Reproduction, workdir: Path, coverage: LineCoverage) -
         source = evidence.source(file)
         contexts: dict[int, set[str]] = {}
         for line, tests in by_line.items():
-            if not source.is_generated(line):
+            if not source.is_generated(line) and not source.is_inert(line):
                 contexts.setdefault(source.statement_line(line), set()).update(tests)
         for line, tests in contexts.items():
             evidence.spectra[(file, line)] = Spectrum(len(tests & failing), len(tests & passing))
     raw = frame_weights((o.message for o in reproduction.failing), workdir, lambda f: not is_test_file(f))
     for (file, line), weight in raw.items():
         source = evidence.source(file)
-        if not source.is_detection(line):
+        if not source.is_detection(line) and not source.is_inert(line):
             key = (file, source.statement_line(line))
             evidence.trace[key] = max(evidence.trace.get(key, 0.0), weight)
     return evidence
@@ -388,9 +400,7 @@ def suspects(
     score 1 (and no spectrum); files and functions restrict the ranking that follows them,
     less what the exact lines already cover. With exact lines only, no ranking is computed.
     """
-    parsed = [parse_given(spec) for spec in given]
-    for item in parsed:
-        _check_exists(item, workdir)
+    parsed = check_given(given, workdir)
     exact = [_given(item, workdir) for item in parsed if isinstance(item, GivenLines)]
     scopes = [item for item in parsed if isinstance(item, Scope)]
     if exact and not scopes:
@@ -424,14 +434,54 @@ def _within(suspect: Suspect, given: Suspect) -> bool:
 
 
 def _given(lines: GivenLines, workdir: Path) -> Suspect:
-    function = SourceMap.read(workdir / lines.file).function(lines.start_line)[0]
+    source = SourceMap(read_source(workdir, lines.file), PurePosixPath(lines.file).suffix)
     location = SuspiciousLocation(lines.file, lines.start_line, lines.end_line, 1.0, "given")
-    return Suspect(location, function, lines.start_line, None, 0.0)
+    return Suspect(location, source.function(lines.start_line)[0], lines.start_line, None, 0.0)
 
 
-def _check_exists(given: GivenLines | Scope, workdir: Path) -> None:
-    path = workdir / given.file
-    if not path.is_file():
-        raise BadInput(f"given location {given.file} is not a file of the project")
-    if isinstance(given, GivenLines) and given.end_line > len(path.read_text(encoding="utf-8").splitlines()):
-        raise BadInput(f"given location {given.file}:{given.end_line} is past the end of the file")
+def check_given(specs: Sequence[str], root: Path) -> list[GivenLines | Scope]:
+    """Parse the given locations and check each against the project at `root`: a regular
+    file inside it, reached without a symlink, readable as source, its lines within the file.
+
+    Locations come from the command line or the environment and name files of an untrusted
+    tree: checked on the user's tree before any test runs (so a typo costs no baseline run
+    and `/etc/passwd:1` never gets near a generator), and again on the work dir, which the
+    tests may have changed. Files are normalized (`./a.py` is `a.py`) to match coverage."""
+    parsed = [parse_given(spec) for spec in specs]
+    return [_checked(item, root) for item in parsed]
+
+
+def _checked(given: GivenLines | Scope, root: Path) -> GivenLines | Scope:
+    try:
+        file = safe_files.inside(root, given.file)
+        if isinstance(given, Scope):
+            os.close(safe_files.open_regular(root, file))
+            return Scope(file, given.function)
+        lines = len(read_source(root, file).splitlines())
+    except FileNotFoundError:
+        raise BadInput(f"given location {given.file!r} is not a file of the project") from None
+    except OSError as exc:  # outside the project, through a symlink, not a regular file, too large
+        raise BadInput(f"given location {given.file!r} is not a file of the project: {exc}") from None
+    except ValueError as exc:
+        raise BadInput(f"given location {given.file!r} cannot be read as source: {exc}") from None
+    if given.end_line > lines:
+        raise BadInput(f"given location {given.file}:{given.end_line} is past the end of the file ({lines} lines)")
+    return GivenLines(file, given.start_line, given.end_line)
+
+
+def read_source(root: Path, relative: str) -> str:
+    """The text of the source file `root/relative`, read as `safe_files` reads (no symlink,
+    regular files only, bounded). Python files are decoded as Python does (PEP 263: a BOM
+    or a coding line, else UTF-8), others as UTF-8. Raises OSError when the file cannot be
+    read safely and ValueError when it cannot be decoded."""
+    data = safe_files.read_bytes(root, relative)
+    encoding = "utf-8"
+    if relative.endswith(".py"):
+        try:
+            encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        except SyntaxError as exc:  # an unknown coding, or bad UTF-8 where no coding line is
+            raise ValueError(f"{relative}: {exc.msg}") from exc
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{relative} is not valid {encoding}: {exc.reason} at byte {exc.start}") from exc

@@ -80,7 +80,10 @@ def _call_order(frames: list[Frame]) -> list[Frame]:
 
 
 def relative_to(file: str, workdir: Path) -> str | None:
-    """`file` as a POSIX path inside `workdir`, or None for code outside it (libraries)."""
+    """`file` as a POSIX path inside `workdir`, or None for code outside it (libraries) and
+    for names of no file: `<doctest pkg.mod.func[0]>`, `<string>`, `<frozen ...>`."""
+    if file.startswith("<"):
+        return None
     path = Path(file)
     if not path.is_absolute():
         path = workdir / path

@@ -397,3 +397,60 @@ def test_repair_with_a_given_location_stores_it(tmp_path: Path) -> None:
     assert "+    return a + b" in result.stdout
     [job] = JobStore(url).list_jobs()
     assert JobStore(url).get_job(job.id).locations == [SuspiciousLocation("calc.py", 2, 2, 1.0, "given")]
+
+
+DOCTESTS = {
+    "pyproject.toml": """\
+        [tool.pytest.ini_options]
+        addopts = "--doctest-modules"
+        """,
+    "pkg/__init__.py": "",
+    "pkg/mathx.py": '''\
+        def double(x):
+            """Twice x.
+
+            >>> double(2)
+            4
+            """
+            return x + x + 1
+
+
+        def parse(text):
+            """An int.
+
+            >>> parse("12")
+            12
+            """
+            return int(text) * undefined_name
+
+
+        def half(x):
+            return x / 2
+        ''',
+    "tests/test_half.py": """\
+        from pkg.mathx import half
+
+        def test_half():
+            assert half(4) == 2
+        """,
+}
+
+
+def test_failing_doctests_point_at_their_function_not_their_docstring(tmp_path: Path) -> None:
+    # A wrong value (double) and an exception raised through a doctest's own pseudo-file
+    # (`<doctest pkg.mathx.parse[0]>`, frame of parse's example): neither the pseudo-file
+    # nor a docstring line may be a suspect; the functions' bodies are.
+    reproduction, project, coverage = reproduce_in(write(tmp_path / "p", DOCTESTS))
+    assert sorted(o.test_id for o in reproduction.failing) == [
+        "pkg/mathx.py::pkg.mathx.double", "pkg/mathx.py::pkg.mathx.parse",
+    ]
+    ranked = suspects(reproduction, project, coverage)
+    assert {(s.location.file, s.location.start_line) for s in ranked} == {("pkg/mathx.py", 7), ("pkg/mathx.py", 16)}
+    assert [s.function for s in ranked] == ["parse", "double"]  # parse's line is also its traceback's
+
+
+def test_localize_command_on_failing_doctests(tmp_path: Path) -> None:
+    project = write(tmp_path / "p", DOCTESTS)
+    result = run_cli("localize", str(project), database_url=f"sqlite:///{tmp_path / 'db'}")
+    assert result.returncode == 0, result.stderr
+    assert "<doctest" not in result.stdout and '"""' not in result.stdout

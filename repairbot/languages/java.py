@@ -67,6 +67,11 @@ TYPES = frozenset(
 DETECTION_STATEMENTS = frozenset({"throw_statement", "assert_statement"})
 
 
+def is_inert(statement: Node) -> bool:
+    """Java has no statement that does nothing when run (`;` alone is no line of coverage)."""
+    return False
+
+
 def parse(source: bytes) -> Tree:
     return _PARSER.parse(source)
 

@@ -55,6 +55,16 @@ HEADED_STATEMENTS = frozenset(
 )
 # Statements that report a failure the program detected (see repairbot.localize).
 DETECTION_STATEMENTS = frozenset({"raise_statement", "assert_statement"})
+
+
+def is_inert(statement: Node) -> bool:
+    """A bare string statement (a docstring): running it does nothing, so it cannot be the
+    fault. A failing doctest's traceback points at its docstring, and the doctest runs it."""
+    return (
+        statement.type == "expression_statement"
+        and statement.named_child_count == 1
+        and statement.named_children[0].type in ("string", "concatenated_string")
+    )
 # Scopes of their own: names bound inside them are not the enclosing function's locals.
 _NESTED_SCOPES = frozenset(
     {
