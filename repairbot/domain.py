@@ -181,12 +181,46 @@ class RepairResult:
 
 
 def unified_diff(path: str, before: str, after: str) -> str:
-    """A `git apply`-able diff (a/ b/ prefixes, trailing newline kept)."""
+    """A `git apply`-able diff (a/ b/ prefixes, trailing newline kept). Names are quoted as
+    git quotes them and lines end at newlines only, so neither a file's name (a planted
+    newline would forge header lines) nor its text (a form feed, a lone carriage return)
+    can end a header or hunk line early."""
     lines = difflib.unified_diff(
-        before.splitlines(keepends=True),
-        after.splitlines(keepends=True),
-        fromfile=f"a/{path}",
-        tofile=f"b/{path}",
+        _lines(before),
+        _lines(after),
+        fromfile=git_quoted(f"a/{path}"),
+        tofile=git_quoted(f"b/{path}"),
     )
     text = "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
     return text
+
+
+# The escapes of git's quote_c_style; every other byte it quotes is written in octal.
+_C_ESCAPES = {0x07: "a", 0x08: "b", 0x09: "t", 0x0A: "n", 0x0B: "v", 0x0C: "f", 0x0D: "r", 0x22: '"', 0x5C: "\\"}
+
+
+def git_quoted(name: str) -> str:
+    """`name` as git writes it in a diff header: as is when it has only printable ASCII
+    (spaces included), else in double quotes with C escapes and non-ASCII bytes in octal,
+    which `git apply` reads back byte for byte (a file name may even be non-UTF-8: its
+    bytes come back from the surrogates `os.fsdecode` made of them)."""
+    data = name.encode("utf-8", "surrogateescape")
+    if not any(_needs_quoting(byte) for byte in data):
+        return name
+    quoted = "".join(
+        "\\" + _C_ESCAPES[byte] if byte in _C_ESCAPES else f"\\{byte:03o}" if _needs_quoting(byte) else chr(byte)
+        for byte in data
+    )
+    return f'"{quoted}"'
+
+
+def _needs_quoting(byte: int) -> bool:
+    return byte < 0x20 or byte >= 0x7F or byte in (0x22, 0x5C)
+
+
+def _lines(text: str) -> list[str]:
+    """`text` split after each newline, as git and patch count lines (`str.splitlines` also
+    splits at form feeds, carriage returns, file separators..., breaking a line of code in two)."""
+    lines = [line + "\n" for line in text.split("\n")]
+    lines[-1] = lines[-1][:-1]
+    return lines if lines[-1] else lines[:-1]

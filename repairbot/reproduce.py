@@ -64,10 +64,10 @@ def _run(runner: TestRunner, workdir: Path, timeout_s: float, with_coverage: boo
 
 
 def _check_usable(run: TestRun, runner: TestRunner, timeout_s: float) -> None:
-    if run.timed_out:
+    if run.timed_out:  # a hang and a slow suite look the same from here: name both
         raise BadInput(
-            f"the test suite did not finish within {timeout_s:.0f}s (a hanging test?); "
-            "raise REPAIRBOT_TEST_TIMEOUT_S or fix the hang"
+            f"the test suite did not finish within {timeout_s:.0f}s (test_timeout_s): a test hangs, "
+            "or the suite needs longer; fix the hang, or raise the limit with REPAIRBOT_TEST_TIMEOUT_S"
         )
     if run.violation:
         raise BadInput(f"the test suite itself exceeds the sandbox's {run.violation}: {last_line(run.output)}")

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from repairbot.errors import EXIT_BAD_INPUT
+from repairbot.text import printable
 
 index_app = typer.Typer(
     help="The memory of bug fixes: build, mine, query and inspect the retrieval index.",
@@ -48,20 +49,24 @@ def build(
 ) -> None:
     """Add the pairs of CORPUS files to the index (creating it); duplicates are skipped."""
     from retrieval.corpus import CorpusError, read_corpus
-    from retrieval.encoders import DEFAULT_CONFIG, EncoderError, TransformerEncoder
-    from retrieval.index import META_FILE, BadIndex, HybridIndex, read_meta
-    from retrieval.memory import index_dir as default_index_dir
 
-    directory = index_dir or default_index_dir()
     pairs = []
     problems: list[str] = []
+    malformed = 0
     for corpus in corpora:
         try:
             pairs.extend(read_corpus(corpus))
         except CorpusError as exc:
             problems.extend(exc.problems)
-    if problems:
-        raise _fail(f"{len(problems)} malformed line(s), nothing added:\n" + str(CorpusError(problems)))
+            malformed += exc.count
+    if malformed:
+        raise _fail(f"{malformed} malformed line(s), nothing added:\n" + str(CorpusError(problems, malformed)))
+    # Only now the encoder stack (torch): a malformed corpus is reported without its memory.
+    from retrieval.encoders import DEFAULT_CONFIG, EncoderError, TransformerEncoder
+    from retrieval.index import META_FILE, BadIndex, HybridIndex, read_meta
+    from retrieval.memory import index_dir as default_index_dir
+
+    directory = index_dir or default_index_dir()
     try:
         exists = (directory / META_FILE).is_file()
         config = dict(read_meta(directory)["encoder_config"] if exists else DEFAULT_CONFIG)
@@ -116,7 +121,7 @@ def query(
     from repairbot.domain import SuspiciousLocation, unified_diff
     from retrieval import syntax
     from retrieval.encoders import EncoderError
-    from retrieval.index import BadIndex
+    from retrieval.index import BadIndex, read_meta
     from retrieval.memory import index_dir as default_index_dir
     from retrieval.memory import open_index
     from retrieval.retrieve import retrieve
@@ -131,8 +136,11 @@ def query(
     if not 1 <= line <= last <= total:
         raise _fail(f"lines {line}..{last} are outside {file} (1..{total})")
     try:
+        read_meta(directory)  # open_index would answer from a new, empty index: exit 0, nothing found
         index = open_index(directory)
-    except (BadIndex, EncoderError) as exc:
+    except BadIndex as exc:
+        raise _fail(f"{exc}; create one with `repairbot index build` or `repairbot index mine`") from None
+    except EncoderError as exc:
         raise _fail(str(exc)) from None
     location = SuspiciousLocation(file.name, line, last, 1.0)
     context = retrieve(file.parent, [location], index, k)[location]
@@ -143,14 +151,14 @@ def query(
         dense = f"{fix.dense_score:.3f}" if fix.dense_score is not None else "-"
         lexical = f"{fix.lexical_score:.2f}" if fix.lexical_score is not None else "-"
         out.print(f"#{rank} score {fix.score:.4f} (dense {dense}, bm25 {lexical})  {pair.kind} {pair.language}  "
-                  f"{pair.repository} {pair.commit[:10]} {pair.file_path}", markup=False)
+                  f"{printable(pair.repository)} {pair.commit[:10]} {printable(pair.file_path)}", markup=False)
         if pair.message:
-            out.print(f"    {pair.message.splitlines()[0]}", markup=False)
-        out.print(unified_diff(pair.file_path or "code", pair.buggy, pair.fixed), end="", markup=False)
+            out.print(f"    {printable(pair.message.splitlines()[0])}", markup=False)
+        out.print(printable(unified_diff(pair.file_path or "code", pair.buggy, pair.fixed), multiline=True), end="", markup=False)
     if context.similar_lines:
         out.print("similar lines in the same file:")
         for similar in context.similar_lines:
-            out.print(f"  {similar.line:>5} {similar.score:.3f}  {similar.text.strip()}", markup=False)
+            out.print(f"  {similar.line:>5} {similar.score:.3f}  {printable(similar.text.strip())}", markup=False)
 
 
 @index_app.command()

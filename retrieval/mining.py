@@ -24,7 +24,7 @@ from pathlib import Path
 import git
 
 from retrieval import syntax
-from retrieval.corpus import BugFixPair, same_code, unique
+from retrieval.corpus import MAX_FIELD_CHARS, BugFixPair, same_code, unique
 
 _FIX_SUBJECT = re.compile(
     r"\b(fix(e[sd]|ing)?|bug(s|fix(es)?)?|hotfix(es)?|crash(es|ed|ing)?|regressions?|"
@@ -51,6 +51,11 @@ _LICENSES = (
     ("Redistribution and use in source and binary forms", "BSD-2-Clause"),
     ("Eclipse Public License", "EPL"),
 )
+# The repository is untrusted: a "source file" of megabytes (generated, or planted) is not
+# a small fix, and is never read whole.
+MAX_SOURCE_BYTES = 1024 * 1024
+# License markers are in a license file's first lines.
+_LICENSE_HEAD_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -116,7 +121,7 @@ def mine_repository(
                 result.fix_commits += 1
                 pairs.extend(
                     BugFixPair(buggy=buggy, fixed=fixed, language=language, kind=kind, file_path=file_path,
-                               repository=name, commit=commit.hexsha, message=message.strip(),
+                               repository=name, commit=commit.hexsha, message=message.strip()[:MAX_FIELD_CHARS],
                                license=license_id)
                     for kind, language, file_path, buggy, fixed in commit_pairs
                 )
@@ -145,7 +150,7 @@ def detect_license(repo: git.Repo) -> str | None:
     tree = repo.head.commit.tree
     for blob in tree.blobs:
         if blob.name.upper().split(".")[0] in ("LICENSE", "LICENCE", "COPYING"):
-            text = _text(blob.data_stream.read())
+            text = _text(blob.data_stream.read(_LICENSE_HEAD_BYTES))
             for marker, spdx in _LICENSES:
                 if marker.lower() in text.lower():
                     return spdx
@@ -201,6 +206,8 @@ def _commit_pairs(commit: git.Commit, limits: MiningLimits) -> list[tuple[str, s
             continue
         if diff.change_type != "M" or diff.a_blob is None or diff.b_blob is None:
             return []  # a fix that adds, deletes or moves a source file is not a local edit
+        if max(diff.a_blob.size, diff.b_blob.size) > MAX_SOURCE_BYTES:
+            return []
         sources.append((path, language, diff.a_blob, diff.b_blob))
     if not 1 <= len(sources) <= limits.max_files:
         return []
@@ -244,8 +251,11 @@ def _with_indent(source: bytes, start: int, end: int) -> str:
 
 
 def _usable(buggy: str, fixed: str, language: str) -> bool:
-    """False for layout-only edits (reformatting is not a fix) and for pure insertions after
-    blank lines, which leave no buggy code to retrieve the pair by."""
+    """False for layout-only edits (reformatting is not a fix), for pure insertions after
+    blank lines, which leave no buggy code to retrieve the pair by, and for code too long
+    to be a corpus field (a few huge lines)."""
+    if max(len(buggy), len(fixed)) > MAX_FIELD_CHARS:
+        return False
     return bool(buggy.strip()) and not same_code(buggy, fixed, language)
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.corpus import BugFixPair, CorpusError, read_corpus, unique, write_corpus
+from retrieval import corpus as corpus_module
+from retrieval.corpus import MAX_REPORTED_PROBLEMS, BugFixPair, CorpusError, read_corpus, unique, write_corpus
 from retrieval.lexical import LexicalIndex, code_tokens
 
 DATA = Path(__file__).parent / "data" / "retrieval"
@@ -65,6 +66,31 @@ def test_unreadable_corpora_are_corpus_errors(tmp_path: Path) -> None:
     binary.write_bytes(b"\xff\xfe\x00")
     with pytest.raises(CorpusError, match="not UTF-8"):
         read_corpus(binary)
+
+
+def test_long_lines_are_skipped_unread_and_later_lines_keep_their_numbers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(corpus_module, "MAX_LINE_BYTES", 100)
+    monkeypatch.setattr(corpus_module, "_SKIP_CHUNK_BYTES", 7)  # the rest of a long line, in pieces
+    good = json.dumps({"buggy": "a < b", "fixed": "a <= b", "language": "python"})
+    corpus = tmp_path / "long.jsonl"
+    corpus.write_bytes(f"{good}\n{'x' * 1000}\n{good}\n".encode() + b"\xff\n" + b"y" * 101)
+    with pytest.raises(CorpusError) as caught:
+        read_corpus(corpus)
+    assert [p.split(":")[1] for p in caught.value.problems] == ["2", "4", "5"]
+    assert "line is longer than" in caught.value.problems[0] and "not UTF-8" in caught.value.problems[1]
+    (tmp_path / "fits.jsonl").write_text(good + "\n" + good[:-1] + ' ' * (100 - len(good)) + "}\n")
+    assert len(read_corpus(tmp_path / "fits.jsonl")) == 2  # 100 bytes and a newline: still a line
+
+
+def test_many_bad_lines_keep_a_count_not_every_message(tmp_path: Path) -> None:
+    corpus = tmp_path / "bad.jsonl"
+    corpus.write_text("{oops\n" * 1000)
+    with pytest.raises(CorpusError) as caught:
+        read_corpus(corpus)
+    assert caught.value.count == 1000 and len(caught.value.problems) == MAX_REPORTED_PROBLEMS
+    assert str(caught.value).endswith(f"... and {1000 - MAX_REPORTED_PROBLEMS} more")
 
 
 def test_dedup_key_ignores_provenance_and_whitespace_but_not_code_or_language() -> None:

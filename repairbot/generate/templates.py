@@ -8,14 +8,21 @@ a model, in milliseconds.
 Each template is a function `(statement node, local names) -> edits`; an edit replaces one
 byte span of the file. Spans are tree-sitter byte offsets into the UTF-8 file, so edits are
 applied to bytes, never to `str` indices, which differ as soon as a line has non-ASCII text.
+
+The sources are the untrusted project's: the work is bounded by file size and line length
+(a 6 MB one-line file once kept this running past a 300 s job budget) and by a deadline
+checked between edits, so the job's time budget holds inside generation too.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import logging
+import math
+import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
@@ -23,6 +30,7 @@ from tree_sitter import Node, Tree
 
 from repairbot.domain import Candidate, SuspiciousLocation
 from repairbot.languages import python
+from validators import safe_files
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +82,13 @@ _NAME_PARENTS = python.TARGET_CONTAINERS | {
 # first few alternatives of every identifier are worth more than all of the first one's.
 MAX_IDENTIFIER_EDITS = 30
 _SNIPPET_CHARS = 40
+# Every candidate re-parses its whole file (about a second per MiB): beyond this a file is
+# generated or hostile, not a repair target (the largest modules of CPython's stdlib are
+# about 250 KiB).
+MAX_SOURCE_BYTES = 512 * safe_files.KiB
+# A suspicious line longer than this is minified or data: its statements would yield
+# thousands of edits, none a plausible one-statement fix.
+MAX_LINE_BYTES = 2000
 
 
 def swap_comparison(node: Node, names: Sequence[str]) -> Iterator[Edit]:
@@ -182,6 +197,8 @@ class _Source(NamedTuple):
     data: bytes
     text: str
     tree: Tree
+    line_bytes: list[int]  # the length of each line
+    names: dict[tuple[int, int], list[str]]  # local names by scope span, computed once per scope
 
 
 class _Proposal(NamedTuple):
@@ -192,48 +209,84 @@ class _Proposal(NamedTuple):
     edit: Edit
 
 
+@dataclass
+class TemplateStats:
+    """What the last `generate` left out: `skipped` files and locations (with why), and
+    whether the deadline cut it short."""
+
+    skipped: dict[str, str] = field(default_factory=dict)
+    out_of_time: bool = False
+
+
 class TemplateGenerator:
     name = "templates"
+
+    def __init__(self, time_limit_s: float = math.inf) -> None:
+        """`time_limit_s` from now on (the job's remaining budget; 0 or less: nothing)."""
+        self._deadline = time.monotonic() + time_limit_s
+        self.stats = TemplateStats()
 
     def generate(
         self, project_root: Path, locations: list[SuspiciousLocation], limit: int
     ) -> list[Candidate]:
-        """The `limit` best candidates by prior, ties in location-then-template order.
+        """The `limit` best candidates by prior, ties in location-then-template order, or
+        those found by the deadline.
 
         Edits are cheap to enumerate, a syntax check costs a parse: so all edits are ranked
         first and only the top ones are applied and checked.
         """
+        self.stats = TemplateStats()
         sources: dict[str, _Source | None] = {}
         proposals: list[_Proposal] = []
         for location in locations:
+            if self._out_of_time():
+                break
             if location.file not in sources:
-                sources[location.file] = _load(project_root, location.file)
+                sources[location.file] = self._load(project_root, location.file)
             source = sources[location.file]
-            if source is not None:
-                proposals.extend(_propose(source, location))
+            if source is not None and self._lines_fit(source, location):
+                proposals.extend(itertools.takewhile(lambda _: not self._out_of_time(), _propose(source, location)))
         proposals.sort(key=lambda proposal: -proposal.prior)
-        return list(itertools.islice(_candidates(proposals), max(limit, 0)))
+        candidates = itertools.takewhile(lambda _: not self._out_of_time(), _candidates(proposals))
+        return list(itertools.islice(candidates, max(limit, 0)))
 
+    def _out_of_time(self) -> bool:
+        if time.monotonic() >= self._deadline:
+            self.stats.out_of_time = True
+        return self.stats.out_of_time
 
-def _load(project_root: Path, file: str) -> _Source | None:
-    if not file.endswith(".py"):
-        return None
-    try:
-        data = (project_root / file).read_bytes()
-        text = data.decode("utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        logger.warning("templates: skipping %s: %s", file, error)
-        return None
-    if python.has_syntax_error(data):
-        logger.warning("templates: skipping %s: it has a syntax error", file)
-        return None
-    return _Source(data, text, python.parse(data))
+    def _load(self, project_root: Path, file: str) -> _Source | None:
+        if not file.endswith(".py"):
+            return None
+        try:
+            data = safe_files.read_bytes(project_root, file, limit=MAX_SOURCE_BYTES)
+            text = data.decode("utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            self._skip(file, str(error))
+            return None
+        if python.has_syntax_error(data):
+            self._skip(file, "it has a syntax error")
+            return None
+        line_bytes = [len(line) for line in data.split(b"\n")]
+        return _Source(data, text, python.parse(data), line_bytes, {})
+
+    def _lines_fit(self, source: _Source, location: SuspiciousLocation) -> bool:
+        lengths = source.line_bytes[max(location.start_line - 1, 0) : location.end_line]
+        if max(lengths, default=0) > MAX_LINE_BYTES:
+            where = f"{location.file}:{location.start_line}-{location.end_line}"
+            self._skip(where, f"a line is longer than {MAX_LINE_BYTES} bytes (minified code or data)")
+            return False
+        return True
+
+    def _skip(self, what: str, reason: str) -> None:
+        logger.warning("templates: skipping %s: %s", what, reason)
+        self.stats.skipped[what] = reason
 
 
 def _propose(source: _Source, location: SuspiciousLocation) -> Iterator[_Proposal]:
     nodes = python.statement_nodes_on_lines(source.tree, location.start_line, location.end_line)
     for node in nodes:
-        names = python.local_names(python.enclosing_function(node) or source.tree.root_node)
+        names = _local_names(source, python.enclosing_function(node) or source.tree.root_node)
         for template in TEMPLATES:
             prior = location.score * template.weight
             for edit in template.apply(node, names):
@@ -241,12 +294,21 @@ def _propose(source: _Source, location: SuspiciousLocation) -> Iterator[_Proposa
                     yield _Proposal(prior, source, location, template.name, edit)
 
 
+def _local_names(source: _Source, scope: Node) -> list[str]:
+    """`python.local_names(scope)`, once per scope: it walks the whole scope, and a line of
+    many statements would walk it once each."""
+    key = (scope.start_byte, scope.end_byte)
+    if key not in source.names:
+        source.names[key] = python.local_names(scope)
+    return source.names[key]
+
+
 def _candidates(proposals: list[_Proposal]) -> Iterator[Candidate]:
-    seen: set[tuple[str, bytes]] = set()
+    seen: set[tuple[str, bytes]] = set()  # digests: thousands of copies of a large file would not fit
     for proposal in proposals:
         data, edit = proposal.source.data, proposal.edit
         patched = data[: edit.start_byte] + edit.text.encode("utf-8") + data[edit.end_byte :]
-        key = (proposal.location.file, patched)
+        key = (proposal.location.file, hashlib.blake2b(patched, digest_size=16).digest())
         if key in seen:
             continue
         seen.add(key)
