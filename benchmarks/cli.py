@@ -14,6 +14,7 @@ from benchmarks.bugs import Bug
 from benchmarks.evaluate import Mode, evaluate, summary_table
 from repairbot.config import load_settings
 from repairbot.errors import BadInput
+from repairbot.text import markup
 
 bench_app = typer.Typer(help="Repair benchmark bugs in batch and compare with the reference fixes.", no_args_is_help=True)
 err = Console(stderr=True)
@@ -57,7 +58,7 @@ def _run(suites: dict[str, list[Bug]], mode: str, out: Path, time_budget: float,
         overrides["generators"] = _generators(generators)
     with err.status(f"{sum(map(len, suites.values()))} bug(s)") as status:
         for suite, bugs in suites.items():
-            rows += evaluate(suite, bugs, _modes(mode), out, overrides, progress=status.update)
+            rows += evaluate(suite, bugs, _modes(mode), out, overrides, progress=lambda m: status.update(markup(m)))
     typer.echo(summary_table(rows))
     err.print(f"per-bug results: {out / 'results.jsonl'}")
 

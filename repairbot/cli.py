@@ -6,25 +6,30 @@ progress and messages go to stderr. Exit codes: 0 patch found, 1 no patch, 2 bad
 
 from __future__ import annotations
 
+import contextlib
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from repairbot import report
+from repairbot.cancel import cancellable
 from repairbot.config import Settings, load_settings
 from repairbot.db.session import upgrade
 from repairbot.db.store import JobStore
 from repairbot.domain import RepairResult
-from repairbot.errors import EXIT_BAD_INPUT, EXIT_NO_PATCH, EXIT_PATCH_FOUND, RepairbotError
-from repairbot.localize import Suspect, suspects
+from repairbot.errors import EXIT_BAD_INPUT, EXIT_NO_PATCH, EXIT_PATCH_FOUND, Cancelled, RepairbotError
+from repairbot.localize import Suspect, check_given, suspects
 from repairbot.models import install as model_files
 from repairbot.pipeline import check_project, generator_names, make_runner
 from repairbot.pipeline import repair as run_repair
 from repairbot.reproduce import reproduce
+from repairbot.text import capped, markup, printable
 from repairbot.workspace import Workspace
 from benchmarks.cli import bench_app
 from retrieval.cli import index_app
@@ -46,8 +51,32 @@ LOCATION_HELP = ("Where the fault is (repeatable): FILE:LINE or FILE:START-END r
 
 
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    """Messages quote paths, test ids and test output: untrusted text, shown as text."""
+    err.print(f"[bold red]error:[/] {markup(capped(message), multiline=True)}", highlight=False)
     return typer.Exit(code)
+
+
+def _cancelled(exc: Cancelled, what: str) -> typer.Exit:
+    err.print(f"cancelled: {what}", highlight=False)
+    return typer.Exit(exc.exit_code)
+
+
+@contextlib.contextmanager
+def _progress(first: str) -> Iterator[Callable[[str], None]]:
+    """On a terminal, one status line updated in place; elsewhere (CI logs, `2>log`) a
+    plain line per message with the time since the start, or a long job would show nothing
+    but its last line."""
+    if err.is_terminal:
+        with err.status(markup(first)) as status:
+            yield lambda message: status.update(markup(message))
+        return
+    start = time.monotonic()
+
+    def line(message: str) -> None:
+        err.print(f"[{time.monotonic() - start:7.1f}s] {printable(message)}", markup=False, highlight=False)
+
+    line(first)
+    yield line
 
 
 @app.command()
@@ -67,10 +96,13 @@ def repair(
                                  max_candidates=max_candidates, time_budget_s=time_budget,
                                  locations=location or None, runner=runner)
         store = JobStore(settings.database_url)
-        with err.status("starting") as status:
-            result = run_repair(path, settings, store, progress=lambda m: status.update(escape(m)))
+        with cancellable(), _progress("starting") as progress:
+            result = run_repair(path, settings, store, progress=progress)
     except RepairbotError as exc:
         raise _fail(str(exc), exc.exit_code) from None
+    except Cancelled as exc:
+        job = "no job started" if exc.job_id is None else f"job {exc.job_id}, workspace removed"
+        raise _cancelled(exc, job) from None
     if json_file is not None:
         json_file.write_text(report.dumps(result) + "\n")
     _summarize(result)
@@ -87,7 +119,7 @@ def _summarize(result: RepairResult) -> None:
     if result.patches:
         best = result.patches[0].candidate
         err.print(f"[green]job {result.job_id}: plausible patch[/] after {result.candidates_tried} candidate(s) "
-                  f"in {result.time_to_first_plausible_s:.1f}s: {escape(best.file)} {escape(best.description)} "
+                  f"in {result.time_to_first_plausible_s:.1f}s: {markup(best.file)} {markup(best.description)} "
                   f"({failing} failing test(s) now pass)", highlight=False)
     else:
         err.print(f"[yellow]job {result.job_id}: no plausible patch[/] among {result.candidates_tried} "
@@ -95,27 +127,46 @@ def _summarize(result: RepairResult) -> None:
 
 
 def _apply(path: Path, result: RepairResult) -> None:
+    """Every file is checked before any is written (never half a patch), and none is read
+    or written through a link, as a special file or one with other hard links: the project
+    is untrusted, and its links could point at any file the user can write."""
+    from validators import safe_files
+
     edits = result.patches[0].candidate.edits
-    for edit in edits:  # all files checked before any is written: never half a patch
-        if (path / edit.file).read_text(encoding="utf-8") != edit.original:
-            raise _fail(f"{path / edit.file} changed while repairbot ran; patch not applied")
-    for edit in edits:
-        (path / edit.file).write_text(edit.patched, encoding="utf-8")
-    err.print(f"applied to {', '.join(str(path / edit.file) for edit in edits)}")
+    try:
+        for edit in edits:
+            safe_files.check_writable(path, edit.file)
+            if safe_files.read_text(path, edit.file) != edit.original:
+                raise _fail(f"{path / edit.file} changed while repairbot ran; patch not applied")
+        for edit in edits:
+            safe_files.write_text(path, edit.file, edit.patched)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _fail(f"patch not applied: {exc}") from None
+    err.print(f"applied to {', '.join(printable(str(path / edit.file)) for edit in edits)}", markup=False)
 
 
 @app.command()
 def jobs(limit: Annotated[int, typer.Option(help="Show this many, newest first.")] = 20) -> None:
-    """List recent repair jobs."""
+    """List recent repair jobs: a table on a terminal, tab-separated lines elsewhere (a
+    table cut to 80 columns would cut the project and the error)."""
     store = JobStore(load_settings().database_url)
+    names = ("job", "status", "stage", "candidates", "plausible", "created", "project", "error")
+    rows = [
+        [str(job.id), job.status, job.stage or "", str(job.candidates_tried), str(job.plausible),
+         f"{job.created_at:%Y-%m-%d %H:%M:%S}", printable(job.project_path), printable(job.error or "")]
+        for job in store.list_jobs(limit)
+    ]
+    if not out.is_terminal:
+        for row in [list(names), *rows]:
+            print("\t".join(row))  # rich would expand the tabs
+        return
     table = Table()
-    for name in ("job", "status", "stage", "candidates", "plausible", "created"):
+    for name in names[:-2]:
         table.add_column(name, no_wrap=True)
-    for name in ("project", "error"):
+    for name in names[-2:]:
         table.add_column(name, overflow="fold")
-    for job in store.list_jobs(limit):
-        table.add_row(str(job.id), job.status, job.stage or "", str(job.candidates_tried), str(job.plausible),
-                      f"{job.created_at:%Y-%m-%d %H:%M:%S}", job.project_path, job.error or "")
+    for row in rows:
+        table.add_row(*(Text(value) for value in row))  # Text: never read as markup
     out.print(table)
 
 
@@ -126,22 +177,29 @@ def show(job_id: Annotated[int, typer.Argument(help="Job id from `repairbot jobs
     if detail is None:
         raise _fail(f"no job {job_id}")
     s = detail.summary
-    out.print(f"job {s.id}  {s.status}  {s.project_path}")
-    out.print(f"test command: {' '.join(detail.test_command)}")
-    out.print(f"sandbox: {s.sandbox or 'not started'}")
-    if s.error:
-        out.print(f"error: {s.error}")
-    for test_id, message in detail.failures:
-        out.print(f"failing: {test_id}: {message.splitlines()[0] if message else ''}", markup=False)
-    for test_id, reason in detail.baseline_failures:
-        out.print(f"ignored: {test_id}: {reason}", markup=False)
-    for loc in detail.locations:
-        span = f"{loc.start_line}" + (f"-{loc.end_line}" if loc.end_line != loc.start_line else "")
-        out.print(f"suspicious: {loc.file}:{span} {loc.formula}={loc.score:.3f}")
-    out.print(f"candidates tried: {s.candidates_tried}; time to first plausible: {detail.time_to_first_plausible_s}")
+    first_plausible = detail.time_to_first_plausible_s
+    lines = [
+        f"job {s.id}  {s.status}  {printable(s.project_path)}",
+        f"test command: {printable(' '.join(detail.test_command))}",
+        f"sandbox: {printable(s.sandbox or 'not started')}",
+        *([f"error: {printable(s.error)}"] if s.error else []),
+        *(f"failing: {printable(test_id)}: {printable(message.splitlines()[0] if message else '')}"
+          for test_id, message in detail.failures),
+        *(f"ignored: {printable(test_id)}: {printable(reason)}" for test_id, reason in detail.baseline_failures),
+        *(f"suspicious: {printable(loc.file)}:{_span(loc.start_line, loc.end_line)} {loc.formula}={loc.score:.3f}"
+          for loc in detail.locations),
+        f"candidates tried: {s.candidates_tried}; time to first plausible: "
+        + ("none" if first_plausible is None else f"{first_plausible:.1f}s"),
+    ]
+    for line in lines:
+        out.print(line, markup=False, highlight=False)
     for patch in detail.patches:
-        out.print(f"patch #{patch.rank} ({patch.generator}: {patch.description})")
-        out.print(patch.diff, end="", markup=False)
+        out.print(f"patch #{patch.rank} ({patch.generator}: {printable(patch.description)})", markup=False, highlight=False)
+        out.print(patch.diff, end="", markup=False, highlight=False)
+
+
+def _span(start: int, end: int) -> str:
+    return f"{start}" + (f"-{end}" if end != start else "")
 
 
 @db_app.command("upgrade")
@@ -149,7 +207,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Apply the database migrations (the default SQLite file is created if missing)."""
     url = load_settings().database_url
     upgrade(url, revision)
-    err.print(f"database at {url} upgraded to {revision}")
+    err.print(f"database at {url} upgraded to {revision}", markup=False)
 
 
 @model_app.command("install")
@@ -198,23 +256,27 @@ def localize(
         settings = load_settings(path if path.is_dir() else None, test_command=test_cmd,
                                  localize_formula=formula, localize_granularity=granularity,
                                  locations=location or None)
-        with err.status("running the test suite with per-test coverage"):
+        with cancellable(), _progress("running the test suite with per-test coverage"):
             ranked = _rank_project(path, settings)
     except RepairbotError as exc:
         raise _fail(str(exc), exc.exit_code) from None
+    except Cancelled as exc:
+        raise _cancelled(exc, "workspace removed") from None
     if not ranked:
         raise _fail("the failing tests execute no source line outside the tests: nothing to localize")
     out.print(f"{'rank':>4}  {'score':>8}  {'location':<32} {'function':<24} code", markup=False)
     for index, suspect in enumerate(ranked[:top], start=1):
         loc = suspect.location
-        where = f"{loc.file}:{loc.start_line}" + (f"-{loc.end_line}" if loc.end_line != loc.start_line else "")
-        code = _line_of(path / loc.file, suspect.line)
-        out.print(f"{index:>4}  {loc.score:>8.4f}  {where:<32} {suspect.function:<24} {code}", markup=False)
+        where = printable(f"{loc.file}:{_span(loc.start_line, loc.end_line)}")
+        code = printable(_line_of(path, loc.file, suspect.line))
+        out.print(f"{index:>4}  {loc.score:>8.4f}  {where:<32} {printable(suspect.function):<24} {code}",
+                  markup=False, highlight=False)
 
 
 def _rank_project(path: Path, settings: Settings) -> list[Suspect]:
     """Intake, reproduce and localize, as a repair job does, without recording a job."""
     check_project(path)
+    check_given(settings.locations, path)  # before the baseline run
     runner = make_runner(settings, path)
     with Workspace(path) as workspace:
         runner.prepare(workspace.root)
@@ -226,6 +288,13 @@ def _rank_project(path: Path, settings: Settings) -> list[Suspect]:
         )
 
 
-def _line_of(file: Path, line: int) -> str:
-    lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
+def _line_of(root: Path, file: str, line: int) -> str:
+    """The line as the project has it; "" for a file that is a link or not a regular file
+    (the project is untrusted: nothing is read through its links)."""
+    from validators import safe_files
+
+    try:
+        lines = safe_files.read_text(root, file, errors="replace").splitlines()
+    except OSError:
+        return ""
     return lines[line - 1].strip() if 0 < line <= len(lines) else ""

@@ -25,12 +25,12 @@ from repairbot.config import Settings, validation_workers
 from repairbot.db.models import JobStatus
 from repairbot.db.store import JobStore
 from repairbot.domain import Candidate, RepairResult, Reproduction, SuspiciousLocation, ValidationResult, Verdict
-from repairbot.errors import BadInput
+from repairbot.errors import BadInput, Cancelled
 from repairbot.generate.combine import combine
 from repairbot.generate.infill import infill_generator
 from repairbot.generate.masked import masked_generator
 from repairbot.generate.templates import TemplateGenerator
-from repairbot.localize import GivenLines, localize, parse_given
+from repairbot.localize import GivenLines, check_given, localize, parse_given
 from repairbot.models import resolve
 from repairbot.rank import normalized, order_for_validation, rank_patches
 from repairbot.reproduce import reproduce
@@ -57,15 +57,24 @@ class Generator(Protocol):
 
 def repair(project: Path, settings: Settings, store: JobStore, progress: Progress = lambda _: None) -> RepairResult:
     """Run a whole job on `project`; the user's tree is only read. Raises BadInput (after
-    recording it on the job) when the input cannot be repaired as given."""
+    recording it on the job) when the input cannot be repaired as given, and Cancelled
+    (after recording the job as cancelled) when the caller's signal handler raised it."""
     job_id = store.start_job(str(project.resolve()), settings.test_command or [], settings.model_dump(mode="json"))
     try:
         check_project(project)
+        check_given(settings.locations, project)  # before the baseline run
         runner = make_runner(settings, project)
         store.set_runner(job_id, runner_command(runner), runner.sandbox.description)
         result = _run_job(job_id, project, settings, runner, store, progress)
     except BadInput as exc:
         store.finish_job(job_id, JobStatus.FAILED, error=str(exc))
+        raise
+    except Cancelled as exc:  # unwinding to here ended the test runs and removed the workspace
+        store.finish_job(job_id, JobStatus.CANCELLED, error=str(exc))
+        exc.job_id = job_id
+        raise
+    except KeyboardInterrupt:  # SIGINT where no caller installed repairbot.cancel
+        store.finish_job(job_id, JobStatus.CANCELLED, error="cancelled by SIGINT")
         raise
     except BaseException as exc:
         store.finish_job(job_id, JobStatus.FAILED, error=f"internal error: {exc!r}")
@@ -114,7 +123,7 @@ def _generator(job: _Job, name: str, project: Path, root: Path, locations: list[
     """The generator, made when its turn comes: a job that templates repair never loads the
     model nor retrieves the past fixes only the model reads (RAP-Gen)."""
     if name == "templates":
-        return TemplateGenerator()
+        return TemplateGenerator(job.settings.time_budget_s - job.elapsed())
     if name == "masked":  # its masks are mid-line: no room for past fixes in the prompt
         with job.stage("generate", f"{name}: loading the model"):
             return masked_generator(job.settings, job.settings.time_budget_s - job.elapsed())
@@ -179,6 +188,7 @@ class _Job:
         self.progress = progress
         self.start = time.monotonic()
         self.timings: dict[str, float] = {}
+        self.budget_spent = False
 
     @contextmanager
     def stage(self, name: str, message: str) -> Iterator[None]:
@@ -192,10 +202,11 @@ class _Job:
         return time.monotonic() - self.start
 
     def over_budget(self) -> bool:
-        spent = self.elapsed() > self.settings.time_budget_s
-        if spent:
+        """Asked before every candidate; says so in the progress once (a log shows each message)."""
+        if not self.budget_spent and self.elapsed() > self.settings.time_budget_s:
+            self.budget_spent = True
             self.progress(f"time budget of {self.settings.time_budget_s:.0f}s spent")
-        return spent
+        return self.budget_spent
 
     def done(self, tally: _Tally) -> bool:
         return (

@@ -270,6 +270,20 @@ def test_failed_job_is_listed_with_its_error(store: JobStore, tmp_path: Path) ->
     assert (detail.failures, detail.locations, detail.patches, detail.timings) == ([], [], [], {})
 
 
+def test_cancelled_job_and_a_huge_error_are_stored_on_every_backend(store: JobStore, tmp_path: Path) -> None:
+    """`cancelled` is a status the migrations' VARCHAR column takes as it is (no enum type
+    to alter), and an error quoting a megabyte-long test output line is stored capped."""
+    cancelled = store.start_job(str(tmp_path), ["pytest"], {})
+    store.finish_job(cancelled, JobStatus.CANCELLED, error="cancelled by SIGTERM")
+    failed = store.start_job(str(tmp_path), ["pytest"], {})
+    store.finish_job(failed, JobStatus.FAILED, error="tests fail: " + "x" * 1_000_000)
+
+    jobs = {job.id: job for job in store.list_jobs()}
+    assert (jobs[cancelled].status, jobs[cancelled].error) == ("cancelled", "cancelled by SIGTERM")
+    error = jobs[failed].error
+    assert error is not None and len(error) < 2100 and error.endswith("(998012 more characters)")
+
+
 def test_deleting_a_job_deletes_its_evidence(store: JobStore, database_url: str, tmp_path: Path) -> None:
     job_id = store.start_job(str(tmp_path), ["pytest"], {})
     store.record_reproduction(job_id, reproduction())

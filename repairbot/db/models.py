@@ -25,6 +25,7 @@ class JobStatus(str, enum.Enum):
     SUCCEEDED = "succeeded"
     NO_PATCH = "no_patch"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # SIGINT or SIGTERM: stopped, its workspace removed
 
 
 def utcnow() -> datetime:

@@ -31,6 +31,7 @@ from repairbot.db.models import (
 )
 from repairbot.db.session import session_factory, upgrade
 from repairbot.domain import Reproduction, SuspiciousLocation, TestOutcome, TestStatus, ValidationResult, Verdict
+from repairbot.text import capped
 from validators.outcome_cache import StoredOutcome
 
 
@@ -200,12 +201,13 @@ class JobStore:
         time_to_first_plausible_s: float | None = None,
         ranked_candidate_ids: Sequence[int] = (),
     ) -> None:
-        """End the job; `ranked_candidate_ids` are its plausible candidates, best first."""
+        """End the job; `ranked_candidate_ids` are its plausible candidates, best first.
+        `error` is capped: it may quote a test's output, which can be megabytes long."""
         with self._sessions.begin() as session:
             job = _job(session, job_id)
             job.status = JobStatus(status)
             job.finished_at = utcnow()
-            job.error = error
+            job.error = None if error is None else capped(error)
             if timings is not None:
                 job.timings = dict(timings)
             job.time_to_first_plausible_s = time_to_first_plausible_s
