@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -21,6 +22,7 @@ from repairbot.db.store import JobStore
 from repairbot.domain import (
     Candidate, FileEdit, RepairResult, Reproduction, SuspiciousLocation, TestRun, ValidationResult, Verdict,
 )
+from tests.budgets import NEVER_S, UNHURRIED_ENV, long_job
 
 EXAMPLES = [p.name for p in example_projects("python")]
 
@@ -35,12 +37,14 @@ def tree_checksum(root: Path) -> str:
 
 
 def run_cli(*args: str, database_url: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """The command with budgets no loaded machine reaches: what ends a job is its first
+    plausible patch or its last candidate, whatever the machine's speed."""
     return subprocess.run(
         [sys.executable, "-m", "repairbot", *args],
         capture_output=True,
         text=True,
-        timeout=600,
-        env={**os.environ, "REPAIRBOT_DATABASE_URL": database_url, **env},
+        timeout=NEVER_S + 300,
+        env={**os.environ, **UNHURRIED_ENV, "REPAIRBOT_DATABASE_URL": database_url, **env},
     )
 
 
@@ -58,6 +62,7 @@ def test_examples_exist() -> None:
     assert len(EXAMPLES) >= 5
 
 
+@long_job
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_repairs_each_example_with_the_reference_fix(example: str, tmp_path: Path) -> None:
     project = copy_example(example, tmp_path)
@@ -86,6 +91,7 @@ def test_repairs_each_example_with_the_reference_fix(example: str, tmp_path: Pat
     assert detail.failures and detail.locations
 
 
+@long_job
 def test_repair_on_postgres_and_jobs_show(database_url: str, tmp_path: Path) -> None:
     project = copy_example(EXAMPLES[0], tmp_path)
     result = run_cli("repair", str(project), database_url=database_url)
@@ -99,6 +105,7 @@ def test_repair_on_postgres_and_jobs_show(database_url: str, tmp_path: Path) -> 
     assert "failing:" in shown.stdout and "suspicious:" in shown.stdout
 
 
+@long_job
 def test_apply_writes_the_patch_and_the_tests_then_pass(tmp_path: Path) -> None:
     project = copy_example(EXAMPLES[0], tmp_path)
     result = run_cli("repair", str(project), "--apply", database_url=f"sqlite:///{tmp_path / 'j.db'}")
@@ -134,6 +141,7 @@ BAD_INPUTS = {
 }
 
 
+@long_job
 @pytest.mark.parametrize("case", BAD_INPUTS)
 def test_bad_input_is_a_clear_error_and_loses_nothing(case: str, tmp_path: Path) -> None:
     files, args, message, code = BAD_INPUTS[case]
@@ -186,3 +194,27 @@ def test_apply_writes_every_file_of_a_multi_file_patch_or_none(tmp_path: Path) -
     (project / "two.py").write_text("y = 0\n")
     _apply(project, result)
     assert [(project / f).read_text() for f in ("one.py", "two.py")] == ["x = 1\n", "y = 2\n"]
+
+
+@long_job
+def test_piped_output_is_complete(tmp_path: Path) -> None:
+    """With stderr and stdout not terminals (CI logs, `2>log`, `| less`): a line per stage
+    and per validated candidate, `jobs` lines that cut nothing, seconds with one decimal."""
+    project = make_project(tmp_path / ("a-project-dir-with-a-long-name-" * 4).rstrip("-"), {
+        "calc.py": "def add(a, b):\n    return a - b\n",
+        "tests/test_calc.py": "from calc import add\n\ndef test_add():\n    assert add(1, 2) == 3\n",
+    })
+    url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    result = run_cli("repair", str(project), database_url=url, REPAIRBOT_GENERATORS="templates")
+    assert result.returncode == 0, result.stderr
+    progress = result.stderr.splitlines()
+    for line in ("copying ", "running the test suite", "ranking suspicious lines", "generating patches",
+                 "validating ", "validated 1 "):
+        assert any(line in shown for shown in progress), result.stderr
+
+    listing = run_cli("jobs", database_url=url)
+    header, row = listing.stdout.splitlines()
+    assert header.split("\t") == ["job", "status", "stage", "candidates", "plausible", "created", "project", "error"]
+    assert row.split("\t")[6] == str(project.resolve())  # whole, though far wider than 80 columns
+    shown = run_cli("show", row.split("\t")[0], database_url=url)
+    assert re.search(r"; time to first plausible: \d+\.\ds$", shown.stdout, re.MULTILINE), shown.stdout

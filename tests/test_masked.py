@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import difflib
 import math
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 
 from repairbot import pipeline
 from repairbot.config import load_settings
+from repairbot.generate import masked as masked_module
 from repairbot.db.store import JobStore
 from repairbot.domain import SuspiciousLocation
 from repairbot.generate.infill import InfillGenerator
@@ -20,6 +20,7 @@ from repairbot.generate.masked import MaskedBudget, MaskedTemplateGenerator
 from repairbot.generate.masks import masks
 from repairbot.languages import java, python
 from repairbot.models import Completion, install
+from tests.budgets import UNHURRIED, long_job
 
 MASK = "<mask>"
 
@@ -152,19 +153,32 @@ def test_java_calls_declarations_and_returns() -> None:
 # --- the generator, with a model that fills given masks --------------------------------------
 
 @dataclass
+class ModelClock:
+    """Stands for `time` in the generator under test: only the fake model moves it, so a
+    time limit counts the model's seconds, never the machine's (no race on a loaded one)."""
+
+    now: float = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+@dataclass
 class FakeModel:
-    """Fills a mask by its masked line (`    while <mask>:`); records every request."""
+    """Fills a mask by its masked line (`    while <mask>:`); records every request; each
+    request takes `seconds` of its clock."""
 
     fillings: dict[str, list[Completion]]
     seconds: float = 0.0
     name: str = "fake"
     requests: list[dict] = field(default_factory=list)
+    clock: ModelClock = field(default_factory=ModelClock)
 
     def infill(self, prefix, suffix, n, max_tokens, stop=(), deadline=None, guide=None) -> list[Completion]:
         line = prefix.rsplit("\n", 1)[-1] + MASK + suffix.split("\n", 1)[0]
         self.requests.append(dict(line=line, suffix=suffix, n=n, max_tokens=max_tokens, stop=stop,
                                   deadline=deadline, guide=guide))
-        time.sleep(self.seconds)
+        self.clock.now += self.seconds
         return self.fillings.get(line, [])[:n]
 
 
@@ -281,13 +295,16 @@ def test_java_masks_are_filled_and_parse_checked(tmp_path: Path) -> None:
     assert candidates[0].generator == "masked:callee"
 
 
-def test_the_time_limit_counts_over_calls_and_reaches_the_model_as_a_deadline(tmp_path: Path) -> None:
+def test_the_time_limit_counts_over_calls_and_reaches_the_model_as_a_deadline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     model = FakeModel({}, seconds=0.1)
+    monkeypatch.setattr(masked_module, "time", model.clock)
     (tmp_path / "m.py").write_text(LOOP)
     generator = MaskedTemplateGenerator(model, MaskedBudget(time_limit_s=0.25))
-    before = time.monotonic()
+    start = model.clock.now
     generator.generate(tmp_path, [at(2)], 100)
-    assert len(model.requests) == 3 and before + 0.25 <= model.requests[0]["deadline"] <= time.monotonic() + 0.25
+    assert len(model.requests) == 3 and model.requests[0]["deadline"] == start + 0.25
     removals = generator.generate(tmp_path, [at(4)], 100)
     assert len(model.requests) == 3 and [c.generator for c in removals] == ["masked:remove"]
 
@@ -318,7 +335,8 @@ def make_project(root: Path) -> Path:
 
 
 def run(project: Path, tmp_path: Path, **overrides):
-    settings = load_settings(project, database_url=f"sqlite:///{tmp_path / 'jobs.db'}", **overrides)
+    """A job that ends at its first plausible patch or its last candidate, never on the clock."""
+    settings = load_settings(project, database_url=f"sqlite:///{tmp_path / 'jobs.db'}", **{**UNHURRIED, **overrides})
     messages: list[str] = []
     return pipeline.repair(project, settings, JobStore(settings.database_url), messages.append), messages
 
@@ -337,6 +355,7 @@ def test_masked_templates_run_after_the_templates_and_infill(tmp_path: Path, mon
 
 
 @pytest.mark.slow
+@long_job
 def test_default_model_fills_the_callee_mask_of_a_wrong_method(tmp_path: Path) -> None:
     """No mechanical template renames a method; the model reads `capital letters` in the
     docstring and fills `message.<mask>()` with `upper`."""
