@@ -31,6 +31,10 @@ from validators import safe_files
 MAX_REPORT_BYTES = 64 * safe_files.MiB
 
 
+# Enough for any real traceback; a test printing megabytes into its failure is capped.
+MAX_MESSAGE_CHARS = 64 * 1024
+
+
 class JUnitParseError(Exception):
     pass
 
@@ -65,12 +69,23 @@ def _outcome(case: ET.Element, test_id: str) -> TestOutcome:
             parts = (element.get("message"), element.text)
             message = "\n".join(p.strip() for p in parts if p and p.strip())
             break
-    return TestOutcome(
-        test_id=test_id,
-        status=status,
-        message=message,
-        duration_s=float(case.get("time") or 0.0),
-    )
+    return TestOutcome(test_id=test_id, status=status, message=_bounded(message), duration_s=_seconds(case.get("time")))
+
+
+def _bounded(message: str) -> str:
+    """A failure message is written by the tests and stored with every candidate: keep its
+    start (the summary) and its end (the innermost frames, what localization reads)."""
+    if len(message) <= MAX_MESSAGE_CHARS:
+        return message
+    head, tail = MAX_MESSAGE_CHARS // 4, MAX_MESSAGE_CHARS * 3 // 4
+    return f"{message[:head]}\n... ({len(message) - head - tail} characters left out) ...\n{message[-tail:]}"
+
+
+def _seconds(text: str | None) -> float:
+    try:
+        return float(text or 0.0)
+    except ValueError:  # the report is the tests' own output: a bad attribute is no crash
+        return 0.0
 
 
 def _test_id(case: ET.Element) -> str:

@@ -176,3 +176,20 @@ def test_a_slow_suite_is_not_called_hanging_and_the_message_says_how_to_wait_lon
     # Following the advice works: the suite was finite, the failure is reproduced.
     reproduction = reproduce(runner, work, 300, reruns=0)
     assert [o.test_id for o in reproduction.failing] == ["tests/test_calc.py::test_add"]
+
+
+def test_a_report_written_by_the_tests_cannot_bloat_or_crash_the_job(tmp_path: Path) -> None:
+    # The JUnit XML is the tests' own output: a megabyte failure message is stored with every
+    # candidate (kept: its start and its innermost frames), and a bad `time` is no crash.
+    from validators.junit_xml import MAX_MESSAGE_CHARS, parse_junit_xml
+
+    message = "AssertionError: summary\n" + "noise\n" * 200_000 + "calc.py:3: in add"
+    report = tmp_path / "report.xml"
+    report.write_text(
+        '<testsuite><testcase classname="tests.test_calc" name="test_add" file="tests/test_calc.py" time="soon">'
+        f"<failure message=\"boom\">{message}</failure></testcase></testsuite>"
+    )
+    [outcome] = parse_junit_xml(report, tmp_path)
+    assert outcome.duration_s == 0.0 and not outcome.ok
+    assert len(outcome.message) < MAX_MESSAGE_CHARS + 100
+    assert outcome.message.startswith("boom\nAssertionError: summary") and outcome.message.endswith("calc.py:3: in add")
