@@ -3,8 +3,9 @@
     intake -> reproduce -> localize -> [retrieve] -> generate -> validate -> rank -> report
 
 (retrieve runs only when a generator that reads past fixes, the model's, gets its turn;
-with several failing tests, each generator batch's validation is followed by combine ->
-validate: pairs of partial fixes, multi-hunk.)
+with several failing tests, validation goes in small chunks and a pair of partial fixes that
+together fix every failing test is validated as soon as it exists, and each generator
+batch's validation is followed by combine -> validate: the other pairs, multi-hunk.)
 
 This module is the only place that knows the order. Each stage is a function or class of
 its own module taking and returning the dataclasses of `repairbot.domain`; this file
@@ -26,7 +27,7 @@ from repairbot.db.models import JobStatus
 from repairbot.db.store import JobStore
 from repairbot.domain import Candidate, RepairResult, Reproduction, SuspiciousLocation, ValidationResult, Verdict
 from repairbot.errors import BadInput, Cancelled
-from repairbot.generate.combine import combine
+from repairbot.generate.combine import combine, fixed_tests
 from repairbot.generate.infill import infill_generator
 from repairbot.generate.masked import masked_generator
 from repairbot.generate.templates import TemplateGenerator
@@ -46,6 +47,9 @@ from validators.outcome_cache import OutcomeCache, project_fingerprint
 from validators.pool import ValidationPool
 
 Progress = Callable[[str], None]
+# With several failing tests, candidates validated per worker between two looks for pairs:
+# small enough that a pair follows its halves closely, large enough to keep workers busy.
+PAIRING_CHUNK_PER_WORKER = 2
 Retrieved = Mapping[SuspiciousLocation, "RetrievalContext"]
 
 
@@ -297,15 +301,45 @@ def _generate_and_validate(
                 if (c.file, normalized(c)) not in tally.tried
             ]
             candidates = order_for_validation(fresh)[: settings.max_candidates - len(tally.validations)]
+        pairing = settings.multi_hunk and len(failing) > 1
+        _validate_pairing_early(job, candidates, pool, tally, failing if pairing else [])
+        if pairing and not job.done(tally):
+            _validate(job, _pairs(job, tally, failing, complete_only=False), pool, tally)
+
+
+def _validate_pairing_early(
+    job: _Job, candidates: list[Candidate], pool: ValidationPool, tally: _Tally, failing: list[str]
+) -> None:
+    """Validate `candidates`; with several `failing` tests (multi-hunk on), a few per worker at
+    a time, and as soon as a chunk brings a new partial fix, the pairs that together fix every
+    failing test are validated before the rest of the batch: a two-edit bug's halves are often
+    far apart in a batch of dozens of template candidates (issue 18: the budget ran out before
+    the two halves were paired)."""
+    if not failing:
         _validate(job, candidates, pool, tally)
-        if settings.multi_hunk and len(failing) > 1 and not job.done(tally):
-            with job.stage("combine", "combine: pairing partial fixes of different hunks"):
-                untried = (c for c in combine(tally.validations, failing) if (c.file, normalized(c)) not in tally.tried)
-                pairs = list(itertools.islice(untried, settings.max_combinations))
-            _validate(job, pairs, pool, tally)
+        return
+    size = PAIRING_CHUNK_PER_WORKER * pool.workers
+    for start in range(0, len(candidates), size):
+        if job.done(tally):
+            return
+        before = len(tally.validations)
+        _validate(job, candidates[start : start + size], pool, tally)
+        new = tally.validations[before:]
+        if any(0 < len(fixed_tests(v, failing)) < len(failing) for v in new) and not job.done(tally):
+            _validate(job, _pairs(job, tally, failing, complete_only=True), pool, tally)
+
+
+def _pairs(job: _Job, tally: _Tally, failing: list[str], complete_only: bool) -> list[Candidate]:
+    with job.stage("combine", "combine: pairing partial fixes of different hunks"):
+        untried = (
+            c for c in combine(tally.validations, failing, complete_only) if (c.file, normalized(c)) not in tally.tried
+        )
+        return list(itertools.islice(untried, job.settings.max_combinations))
 
 
 def _validate(job: _Job, candidates: list[Candidate], pool: ValidationPool, tally: _Tally) -> None:
+    if not candidates:
+        return
     tally.tried.update((c.file, normalized(c)) for c in candidates)
     message = f"validating {len(candidates)} candidate(s), {pool.workers} at a time"
     with job.stage("validate", message):

@@ -123,6 +123,8 @@ def test_pairs_covering_every_failing_test_come_first_then_more_tests_then_likel
         "a = 10\nb = 2\nc = 30\nd = 4\ne = 5\n",  # t1 + t2: two, likelier than t1 + t3
         "a = 10\nb = 2\nc = 33\nd = 4\ne = 5\n",  # t1 + t3
     ]  # t2 + t2,t3 adds nothing to t2,t3 alone; the two at line 3 share a location
+    complete = list(combine([fixes_t1, fixes_t2, fixes_t2_t3, fixes_t3], FAILING, complete_only=True))
+    assert [p.patched for p in complete] == ["a = 10\nb = 2\nc = 3\nd = 4\ne = 50\n"]  # what early pairing takes
 
 
 def test_candidates_that_fix_nothing_take_part_only_the_likeliest_per_location_at_a_few_locations() -> None:

@@ -131,16 +131,18 @@ def members(validations: list[ValidationResult], failing: list[str]) -> list[Mem
     return partial + [blind[location] for location in top]
 
 
-def combine(validations: list[ValidationResult], failing: list[str]) -> Iterator[Candidate]:
+def combine(validations: list[ValidationResult], failing: list[str], complete_only: bool = False) -> Iterator[Candidate]:
     """Two-hunk candidates from the validated ones, best first, without repeats: pairs whose
     fixed tests cover every failing test, then by how many they cover, then by the product
-    of priors. Lazy: pairs are scored by their tests and priors, and only as many are built
-    as the caller takes."""
+    of priors (`complete_only`: only the first kind). Lazy: pairs are scored by their tests
+    and priors, and only as many are built as the caller takes."""
     pairs = []
     for first, second in itertools.combinations(members(validations, failing), 2):
         if first.fixed and second.fixed and (first.fixed <= second.fixed or second.fixed <= first.fixed):
             continue  # the pair is not known to fix anything the better one alone does not
         covered = len(first.fixed | second.fixed)
+        if complete_only and covered < len(failing):
+            continue
         prior = first.candidate.prior * second.candidate.prior
         pairs.append(((covered == len(failing), covered, prior), first, second))
     pairs.sort(key=lambda pair: pair[0], reverse=True)
