@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import tempfile
-from pathlib import Path
 
 from benchmarks.examples import EXAMPLES_DIR
 from repairbot import pipeline

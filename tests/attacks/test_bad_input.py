@@ -16,10 +16,9 @@ from repairbot.domain import SuspiciousLocation, unified_diff
 from repairbot.errors import BadInput
 from repairbot.generate.templates import MAX_LINE_BYTES, MAX_SOURCE_BYTES, TemplateGenerator
 from repairbot.reproduce import reproduce
-from validators.pytest_runner import PytestRunner, choose_sandbox
-from validators.sandbox import SandboxUnavailable
 
-SANDBOXES = ["bwrap", "none"]
+from tests.attacks.hostile import SANDBOXES, sandboxed_runner
+
 CALC = "def add(a, b):\n    return a - b\n"
 CALC_AT = SuspiciousLocation("calc.py", 2, 2, 1.0)
 # A plausible repair target: functions of a few statements, comparisons and arithmetic.
@@ -151,13 +150,6 @@ def test_line_breaks_other_than_newline_stay_inside_their_line(tmp_path: Path) -
 # --- a slow but finite suite: said as it is, with the fix ------------------------------------
 
 SLOW_TEST = "import time\n\nimport calc\n\n\ndef test_add():\n    time.sleep(4)\n    assert calc.add(1, 2) == 3\n"
-
-
-def sandboxed_runner(mode: str) -> PytestRunner:
-    try:
-        return PytestRunner(sandbox=choose_sandbox(mode))  # type: ignore[arg-type]
-    except SandboxUnavailable as exc:
-        pytest.skip(str(exc))
 
 
 @pytest.mark.parametrize("mode", SANDBOXES)

@@ -21,6 +21,8 @@ from repairbot.errors import BadInput
 from repairbot.localize import GivenLines, Scope, check_given, read_source
 from validators.sandbox import bwrap_failure
 
+from tests.attacks.hostile import SANDBOXES
+
 OUTSIDE_TEXT = "def add(a, b):\n    return a - b\n"
 CALC = "def add(a, b):\n    return a - b\n\n\ndef double(a):\n    return add(a, a)\n"
 VICTIM_TEST = """\
@@ -33,7 +35,6 @@ def test_add():
     pathlib.Path({marker!r}).write_text("the baseline ran")
     assert add(1, 2) == 3
 """
-SANDBOXES = ["bwrap", "none"]
 
 
 def victim(tmp_path: Path) -> Path:

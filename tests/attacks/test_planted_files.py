@@ -27,11 +27,10 @@ from repairbot.errors import EXIT_BAD_INPUT
 from repairbot.generate.sources import load_source
 from repairbot.reproduce import reproduce
 from repairbot.workspace import Workspace
-from validators.pytest_runner import PytestRunner, choose_sandbox
-from validators.sandbox import SandboxUnavailable
 from validators.validate import CandidateValidator
 
-SANDBOXES = ["bwrap", "none"]
+from tests.attacks.hostile import SANDBOXES, sandboxed_runner
+
 MARKER = "HOST-SECRET-5c1e"
 # Valid Python, so that a generator reading through the link would make candidates of it.
 HOST_TEXT = f"def add(a, b):\n    return a - b  # {MARKER}\n"
@@ -70,13 +69,6 @@ def pytest_unconfigure(config):
         os.mkfifo(report)
 """
 CALC_TEST = "import calc\n\n\ndef test_add():\n    assert calc.add(1, 2) == 3\n"
-
-
-def sandboxed_runner(mode: str) -> PytestRunner:
-    try:
-        return PytestRunner(sandbox=choose_sandbox(mode))  # type: ignore[arg-type]
-    except SandboxUnavailable as exc:
-        pytest.skip(str(exc))
 
 
 def host_file(tmp_path: Path) -> Path:

@@ -19,12 +19,11 @@ from repairbot.reproduce import reproduce
 from repairbot.workspace import Workspace
 from validators import safe_files
 from validators.pool import ValidationPool
-from validators.pytest_runner import PytestRunner, choose_sandbox
 from validators.safe_files import MiB, TreeLimits
-from validators.sandbox import SandboxUnavailable
 from validators.validate import CandidateValidator
 
-SANDBOXES = ["bwrap", "none"]
+from tests.attacks.hostile import SANDBOXES, sandboxed_runner
+
 LIMITS = TreeLimits(max_bytes=4 * MiB, max_files=300)
 CALC = "def add(a, b):\n    return a - b\n"
 LOCATION = SuspiciousLocation("calc.py", 2, 2, 1.0)
@@ -50,13 +49,6 @@ BIG_FILE = '(ROOT / "junk").write_bytes(bytes(8 * 1024 * 1024))'
 @pytest.fixture(autouse=True)
 def small_caps(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(safe_files, "WORKSPACE_LIMITS", LIMITS)
-
-
-def sandboxed_runner(mode: str) -> PytestRunner:
-    try:
-        return PytestRunner(sandbox=choose_sandbox(mode))  # type: ignore[arg-type]
-    except SandboxUnavailable as exc:
-        pytest.skip(str(exc))
 
 
 def filling_project(root: Path, fill: str, always: bool) -> Path:
