@@ -24,7 +24,7 @@ from repairbot.db.session import upgrade
 from repairbot.db.store import JobStore
 from repairbot.domain import RepairResult
 from repairbot.errors import EXIT_BAD_INPUT, EXIT_NO_PATCH, EXIT_PATCH_FOUND, Cancelled, RepairbotError
-from repairbot.localize import Suspect, check_given, suspects
+from repairbot.localize import Suspect, check_given, suspects, tie_sizes
 from repairbot.models import install as model_files
 from repairbot.pipeline import check_project, generator_names, make_runner
 from repairbot.pipeline import repair as run_repair
@@ -251,7 +251,10 @@ def localize(
     test_cmd: Annotated[Optional[str], typer.Option(help="Test command: pytest-compatible for Python, mvn or defects4j for those runners.")] = None,
     location: Annotated[Optional[list[str]], typer.Option("--location", help=LOCATION_HELP)] = None,
 ) -> None:
-    """Rank the suspicious code of PATH: rank, score, location, function and code line."""
+    """Rank the suspicious code of PATH: rank, score, tie, location, function and code line.
+
+    tie `=N`: one of N entries with this score, ordered by data flow to the function's
+    returned value, then statement kind, then line."""
     try:
         settings = load_settings(path if path.is_dir() else None, test_command=test_cmd,
                                  localize_formula=formula, localize_granularity=granularity,
@@ -264,12 +267,13 @@ def localize(
         raise _cancelled(exc, "workspace removed") from None
     if not ranked:
         raise _fail("the failing tests execute no source line outside the tests: nothing to localize")
-    out.print(f"{'rank':>4}  {'score':>8}  {'location':<32} {'function':<24} code", markup=False)
-    for index, suspect in enumerate(ranked[:top], start=1):
+    out.print(f"{'rank':>4}  {'score':>8}  {'tie':>4}  {'location':<32} {'function':<24} code", markup=False)
+    for index, (suspect, tied) in enumerate(zip(ranked[:top], tie_sizes(ranked)), start=1):
         loc = suspect.location
         where = printable(f"{loc.file}:{_span(loc.start_line, loc.end_line)}")
         code = printable(_line_of(path, loc.file, suspect.line))
-        out.print(f"{index:>4}  {loc.score:>8.4f}  {where:<32} {printable(suspect.function):<24} {code}",
+        tie = f"={tied}" if tied > 1 else ""
+        out.print(f"{index:>4}  {loc.score:>8.4f}  {tie:>4}  {where:<32} {printable(suspect.function):<24} {code}",
                   markup=False, highlight=False)
 
 

@@ -14,7 +14,21 @@ Test code is never a suspect: a failing assertion is the symptom, not the fault.
 Granularity: generation rewrites one statement at a time, so it gets statements by
 default; a hunk is a run of adjacent, equally suspicious statements of one function (the
 spectrum cannot tell them apart); a method or file takes its best statement's score.
-Rankings are deterministic: equal scores are ordered by file, then line.
+
+Ties: the statements of one basic block share a spectrum, so all of a function's
+statements often share a score, and when a test fails on an assertion in the test file
+no traceback frame separates them. The score stays the first key (scores equal to
+TIE_DIGITS decimals are equal); among equal scores (see `tie_breakers`):
+1. data flow: a statement the function's returned value (or a write the caller
+   sees) depends on comes first, the nearer that output in the dependence graph the
+   earlier (`repairbot.dataflow.output_distances`: the return itself, what defines the
+   names it reads, the conditions controlling those, ...); statements that reach no
+   output (logging, dead stores) come last;
+2. statement kind (`repairbot.dataflow.statement_prior`): a condition, then another
+   computation (return, assignment, loop header), then a call, then logging, `pass` or
+   an import;
+3. file, then line: rankings are deterministic.
+`tie_sizes` says how many entries share each entry's score, for the reader.
 """
 
 from __future__ import annotations
@@ -24,13 +38,14 @@ import math
 import os
 import tokenize
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import groupby
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from tree_sitter import Node
 
+from repairbot import dataflow
 from repairbot.domain import Reproduction, SuspiciousLocation
 from repairbot.errors import BadInput
 from repairbot.languages import java, python
@@ -52,6 +67,12 @@ TRACE_WEIGHT = 0.5
 # being in a traceback says where the check is, not where the state went wrong, so they
 # get no stack-trace boost.
 LANGUAGES = {".py": python, ".java": java}
+# Scores equal to this many decimals are a tie (the same spectrum through a formula can
+# differ in the last bits by the order of float operations).
+TIE_DIGITS = 9
+# Tie-breakers of a statement no rule knows anything about: after every one that
+# reaches an output, with a plain statement's prior.
+NO_TIE_BREAKERS = (dataflow.UNREACHED, -1)
 
 
 def ochiai(ef: int, ep: int, failing: int, passing: int) -> float:
@@ -143,6 +164,7 @@ class Suspect:
     line: int
     spectrum: Spectrum | None  # None for a location given by the user
     evidence: float
+    tie_breakers: tuple[int, int] = NO_TIE_BREAKERS  # see `SourceMap.tie_breakers`
 
 
 class SourceMap:
@@ -160,6 +182,7 @@ class SourceMap:
     def __init__(self, text: str | None, suffix: str) -> None:
         self._language = LANGUAGES.get(suffix)
         self._statements: dict[int, Node] = {}
+        self._distances: dict[int, dict[int, int]] = {}  # by the function's first byte
         if text is not None and self._language is not None:
             self._statements = self._language.line_statements(self._language.parse(text.encode("utf-8")).root_node)
 
@@ -197,6 +220,21 @@ class SourceMap:
         it would tie with the statements it always runs with. (coverage.py reports only
         lines Python itself gives line events, so a Python line is always kept.)"""
         return self._language is java and line not in self._statements
+
+    def tie_breakers(self, line: int) -> tuple[int, int]:
+        """What orders statements of equal score, smallest first (see the module docstring):
+        the statement's distance from its function's outputs, then its kind's prior,
+        negated. A line of no statement (another language, code Java generated) has none."""
+        node = self._statements.get(line)
+        if node is None or self._language is None:
+            return NO_TIE_BREAKERS
+        function = self._language.enclosing_function(node)
+        if function is None:
+            return dataflow.UNREACHED, -dataflow.statement_prior(node)
+        if function.start_byte not in self._distances:
+            self._distances[function.start_byte] = dataflow.output_distances(function, self._language)
+        distance = self._distances[function.start_byte].get(node.start_point.row + 1, dataflow.UNREACHED)
+        return distance, -dataflow.statement_prior(node)
 
     def function(self, line: int) -> tuple[str, int, int]:
         """Qualified name (`Class.method`, `outer.inner`) and 1-based span of the innermost
@@ -317,12 +355,14 @@ def rank(
     for (file, line), spectrum in evidence.spectra.items():
         if spectrum.ef == 0:
             continue
-        function = evidence.source(file).function(line)[0]
+        source = evidence.source(file)
+        function = source.function(line)[0]
         if scopes and not any(scope.covers(file, function) for scope in scopes):
             continue
         trace = evidence.trace.get((file, line), 0.0)
         value = score(compute(spectrum.ef, spectrum.ep, evidence.failing, evidence.passing), trace, trace_weight)
-        statements.append(Suspect(SuspiciousLocation(file, line, line, value, formula), function, line, spectrum, trace))
+        location = SuspiciousLocation(file, line, line, value, formula)
+        statements.append(Suspect(location, function, line, spectrum, trace, source.tie_breakers(line)))
     statements.sort(key=_order)
     if granularity == "statement":
         return statements
@@ -331,8 +371,21 @@ def rank(
     return sorted(_groups(statements, evidence, by_function=granularity == "method"), key=_order)
 
 
-def _order(suspect: Suspect) -> tuple[float, str, int]:
-    return -suspect.location.score, suspect.location.file, suspect.location.start_line
+def _order(suspect: Suspect) -> tuple[float, int, int, str, int]:
+    """Score first; equal scores by the tie-breakers, then file and line."""
+    location = suspect.location
+    return (-round(location.score, TIE_DIGITS), *suspect.tie_breakers, location.file, location.start_line)
+
+
+def tie_sizes(ranked: Sequence[Suspect]) -> list[int]:
+    """For each entry of `ranked`, how many entries (itself included) share its score: 1
+    where the score alone put it there, N where tie-breakers ordered N equal scores. A
+    given location (no spectrum) is in no tie: it is where it was given."""
+    keys = [None if s.spectrum is None else round(s.location.score, TIE_DIGITS) for s in ranked]
+    counts: dict[float | None, int] = {}
+    for key in keys:
+        counts[key] = counts.get(key, 0) + 1
+    return [1 if key is None else counts[key] for key in keys]
 
 
 def _groups(statements: list[Suspect], evidence: Evidence, by_function: bool) -> Iterable[Suspect]:
@@ -372,14 +425,15 @@ def _hunks(statements: list[Suspect], evidence: Evidence) -> Iterable[Suspect]:
         for key, run in groupby(in_order, key=lambda s: None if s is None else (s.function, s.location.score)):
             if key is not None:
                 members = list(run)
-                yield _span(members[0], members[0].line, members[-1].line)
+                hunk = _span(members[0], members[0].line, members[-1].line)
+                yield replace(hunk, tie_breakers=min(member.tie_breakers for member in members))
 
 
 def _span(suspect: Suspect, start: int, end: int) -> Suspect:
     location = suspect.location
     return Suspect(
         SuspiciousLocation(location.file, start, end, location.score, location.formula),
-        suspect.function, suspect.line, suspect.spectrum, suspect.evidence,
+        suspect.function, suspect.line, suspect.spectrum, suspect.evidence, suspect.tie_breakers,
     )
 
 

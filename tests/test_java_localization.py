@@ -30,7 +30,7 @@ JAVA_EXAMPLES = [p.name for p in example_projects("java")]
 # weight 0.5). stock_levels: the faulty comparison ties (ef = 2, ep = 2) with the loop of
 # reorderList and the getter it calls for reordered items, which sort before it.
 # ring_buffer: the faulty array index is where the ArrayIndexOutOfBoundsException arises.
-JAVA_EXAMPLE_RANKS = {"ring_buffer": 1, "stock_levels": 4}
+JAVA_EXAMPLE_RANKS = {"ring_buffer": 1, "stock_levels": 2}  # 4 before data-flow tie-breaking
 
 # Java 17 constructs (a record, a switch expression) in the measured code: Debian's
 # JaCoCo 0.8.6 must instrument class files of major version 61 (validators/jacoco.py).
@@ -381,3 +381,27 @@ def test_ring_buffer_crash_site_gets_the_stack_trace_boost(tmp_path: Path) -> No
     [top] = localize(*reproduce_java(project), limit=1)
     assert (top.file, top.start_line) == ("src/main/java/buffers/RingBuffer.java", 54)
     assert top.score == pytest.approx(3 / math.sqrt(3 * 6) * 1.5)
+
+
+FEES = """\
+class Fees {
+    private int collected;
+    int fee(int amount, boolean member) {
+        int base = amount / 10;
+        String note = "fee for " + amount;
+        int extra = member ? 0 : 5;
+        collected += base;
+        return base + extra;
+    }
+}
+"""
+
+
+def test_ties_go_to_the_statements_the_outputs_depend_on(tmp_path: Path) -> None:
+    # Five statements with one spectrum (line order would put the return last): the
+    # outputs (the write to the field `collected`, the return), then the locals they read;
+    # `note` reaches no output.
+    (tmp_path / "Fees.java").write_text(FEES)
+    spectra = {("Fees.java", line): Spectrum(1, 1) for line in (4, 5, 6, 7, 8)}
+    ranked = rank(Evidence(tmp_path, 1, 1, spectra, {}))
+    assert [s.location.start_line for s in ranked] == [7, 8, 4, 6, 5]

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.examples import EXAMPLES_DIR, example_projects
+from repairbot import dataflow
 from repairbot.db.store import JobStore
 from repairbot.domain import Reproduction, SuspiciousLocation
 from repairbot.errors import BadInput
@@ -35,6 +36,7 @@ from repairbot.localize import (
     score,
     suspects,
     tarantula,
+    tie_sizes,
 )
 from repairbot.reproduce import reproduce
 from validators.pytest_runner import PytestRunner
@@ -44,7 +46,8 @@ from tests.test_validators import PROJECT, write
 EXAMPLES = [p.name for p in example_projects("python")]
 # Rank of the statement expected.patch changes, with the default settings.
 EXAMPLE_RANKS = {
-    "color_palette": 1, "log_summary": 5, "meeting_rooms": 1, "payment_cards": 2, "shopping_cart": 2, "word_stats": 2,
+    # Before data-flow tie-breaking: log_summary 5, payment_cards 2.
+    "color_palette": 1, "log_summary": 1, "meeting_rooms": 1, "payment_cards": 3, "shopping_cart": 2, "word_stats": 2,
 }
 
 
@@ -285,10 +288,12 @@ def test_crash_site_and_its_caller_rise_but_a_raise_does_not(stats_run) -> None:
     )
 
 
-def test_without_stack_traces_ties_fall_back_to_line_order(stats_run) -> None:
+def test_without_stack_traces_ties_go_to_data_flow_then_line_order(stats_run) -> None:
+    # Lines 2, 3, 7, 8 tie; the returns (3, 8) are the functions' outputs, the assignments
+    # they read (2, 7) one step away; equal distances in line order.
     reproduction, project, coverage_file = stats_run
     ranked = localize(reproduction, project, coverage_file, limit=4, trace_weight=0.0)
-    assert [loc.start_line for loc in ranked] == [2, 3, 7, 8]
+    assert [loc.start_line for loc in ranked] == [3, 8, 2, 7]
     hunks = localize(reproduction, project, coverage_file, limit=10, granularity="hunk", trace_weight=0.0)
     assert [(loc.start_line, loc.end_line) for loc in hunks] == [(2, 3), (7, 8), (13, 13), (12, 12)]
 
@@ -382,7 +387,7 @@ def test_localize_command_prints_the_ranking(tmp_path: Path) -> None:
     result = run_cli("localize", str(project), "--top", "2", database_url=f"sqlite:///{tmp_path / 'db'}")
     assert result.returncode == 0, result.stderr
     assert [" ".join(line.split()) for line in result.stdout.splitlines()] == [
-        "rank score location function code",
+        "rank score tie location function code",
         "1 0.7778 stats.py:3 middle return items[half + 1]",
         "2 0.7222 stats.py:8 median return middle(ordered)",
     ]
@@ -454,3 +459,101 @@ def test_localize_command_on_failing_doctests(tmp_path: Path) -> None:
     result = run_cli("localize", str(project), database_url=f"sqlite:///{tmp_path / 'db'}")
     assert result.returncode == 0, result.stderr
     assert "<doctest" not in result.stdout and '"""' not in result.stdout
+
+
+# --- ties: data flow to the returned value, then statement kind ---
+
+INVOICE = {
+    "invoice.py": """\
+        AUDIT = []
+
+
+        def invoice_total(items, coupon):
+            count = len(items)
+            AUDIT.append(f"pricing {count} items")
+            subtotal = sum(price for price, _ in items)
+            weight = sum(grams for _, grams in items)
+            shipping = 500 if weight > 1000 else 0
+            print("weight", weight)
+            unused = subtotal * 2
+            discount = min(coupon, subtotal)
+            label = "big" if count > 3 else "small"
+            return subtotal + shipping + discount
+        """,
+    "tests/test_invoice.py": """\
+        from invoice import invoice_total
+
+        def test_no_coupon():
+            assert invoice_total([(1000, 200), (500, 900)], 0) == 2000
+
+        def test_light_order_no_coupon():
+            assert invoice_total([(300, 100)], 0) == 300
+
+        def test_coupon_is_taken_off():  # fails on the assertion: no frame in invoice_total
+            assert invoice_total([(1000, 200)], 300) == 700
+
+        def test_coupon_on_a_heavy_order():
+            assert invoice_total([(1000, 2000)], 100) == 1400
+        """,
+}
+INVOICE_FAULT = 14  # `return subtotal + shipping + discount`: `- discount` is meant
+
+
+def test_data_flow_lifts_the_faulty_return_out_of_a_ten_way_tie(tmp_path: Path) -> None:
+    # Every test runs every statement of invoice_total, so all ten share one spectrum and
+    # one score, and the failing assertions are in the test file: no traceback frame
+    # separates them. In line order the fault is the last of the ten.
+    ranked = suspects(*reproduce_in(write(tmp_path / "p", INVOICE)))
+    lines = [s.line for s in ranked if s.function == "invoice_total"]
+    assert len(lines) == 10 and tie_sizes(ranked)[: len(lines)] == [10] * 10
+    assert max(lines) == INVOICE_FAULT  # last in line order: before tie-breaking, 10th of 10
+    assert lines.index(INVOICE_FAULT) < 3
+    # The outputs: the return, then the write to the module's AUDIT (a call: a lower
+    # prior); what defines the names they read; what those read; a dead store and an
+    # unused label reach no output and come last, the print (no weight) after them.
+    assert lines == [14, 6, 5, 7, 9, 12, 8, 11, 13, 10]
+
+
+def test_output_distances_follow_definitions_and_control() -> None:
+    source = SourceMap(
+        """\
+def pick(values, limit):
+    best = None
+    seen = 0
+    for value in values:
+        seen += 1
+        if value <= limit:
+            best = value
+    log.debug("seen %d", seen)
+    return best
+""",
+        ".py",
+    )
+    # The return 0; `best = value` and `best = None` 1; the if controlling line 7 as near
+    # as it (a condition: prior 3), the for controlling the if too; `seen` feeds only the
+    # log: unreached.
+    assert {line: source.tie_breakers(line) for line in (2, 3, 4, 5, 6, 7, 8, 9)} == {
+        9: (0, -2), 7: (1, -2), 2: (1, -2), 6: (1, -3), 4: (1, -2),
+        3: (dataflow.UNREACHED, -2), 5: (dataflow.UNREACHED, -2), 8: (dataflow.UNREACHED, 0),
+    }
+
+
+def test_tie_breakers_never_override_a_better_score(tmp_path: Path) -> None:
+    (tmp_path / "f.py").write_text("def f(x):\n    y = x + 1\n    print(y)\n    return y\n")
+    spectra = {("f.py", 2): Spectrum(1, 1), ("f.py", 3): Spectrum(1, 0), ("f.py", 4): Spectrum(1, 1)}
+    ranked = rank(Evidence(tmp_path, 1, 2, spectra, {}))
+    # The print has the best spectrum: first despite reaching no output; the tie of the
+    # other two goes to the return.
+    assert [s.line for s in ranked] == [3, 4, 2]
+    assert tie_sizes(ranked) == [1, 2, 2]
+
+
+def test_localize_command_marks_tied_entries(tmp_path: Path) -> None:
+    project = write(tmp_path / "p", INVOICE)
+    result = run_cli("localize", str(project), "--top", "3", database_url=f"sqlite:///{tmp_path / 'db'}")
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines()[1:]]
+    assert [row[:4] for row in rows] == [
+        ["1", rows[0][1], "=10", f"invoice.py:{INVOICE_FAULT}"], ["2", rows[0][1], "=10", "invoice.py:6"],
+        ["3", rows[0][1], "=10", "invoice.py:5"],
+    ]

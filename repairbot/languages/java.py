@@ -90,7 +90,7 @@ def line_statements(root: Node) -> dict[int, Node]:
     pending = [root]
     while pending:
         node = pending.pop()
-        rows, header = _statement_rows(node)
+        rows, header = statement_rows(node)
         # A do loop's statement, as ranked, is its condition: the first line of the header.
         statement = header[0] if node.type == DO_STATEMENT and header else node
         for row in rows:
@@ -122,7 +122,7 @@ def qualified_name(function: Node) -> str:
     return ".".join(reversed(names))
 
 
-def _statement_rows(node: Node) -> tuple[range, list[Node]]:
+def statement_rows(node: Node) -> tuple[range, list[Node]]:
     """0-based rows of `node` as a statement (empty when it is none) and the children that
     make up its header: those hold no statements of their own (a `for`'s `int i = 0`)."""
     if node.type in SIMPLE_STATEMENTS:

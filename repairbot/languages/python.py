@@ -118,7 +118,7 @@ def statement_nodes_on_lines(tree: Tree, start_line: int, end_line: int) -> list
         if node.type in SIMPLE_STATEMENTS:
             found.append(node)
             continue
-        header = _header(node)
+        header = statement_header(node)
         found.extend(part for part in header if _touches(part, start_line, end_line))
         pending.extend(reversed([child for child in node.named_children if child not in header]))
     return found
@@ -161,15 +161,15 @@ def local_names(scope: Node) -> list[str]:
     functions, classes or comprehensions are not visible at the statement, so they are left out.
     """
     parameters = scope.child_by_field_name("parameters")
-    names = list(_bound_names(parameters)) if parameters is not None else []
+    names = list(bound_names(parameters)) if parameters is not None else []
     body = scope.child_by_field_name("body") or scope
     for node in walk(body, skip=_NESTED_SCOPES):
         if node.type in ("assignment", "augmented_assignment", "for_statement"):
-            names.extend(_bound_names(node.child_by_field_name("left")))
+            names.extend(bound_names(node.child_by_field_name("left")))
         elif node.type == "named_expression":
-            names.extend(_bound_names(node.child_by_field_name("name")))
+            names.extend(bound_names(node.child_by_field_name("name")))
         elif node.type == "as_pattern_target":
-            names.extend(_bound_names(node))
+            names.extend(bound_names(node))
     return list(dict.fromkeys(names))
 
 
@@ -197,7 +197,7 @@ def _statement_rows(node: Node) -> range:
     return range(0)
 
 
-def _header(node: Node) -> list[Node]:
+def statement_header(node: Node) -> list[Node]:
     if node.type not in HEADED_STATEMENTS:
         return []
     header: list[Node] = []
@@ -209,14 +209,14 @@ def _header(node: Node) -> list[Node]:
     return header
 
 
-def _bound_names(target: Node | None) -> Iterator[str]:
+def bound_names(target: Node | None) -> Iterator[str]:
     """Names a binding target binds: `a, *b = ...` binds a and b; `a[i] = ...` binds none."""
     if target is None:
         return
     if target.type == "identifier":
         yield target.text.decode("utf-8")
     elif target.type in ("default_parameter", "typed_default_parameter"):
-        yield from _bound_names(target.child_by_field_name("name"))
+        yield from bound_names(target.child_by_field_name("name"))
     elif target.type in TARGET_CONTAINERS:
         for child in target.named_children:
-            yield from _bound_names(child)
+            yield from bound_names(child)
