@@ -4,12 +4,17 @@ Templates only reach fixes of a few known shapes; a model that reads the code ar
 hole proposes fixes of any shape (Repilot's setting, with its completion engine guiding
 every token: see `repairbot.generate.completion`). Each suspicious location becomes one
 hole: the prefix is the file up to the hole, kept indentation included (fixes rarely
-change it, and it anchors the statement), the suffix the rest. Completions that do not parse, or that give back the original program (same
-AST: only spacing or comments changed), cost a test run for nothing and are dropped here.
+change it, and it anchors the statement), the suffix the rest; in a long file the model
+reads only the enclosing function and its neighbourhood (`repairbot.generate.prompt`),
+while the completion engine still checks the whole file. Completions that do not parse,
+or that give back the original program (same AST: only spacing or comments changed), cost
+a test run for nothing and are dropped here.
 
 Reading a prompt costs seconds on a CPU, so the model's time is a budget of its own,
 counted over every call on one generator (the pipeline calls it location by location,
-validating each location's candidates before paying for the next).
+validating each location's candidates before paying for the next). It reaches the model
+as a deadline that decoding checks before every step, the prompt's chunks included, and
+the greedy filling comes first: a call cut short keeps the fillings finished in time.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from repairbot.config import Settings
 from repairbot.domain import Candidate, SuspiciousLocation
 from repairbot.generate.completion import PythonCompletionEngine
 from repairbot.generate.completion_java import JavaCompletionEngine
+from repairbot.generate.prompt import bounded_prompt
 from repairbot.generate.sources import SourceFile, load_source
 from repairbot.languages import java
 from repairbot.rank import normalized
@@ -140,11 +146,11 @@ class InfillGenerator:
             start = time.monotonic()
             guide = completion_guide(source, hole, project_root) if self._budget.constrained else None
             context = self._retrieved.get(location)
-            prompt_prefix = hole.prefix
+            prompt_prefix, prompt_suffix = bounded_prompt(source, hole.prefix, hole.suffix)
             if context is not None:
-                prompt_prefix = with_hints(hole.prefix, context.fixes, context.similar_lines, source.syntax.comment)
+                prompt_prefix = with_hints(prompt_prefix, context.fixes, context.similar_lines, source.syntax.comment)
             completions = self._model.infill(
-                prompt_prefix, hole.suffix, n=self._budget.samples, max_tokens=self._budget.max_tokens,
+                prompt_prefix, prompt_suffix, n=self._budget.samples, max_tokens=self._budget.max_tokens,
                 stop=hole.stop, deadline=start + remaining, guide=guide,
             )
             self.stats.model_s += time.monotonic() - start

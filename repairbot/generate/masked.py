@@ -15,7 +15,8 @@ the calls (masks of equal prior go in source order, which keeps the longest shar
 but measured on QuixBugs that changed nothing). So the prompt's suffix is cut to the next
 `suffix_lines` lines: the model reads what follows the statement, not the rest of the file
 (on 12 QuixBugs programs, 81 prompt tokens re-read per mask instead of 116; in a long file
-the difference is the rest of the file).
+the difference is the rest of the file). In a long file the prefix is cut too, to the
+enclosing function and its neighbourhood (`repairbot.generate.prompt`, as for infill).
 
 Each mask's greedy filling would often be the code already there; the guide refuses that
 ending (and an empty one), so the model's first choice is its best *other* filling.
@@ -35,6 +36,7 @@ from repairbot.generate import completion, completion_java
 from repairbot.generate.completion import PythonCompletionEngine
 from repairbot.generate.completion_java import JavaCompletionEngine
 from repairbot.generate.infill import Hole
+from repairbot.generate.prompt import bounded_prompt
 from repairbot.generate.sources import SourceFile, load_source
 from repairbot.generate.masks import Mask, Name, OneOf, masks
 from repairbot.languages import java, python
@@ -132,8 +134,9 @@ class MaskedTemplateGenerator:
             original=hole.middle, unbalanced=_UNBALANCED[source.syntax.suffix], lead=_lead(hole.prefix), shape=mask.shape,
         )
         start = time.monotonic()
+        prefix, suffix = bounded_prompt(source, hole.prefix, hole.suffix)
         completions = self._model.infill(
-            hole.prefix, _window(hole.suffix, self._budget.suffix_lines), n=self._budget.samples,
+            prefix, _window(suffix, self._budget.suffix_lines), n=self._budget.samples,
             max_tokens=self._budget.max_tokens * (2 if mask.multi_line else 1), stop=hole.stop,
             deadline=start + remaining, guide=guide,
         )

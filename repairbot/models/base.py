@@ -8,6 +8,7 @@ same way, and a patch's prior means the same thing whichever model proposed it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -26,6 +27,32 @@ T5_SENTINEL = "<extra_id_0>"
 # When a prompt must be cut, the suffix keeps at most this share of it: the code before a
 # hole (imports, definitions, the start of the function) says more about what goes in it.
 SUFFIX_SHARE = 0.25
+# A backend reads a prompt this many tokens at a time and checks the deadline between two
+# reads: on a loaded CPU a 2,000-token prompt read in one call took minutes past the time
+# limit, while 64 tokens take 1-6 s and read about as fast per token as one big batch.
+PROMPT_CHUNK = 64
+
+
+class DeadlinePassed(Exception):
+    """A session's deadline passed before its next model step: whatever was decoded so far
+    is all there is."""
+
+
+def past(deadline: float | None) -> bool:
+    """Whether `deadline` (a `time.monotonic()` value; None: no deadline) has passed."""
+    return deadline is not None and time.monotonic() >= deadline
+
+
+def check_deadline(deadline: float | None) -> None:
+    """Raise `DeadlinePassed` once `deadline` is past. Every model step goes through here
+    (or `past`) first, so a call overruns its deadline by at most one step."""
+    if past(deadline):
+        raise DeadlinePassed
+
+
+def chunks(tokens: list[int], size: int = PROMPT_CHUNK) -> list[list[int]]:
+    """`tokens` in consecutive reads of at most `size`."""
+    return [tokens[start : start + size] for start in range(0, len(tokens), size)]
 
 
 @dataclass(frozen=True)
@@ -86,8 +113,9 @@ class LanguageModel(Protocol):
         guide: Guide | None = None,
     ) -> list[Completion]:
         """Up to `n` fillings of the hole between `prefix` and `suffix`: the greedy one first,
-        then samples. Stops sampling at `deadline` (a `time.monotonic()` value), so fewer
-        may come back; the text of each ends before the first `stop` string. A `guide`
+        then samples. Nothing is read after `deadline` (a `time.monotonic()` value), the
+        prompt included (it is read in chunks): fewer come back, none if the prompt was not
+        read in time; the text of each ends before the first `stop` string. A `guide`
         constrains every token (see `decode.complete`)."""
         ...
 
@@ -97,7 +125,8 @@ class Session(Protocol):
 
     def seek(self, path: list[int]) -> np.ndarray:
         """The logits of the token after the prompt and the generated `path`. A backend
-        keeps what it last read and re-reads only from where `path` differs, in one batch."""
+        keeps what it last read and re-reads only from where `path` differs, in one batch.
+        Raises `DeadlinePassed` instead of reading once the session's deadline is past."""
         ...
 
     def encode(self, text: str) -> list[int]: ...

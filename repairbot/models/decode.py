@@ -20,13 +20,12 @@ drawn from what is left. So:
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from repairbot.models.base import Completion, Guide, Session
+from repairbot.models.base import Completion, DeadlinePassed, Guide, Session, past
 
 
 @dataclass(frozen=True)
@@ -74,16 +73,23 @@ def complete(
     is accepted: a refused token is closed for good and the draw starts again from the
     top, so the model spends no tokens on code that cannot be completed; and whatever the
     guide says every valid continuation starts with is written without asking the model,
-    in one batch."""
+    in one batch.
+
+    Past the `deadline` no model step starts (the check comes before each read, and before
+    each retry after a refusal, since the guide's checks cost time too): a completion cut
+    there comes back truncated, as one cut by `max_tokens`, and no generator takes it."""
     tree = _Tree(session, max_tokens, stop, sampling, guide, deadline)
     rng = np.random.default_rng(sampling.seed)
     completions: list[Completion] = []
-    while len(completions) < n and not tree.done:
-        if completions and deadline is not None and time.monotonic() >= deadline:
-            break
-        completion = tree.draw(rng if completions else None)
-        if completion is not None:
-            completions.append(completion)
+    try:
+        while len(completions) < n and not tree.done:
+            if completions and past(deadline):
+                break
+            completion = tree.draw(rng if completions else None)
+            if completion is not None:
+                completions.append(completion)
+    except DeadlinePassed:  # the session refused a read: the draw in progress is dropped
+        pass
     return completions
 
 
@@ -138,7 +144,7 @@ class _Tree:
         node = self._root
         while True:
             if node.tokens is None:
-                if self._deadline is not None and time.monotonic() >= self._deadline:
+                if past(self._deadline):
                     self.done = True
                     return _result(node.text, node.logprobs, refused, node.forced, truncated=True)
                 self._read(node)
@@ -161,7 +167,9 @@ class _Tree:
                 if final:
                     self._close_endings(node, text)
                 refused += 1
-                if refused > MAX_REFUSALS_PER_DRAW:
+                late = past(self._deadline)
+                if refused > MAX_REFUSALS_PER_DRAW or late:
+                    self.done = late
                     return _result(node.text, node.logprobs, refused, node.forced, truncated=True)
                 node = self._root
                 continue

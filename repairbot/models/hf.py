@@ -28,7 +28,9 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM
 from transformers.modeling_outputs import BaseModelOutput
 
 from repairbot.errors import BadInput
-from repairbot.models.base import FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX, T5_SENTINEL, Completion, Guide, fit
+from repairbot.models.base import (
+    FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX, T5_SENTINEL, Completion, DeadlinePassed, Guide, check_deadline, chunks, fit,
+)
 from repairbot.models.decode import Sampling, complete
 from retrieval import syntax
 from retrieval.token_merging import TokenMergingUnsupported, check_supported, merged_forward, token_groups
@@ -89,10 +91,16 @@ class TransformersModel:
         guide: Guide | None = None,
     ) -> list[Completion]:
         with self._lock, torch.inference_mode():
-            session = self._session(prefix, suffix, max_tokens)
+            try:
+                session = self._session(prefix, suffix, max_tokens, deadline)
+            except DeadlinePassed:  # the prompt was not read in time: nothing to decode from
+                return []
             return complete(session, n, max_tokens, stop, deadline, self._sampling, guide)
 
-    def _session(self, prefix: str, suffix: str, max_tokens: int) -> _TorchSession:
+    def _session(self, prefix: str, suffix: str, max_tokens: int, deadline: float | None = None) -> _TorchSession:
+        """The model after reading the prompt. A causal model reads it in chunks with the
+        `deadline` checked between them; an encoder reads its input in one step."""
+        check_deadline(deadline)
         before, after = fit(self._encode(prefix), self._encode(suffix), room=self._context_tokens - max_tokens - 3)
         tokenizer = self._tokenizer
         if self.seq2seq:
@@ -107,24 +115,24 @@ class TransformersModel:
                 self.input_tokens += input_ids.shape[1]
                 self.encoder_positions += hidden.shape[1]
                 encoded = BaseModelOutput(last_hidden_state=hidden)
-                return self._start(start, "decoder_input_ids", encoder_outputs=encoded, attention_mask=mask)
+                return self._start(start, "decoder_input_ids", deadline, encoder_outputs=encoded, attention_mask=mask)
             self.input_tokens += input_ids.shape[1]
             self.encoder_positions += input_ids.shape[1]
             encoded = self._model.get_encoder()(input_ids=input_ids)
-            return self._start(start, "decoder_input_ids", encoder_outputs=encoded)
+            return self._start(start, "decoder_input_ids", deadline, encoder_outputs=encoded)
         if self.sees_suffix:
             start_of, suffix_of, middle_of = self._fim
-            return self._start([start_of, *before, suffix_of, *after, middle_of], "input_ids")
+            return self._start([start_of, *before, suffix_of, *after, middle_of], "input_ids", deadline)
         bos = [] if tokenizer.bos_token_id is None else [tokenizer.bos_token_id]
-        return self._start([*bos, *before], "input_ids")
+        return self._start([*bos, *before], "input_ids", deadline)
 
-    def _start(self, prompt: list[int], input_name: str, **fixed: Any) -> _TorchSession:
+    def _start(self, prompt: list[int], input_name: str, deadline: float | None, **fixed: Any) -> _TorchSession:
         def step(tokens: list[int], cache: Any) -> tuple[np.ndarray, Any]:
             inputs = {input_name: torch.tensor([tokens]), self._cache_name: cache}
             output = self._model(**inputs, **fixed, use_cache=True)
             return output.logits[0, -1].float().numpy(), output[self._cache_name]
 
-        return _TorchSession(step, prompt, self._encode, self._decode, self._ends)
+        return _TorchSession(step, prompt, self._encode, self._decode, self._ends, deadline)
 
     def _encode(self, text: str) -> list[int]:
         return list(self._tokenizer(text, add_special_tokens=False)["input_ids"])
@@ -187,14 +195,20 @@ Step = Callable[[list[int], Any], tuple[np.ndarray, Any]]
 
 class _TorchSession:
     """The KV cache after the prompt is kept; a completion that leaves the path last read
-    decodes from a copy of it: the prompt is read once per hole, not once per sample."""
+    decodes from a copy of it: the prompt is read once per hole, not once per sample. The
+    prompt is read `PROMPT_CHUNK` tokens at a time, the `deadline` checked before each."""
 
     def __init__(
         self, step: Step, prompt: list[int], encode: Callable[[str], list[int]],
-        decode: Callable[[list[int]], str], ends: frozenset[int],
+        decode: Callable[[list[int]], str], ends: frozenset[int], deadline: float | None = None,
     ) -> None:
         self._step = step
-        self._prompt_logits, self._prompt_cache = step(prompt, None)
+        self._deadline = deadline
+        cache = None
+        for chunk in chunks(prompt):
+            check_deadline(deadline)
+            self._prompt_logits, cache = step(chunk, cache)
+        self._prompt_cache = cache
         self._cache = self._prompt_cache
         self._path: list[int] = []
         self.encode = encode
@@ -206,6 +220,7 @@ class _TorchSession:
             return self._prompt_logits
         if path[: len(self._path)] != self._path or len(path) == len(self._path):
             self._cache, self._path = copy.deepcopy(self._prompt_cache), []
+        check_deadline(self._deadline)
         logits, self._cache = self._step(path[len(self._path) :], self._cache)
         self._path = list(path)
         return logits

@@ -17,7 +17,9 @@ import numpy as np
 from llama_cpp import Llama
 
 from repairbot.errors import BadInput
-from repairbot.models.base import FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX, Completion, Guide, fit
+from repairbot.models.base import (
+    FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX, Completion, DeadlinePassed, Guide, check_deadline, chunks, fit,
+)
 from repairbot.models.decode import Sampling, complete
 
 
@@ -44,7 +46,10 @@ class LlamaModel:
         guide: Guide | None = None,
     ) -> list[Completion]:
         with self._lock:
-            session = _LlamaSession(self._llm, self._prompt(prefix, suffix, max_tokens))
+            try:
+                session = _LlamaSession(self._llm, self._prompt(prefix, suffix, max_tokens), deadline)
+            except DeadlinePassed:  # the prompt was not read in time: nothing to decode from
+                return []
             return complete(session, n, max_tokens, stop, deadline, self._sampling, guide)
 
     def _prompt(self, prefix: str, suffix: str, max_tokens: int) -> list[int]:
@@ -67,12 +72,15 @@ class LlamaModel:
 class _LlamaSession:
     """Reuses whatever the context already holds: the next hole in the same file re-reads
     only from where its prompt differs, and a completion only from where it leaves the path
-    the context last read."""
+    the context last read. Tokens are read `PROMPT_CHUNK` at a time with the `deadline`
+    checked before each chunk (llama.cpp's own `eval` cannot be stopped): what was read
+    before the deadline stays in the context, for the next prompt that starts the same."""
 
-    def __init__(self, llm: Llama, prompt: list[int]) -> None:
+    def __init__(self, llm: Llama, prompt: list[int], deadline: float | None = None) -> None:
         self._llm = llm
         self._vocab = llama_cpp.llama_model_get_vocab(llm.model)
         self._prompt = prompt
+        self._deadline = deadline
         self._prompt_logits = self._read(prompt)
 
     def seek(self, path: list[int]) -> np.ndarray:
@@ -84,7 +92,9 @@ class _LlamaSession:
         while shared < min(len(held), len(tokens)) and held[shared] == tokens[shared]:
             shared += 1
         self._llm.n_tokens = min(shared, len(tokens) - 1)  # re-read at least one token: its logits
-        self._llm.eval(tokens[self._llm.n_tokens :])
+        for chunk in chunks(tokens[self._llm.n_tokens :]):
+            check_deadline(self._deadline)
+            self._llm.eval(chunk)
         return self._logits()
 
     def encode(self, text: str) -> list[int]:
