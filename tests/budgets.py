@@ -9,6 +9,8 @@ be; no machine, however busy, reaches them, and a quiet one never waits for them
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 
 NEVER_S = 3600.0
@@ -21,3 +23,14 @@ UNHURRIED_ENV = {f"REPAIRBOT_{name.upper()}": f"{value:g}" for name, value in UN
 # pytest-timeout's hang guard for a test that runs such a job: past the job's budget, with
 # room for the setup and checks around it (the suite's default guard is far shorter).
 long_job = pytest.mark.timeout(NEVER_S + 600)
+
+
+@dataclass
+class ModelClock:
+    """Stands for `time` in the generator under test: only the fake model moves it, so a
+    time limit counts the model's seconds, never the machine's (no race on a loaded one)."""
+
+    now: float = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now

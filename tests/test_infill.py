@@ -21,20 +21,9 @@ from repairbot.errors import BadInput
 from repairbot.generate.infill import InfillBudget, InfillGenerator, make_hole, retrieval_support, with_hints
 from repairbot.generate.masked import MaskedTemplateGenerator
 from repairbot.models import Completion, install
-from tests.budgets import UNHURRIED, long_job
+from tests.budgets import UNHURRIED, ModelClock, long_job
 
 SOURCE = "def price(cents, count):\n    total = cents + count  # the bug\n    return total\n"
-
-
-@dataclass
-class ModelClock:
-    """Stands for `time` in the generator under test: only the fake model moves it, so a
-    time limit counts the model's seconds, never the machine's (no race on a loaded one)."""
-
-    now: float = 1000.0
-
-    def monotonic(self) -> float:
-        return self.now
 
 
 @dataclass

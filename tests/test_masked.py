@@ -20,7 +20,7 @@ from repairbot.generate.masked import MaskedBudget, MaskedTemplateGenerator
 from repairbot.generate.masks import masks
 from repairbot.languages import java, python
 from repairbot.models import Completion, install
-from tests.budgets import UNHURRIED, long_job
+from tests.budgets import UNHURRIED, ModelClock, long_job
 
 MASK = "<mask>"
 
@@ -151,17 +151,6 @@ def test_java_calls_declarations_and_returns() -> None:
 
 
 # --- the generator, with a model that fills given masks --------------------------------------
-
-@dataclass
-class ModelClock:
-    """Stands for `time` in the generator under test: only the fake model moves it, so a
-    time limit counts the model's seconds, never the machine's (no race on a loaded one)."""
-
-    now: float = 1000.0
-
-    def monotonic(self) -> float:
-        return self.now
-
 
 @dataclass
 class FakeModel:
