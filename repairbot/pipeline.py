@@ -123,14 +123,17 @@ def generator_names(settings: Settings) -> tuple[list[str], str]:
     return ["templates", "infill", "masked"], ""
 
 
-def _generator(job: _Job, name: str, project: Path, root: Path, locations: list[SuspiciousLocation]) -> Generator:
+def _generator(job: _Job, turn: _Turn, project: Path, root: Path, locations: list[SuspiciousLocation]) -> Generator:
     """The generator, made when its turn comes: a job that templates repair never loads the
-    model nor retrieves the past fixes only the model reads (RAP-Gen)."""
+    model nor retrieves the past fixes only the model reads (RAP-Gen). Its own time limit
+    ends with the turn's share of the budget."""
+    name = turn.name
+    share_left_s = turn.until_s - job.elapsed()
     if name == "templates":
-        return TemplateGenerator(job.settings.time_budget_s - job.elapsed())
+        return TemplateGenerator(share_left_s)
     if name == "masked":  # its masks are mid-line: no room for past fixes in the prompt
         with job.stage("generate", f"{name}: loading the model"):
-            return masked_generator(job.settings, job.settings.time_budget_s - job.elapsed())
+            return masked_generator(job.settings, share_left_s)
     retrieved: Retrieved = {}
     if job.settings.retrieval:
         with job.stage("retrieve", "looking up similar past fixes"):
@@ -141,7 +144,7 @@ def _generator(job: _Job, name: str, project: Path, root: Path, locations: list[
                 mine=job.settings.mine_history,
             )
     with job.stage("generate", f"{name}: loading the model"):
-        return infill_generator(job.settings, job.settings.time_budget_s - job.elapsed(), retrieved)
+        return infill_generator(job.settings, share_left_s, retrieved)
 
 
 def _batches(name: str, locations: list[SuspiciousLocation]) -> list[list[SuspiciousLocation]]:
@@ -182,6 +185,23 @@ class _Tally:
     first_plausible_s: float | None = None
 
 
+@dataclass
+class _Turn:
+    """One generator's part of a job. Each generator gets a share of the budget in its turn
+    (the time left, split evenly among it and those after it), so that on a suite whose
+    every validation takes seconds the templates cannot spend the budget before the model
+    is asked (issue 18); what a share left unvalidated waits for a second round."""
+
+    name: str
+    batches: Iterator[list[SuspiciousLocation]]
+    until_s: float = 0.0  # job time at which this turn ends
+    generator: Generator | None = None
+    pending: list[Candidate] = field(default_factory=list)  # generated, not yet validated
+
+    def stop_asking(self, job: _Job, tally: _Tally) -> Callable[[], bool]:
+        return lambda: job.done(tally) or job.elapsed() >= self.until_s
+
+
 class _Job:
     """The clock, the stage records and the budgets of one running job."""
 
@@ -204,6 +224,9 @@ class _Job:
 
     def elapsed(self) -> float:
         return time.monotonic() - self.start
+
+    def time_left(self) -> float:
+        return max(0.0, self.settings.time_budget_s - self.elapsed())
 
     def over_budget(self) -> bool:
         """Asked before every candidate; says so in the progress once (a log shows each message)."""
@@ -250,8 +273,13 @@ def _run_job(
         )
         tally = _Tally()
         failing = [o.test_id for o in reproduction.failing]
-        for name in names:
-            _generate_and_validate(job, name, note, project, workspace.root, locations, pool, tally, failing)
+        turns = [_Turn(name, iter(_batches(name, locations))) for name in names]
+        for index, turn in enumerate(turns):  # each generator's share of the budget, in order
+            turn.until_s = job.elapsed() + job.time_left() / (len(turns) - index)
+            _take_turn(job, turn, note, project, workspace.root, locations, pool, tally, failing)
+        for turn in turns:  # then what was left over, in the same order, until the budget
+            turn.until_s = settings.time_budget_s
+            _take_turn(job, turn, note, project, workspace.root, locations, pool, tally, failing)
     patches = rank_patches(tally.validations)
     job.timings["total"] = job.elapsed()
     store.finish_job(
@@ -283,50 +311,60 @@ def _outcome_cache(
     return OutcomeCache(store, context, normalized)
 
 
-def _generate_and_validate(
-    job: _Job, name: str, note: str, project: Path, root: Path, locations: list[SuspiciousLocation],
+def _take_turn(
+    job: _Job, turn: _Turn, note: str, project: Path, root: Path, locations: list[SuspiciousLocation],
     pool: ValidationPool, tally: _Tally, failing: list[str],
 ) -> None:
-    """One generator's turn: generate for a batch of locations, validate, then pair the
-    partial fixes found so far (multi-hunk), repeat."""
+    """A generator's turn until `turn.until_s`: generate for a batch of locations, validate,
+    pair the partial fixes found so far (multi-hunk), repeat. What its share left
+    unvalidated stays with the turn for the second round."""
     settings = job.settings
-    generator: Generator | None = None
-    for batch in _batches(name, locations):
-        if job.done(tally):
-            return
-        generator = generator or _generator(job, name, project, root, locations)
-        with job.stage("generate", f"{name}: generating patches for {len(batch)} suspicious line(s){note}"):
-            fresh = [
-                c for c in generator.generate(root, batch, settings.max_candidates)
-                if (c.file, normalized(c)) not in tally.tried
-            ]
-            candidates = order_for_validation(fresh)[: settings.max_candidates - len(tally.validations)]
-        pairing = settings.multi_hunk and len(failing) > 1
-        _validate_pairing_early(job, candidates, pool, tally, failing if pairing else [])
-        if pairing and not job.done(tally):
-            _validate(job, _pairs(job, tally, failing, complete_only=False), pool, tally)
+    pairing = settings.multi_hunk and len(failing) > 1
+    stop = turn.stop_asking(job, tally)
+    while not stop():
+        if not turn.pending:
+            batch = next(turn.batches, None)
+            if batch is None:
+                return
+            turn.generator = turn.generator or _generator(job, turn, project, root, locations)
+            with job.stage("generate", f"{turn.name}: generating patches for {len(batch)} suspicious line(s){note}"):
+                turn.pending = order_for_validation(turn.generator.generate(root, batch, settings.max_candidates))
+        candidates = [c for c in turn.pending if (c.file, normalized(c)) not in tally.tried]
+        candidates = candidates[: settings.max_candidates - len(tally.validations)]
+        # A model's decoding may end only with the share: its likeliest candidate (the
+        # greedy completion, as a rule) is still validated now, not in the second round.
+        validated = _validate(job, candidates[:1], pool, tally, lambda: job.done(tally))
+        validated |= _validate_pairing_early(job, candidates[1:], pool, tally, failing if pairing else [], stop)
+        turn.pending = [c for c in candidates if c not in validated]
+        if turn.pending and not job.done(tally):
+            job.progress(f"{turn.name}: its share of the time budget is spent; {len(turn.pending)} candidate(s) wait")
+        elif pairing and not stop():
+            _validate(job, _pairs(job, tally, failing, complete_only=False), pool, tally, stop)
 
 
 def _validate_pairing_early(
-    job: _Job, candidates: list[Candidate], pool: ValidationPool, tally: _Tally, failing: list[str]
-) -> None:
-    """Validate `candidates`; with several `failing` tests (multi-hunk on), a few per worker at
-    a time, and as soon as a chunk brings a new partial fix, the pairs that together fix every
-    failing test are validated before the rest of the batch: a two-edit bug's halves are often
-    far apart in a batch of dozens of template candidates (issue 18: the budget ran out before
-    the two halves were paired)."""
+    job: _Job, candidates: list[Candidate], pool: ValidationPool, tally: _Tally, failing: list[str],
+    stop: Callable[[], bool],
+) -> set[Candidate]:
+    """Validate `candidates` until `stop` says so, returning those validated; with several
+    `failing` tests (multi-hunk on), a few per worker at a time, and as soon as a chunk
+    brings a new partial fix, the pairs that together fix every failing test are validated
+    before the rest of the batch: a two-edit bug's halves are often far apart in a batch of
+    dozens of template candidates (issue 18: the budget ran out before the two halves were
+    paired)."""
     if not failing:
-        _validate(job, candidates, pool, tally)
-        return
+        return _validate(job, candidates, pool, tally, stop)
+    validated: set[Candidate] = set()
     size = PAIRING_CHUNK_PER_WORKER * pool.workers
     for start in range(0, len(candidates), size):
-        if job.done(tally):
-            return
+        if stop():
+            break
         before = len(tally.validations)
-        _validate(job, candidates[start : start + size], pool, tally)
+        validated |= _validate(job, candidates[start : start + size], pool, tally, stop)
         new = tally.validations[before:]
-        if any(0 < len(fixed_tests(v, failing)) < len(failing) for v in new) and not job.done(tally):
-            _validate(job, _pairs(job, tally, failing, complete_only=True), pool, tally)
+        if any(0 < len(fixed_tests(v, failing)) < len(failing) for v in new) and not stop():
+            _validate(job, _pairs(job, tally, failing, complete_only=True), pool, tally, stop)
+    return validated
 
 
 def _pairs(job: _Job, tally: _Tally, failing: list[str], complete_only: bool) -> list[Candidate]:
@@ -337,18 +375,24 @@ def _pairs(job: _Job, tally: _Tally, failing: list[str], complete_only: bool) ->
         return list(itertools.islice(untried, job.settings.max_combinations))
 
 
-def _validate(job: _Job, candidates: list[Candidate], pool: ValidationPool, tally: _Tally) -> None:
+def _validate(
+    job: _Job, candidates: list[Candidate], pool: ValidationPool, tally: _Tally, stop: Callable[[], bool]
+) -> set[Candidate]:
+    """Validate `candidates` until `stop` says so; returns those validated."""
+    validated: set[Candidate] = set()
     if not candidates:
-        return
-    tally.tried.update((c.file, normalized(c)) for c in candidates)
+        return validated
     message = f"validating {len(candidates)} candidate(s), {pool.workers} at a time"
     with job.stage("validate", message):
-        for validation in pool.run(candidates, should_stop=lambda: job.done(tally)):
+        for validation in pool.run(candidates, should_stop=stop):
             _record(job, validation, tally, total=len(candidates))
+            validated.add(validation.candidate)
+    return validated
 
 
 def _record(job: _Job, validation: ValidationResult, tally: _Tally, total: int) -> None:
     tally.validations.append(validation)
+    tally.tried.add((validation.candidate.file, normalized(validation.candidate)))
     tally.candidate_ids[validation.candidate] = job.store.record_validation(job.id, validation)
     candidate = validation.candidate
     cached = " (cached)" if validation.cached else ""

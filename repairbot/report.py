@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
 from repairbot.domain import RepairResult, ValidationResult
@@ -29,6 +30,7 @@ def to_json(result: RepairResult) -> dict[str, Any]:
             for loc in result.locations
         ],
         "candidates_tried": result.candidates_tried,
+        "candidates_by_generator": dict(Counter(v.candidate.generator.split(":")[0] for v in result.validations)),
         "time_to_first_plausible_s": result.time_to_first_plausible_s,
         "timings_s": {stage: round(seconds, 3) for stage, seconds in result.timings.items()},
         "patches": [_patch(rank, v) for rank, v in enumerate(result.patches, start=1)],

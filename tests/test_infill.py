@@ -21,6 +21,7 @@ from repairbot.errors import BadInput
 from repairbot.generate.infill import InfillBudget, InfillGenerator, make_hole, retrieval_support, with_hints
 from repairbot.generate.masked import MaskedTemplateGenerator
 from repairbot.models import Completion, install
+from validators.pool import ValidationPool
 from tests.budgets import UNHURRIED, ModelClock, long_job
 
 SOURCE = "def price(cents, count):\n    total = cents + count  # the bug\n    return total\n"
@@ -212,6 +213,79 @@ def test_infill_only_and_the_default_without_a_model(tmp_path: Path, monkeypatch
     result, messages = run(make_project(tmp_path / "q", PROJECT), tmp_path)
     assert result.patches == [] and all(v.candidate.generator.startswith("template") for v in result.validations)
     assert any("templates only: model qwen2.5-coder-1.5b-instruct-q4_k_m is not installed" in m for m in messages)
+
+
+# A function where the templates find many edits, none of them the fix (a missing call).
+SLOW_SUITE = {
+    "lib.py": (
+        "def summary(values, low, high):\n"
+        "    kept = [v for v in values if low <= v < high]\n"
+        "    return kept if kept else None\n"
+    ),
+    "tests/test_lib.py": (
+        "from lib import summary\n\n"
+        "def test_summary():\n    assert summary([3, 1, 2], 0, 10) == [1, 2, 3]\n"
+    ),
+}
+SORTED = Completion("return sorted(kept) if kept else None", -0.1)
+
+
+class ValidationClock:
+    """The job's clock where each validation takes `seconds`: a suite as slow as a real
+    library's, on a machine of any speed (the budget shares depend on no race)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+        self.now = 0.0
+        monkeypatch.setattr(pipeline, "time", self)
+        run_pool = ValidationPool.run
+
+        def timed_run(pool, candidates, should_stop):
+            for result in run_pool(pool, candidates, should_stop):
+                self.now += seconds
+                yield result
+
+        monkeypatch.setattr(ValidationPool, "run", timed_run)
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+def test_on_a_slow_suite_the_templates_leave_the_model_its_share_of_the_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_model(monkeypatch, FakeModel({3: [SORTED]}))
+    ValidationClock(monkeypatch, seconds=10.0)
+    result, messages = run(
+        make_project(tmp_path / "p", SLOW_SUITE), tmp_path, time_budget_s=150.0, validation_workers=1
+    )
+    generators = [v.candidate.generator.split(":")[0] for v in result.validations]
+    assert result.patches and result.patches[0].candidate.generator == "infill:fake"
+    # The templates' share is a third of the 150 s (infill and masked follow): five validations.
+    assert generators == ["template"] * 5 + ["infill"], generators
+    waiting = next(m for m in messages if m.startswith("templates: its share of the time budget is spent"))
+    assert int(waiting.split("; ")[1].split()[0]) > 0  # candidates were left for later
+
+
+def test_what_a_share_left_is_validated_after_the_other_generators(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_model(monkeypatch, FakeModel({}))  # the model finds nothing
+    ValidationClock(monkeypatch, seconds=10.0)
+    everything, _ = run(
+        make_project(tmp_path / "all", SLOW_SUITE), tmp_path, generators=["templates"], validation_workers=1
+    )
+    templates = [v.candidate for v in everything.validations]
+    # Time for all of them, and for the few the model's turns add, but a third of it (the
+    # templates' share: infill and masked follow) is not enough for the templates alone.
+    budget = 10.0 * (len(templates) + 10)
+    result, messages = run(
+        make_project(tmp_path / "p", SLOW_SUITE), tmp_path, time_budget_s=budget, validation_workers=1
+    )
+    generators = [v.candidate.generator.split(":")[0] for v in result.validations]
+    assert [v.candidate for v in result.validations if v.candidate.generator.startswith("template")] == templates
+    assert generators.index("masked") < len(generators) - 1 - generators[::-1].index("template"), generators
+    turns = [m.split(":")[0] for m in messages if ": generating patches" in m or "share of the time budget" in m]
+    assert turns[:3] == ["templates", "templates", "infill"], turns
 
 
 def test_asking_for_infill_without_a_model_is_bad_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

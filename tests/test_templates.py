@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from repairbot.domain import Candidate, SuspiciousLocation
+from repairbot.generate.describe import describe_change
 from repairbot.generate.templates import MAX_IDENTIFIER_EDITS, TemplateGenerator
 from repairbot.languages import python
 
@@ -58,6 +59,20 @@ def test_description_names_the_line_and_the_change(tmp_path: Path) -> None:
     assert first.description == "line 2: `<` -> `<=`"
     assert first.generator == "template:comparison"
     assert first.file == "m.py" and first.original == source
+
+
+def test_different_edits_of_one_long_line_get_different_descriptions(tmp_path: Path) -> None:
+    line = "    return compute_the_total(items, discount_rate, tax_rate, shipping_fee)"
+    source = f"def f(items, discount_rate, tax_rate, shipping_fee):\n{line}\n"
+    candidates = generate(tmp_path, source, 2)
+    descriptions = [c.description for c in candidates]
+    assert len(candidates) > 3 and len(set(descriptions)) == len(descriptions), descriptions
+    # Each shows where its edit is, whole where both sides fit in the width.
+    assert describe_change("a < b", "a <= b") == "`a < b` -> `a <= b`"
+    long = describe_change(line, line.replace("tax_rate, shipping_fee", "shipping_fee, tax_rate"))
+    assert long == "`…unt_rate, tax_rate, shipping_fee)` -> `…unt_rate, shipping_fee, tax_rate)`"
+    for one, other in [(line + " + 1", line[:-1] + " + 1)"), (line + " # x", line + " # y"), (line + "1", line + "2")]:
+        assert describe_change(line, one) != describe_change(line, other)
 
 
 # --- arithmetic and boolean ---------------------------------------------------------------

@@ -33,17 +33,16 @@ from repairbot.config import Settings
 from repairbot.domain import Candidate, SuspiciousLocation
 from repairbot.generate.completion import PythonCompletionEngine
 from repairbot.generate.completion_java import JavaCompletionEngine
+from repairbot.generate.describe import describe_change
 from repairbot.generate.prompt import bounded_prompt
 from repairbot.generate.sources import SourceFile, load_source
 from repairbot.languages import java
-from repairbot.rank import normalized
 from repairbot.models import Completion, Guide, LanguageModel, load, resolve
+from repairbot.rank import normalized
 
 if TYPE_CHECKING:  # the retrieval stack (torch, FAISS) loads only where an index is used
     from retrieval.index import RetrievedFix
     from retrieval.retrieve import RetrievalContext, SimilarLine
-
-_SNIPPET_CHARS = 40
 
 
 @dataclass(frozen=True)
@@ -183,7 +182,7 @@ class InfillGenerator:
             original=source.text,
             patched=patched,
             generator=f"infill:{self._model.name}",
-            description=f"{lines}: `{_snippet(hole.middle)}` -> `{_snippet(new)}`",
+            description=f"{lines}: {describe_change(hole.middle, new)}",
             location=location,
             prior=location.score * math.exp(completion.mean_logprob) * (1.0 + support),
         )
@@ -297,11 +296,6 @@ class NovelEndings:
 
     def code_end(self, text: str) -> int | None:
         return self._engine.code_end(text)
-
-
-def _snippet(code: str) -> str:
-    flat = " ".join(code.split())
-    return flat if len(flat) <= _SNIPPET_CHARS else flat[: _SNIPPET_CHARS - 1] + "…"
 
 
 def infill_generator(

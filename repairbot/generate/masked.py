@@ -35,15 +35,15 @@ from repairbot.domain import Candidate, SuspiciousLocation
 from repairbot.generate import completion, completion_java
 from repairbot.generate.completion import PythonCompletionEngine
 from repairbot.generate.completion_java import JavaCompletionEngine
+from repairbot.generate.describe import describe_change
 from repairbot.generate.infill import Hole
+from repairbot.generate.masks import Mask, Name, OneOf, masks
 from repairbot.generate.prompt import bounded_prompt
 from repairbot.generate.sources import SourceFile, load_source
-from repairbot.generate.masks import Mask, Name, OneOf, masks
 from repairbot.languages import java, python
 from repairbot.models import Completion, Guide, LanguageModel, load, resolve
 from repairbot.rank import normalized
 
-_SNIPPET_CHARS = 40
 _PARSERS = {".py": python.parse, java.SUFFIX: java.parse}
 # A mask replaces a balanced span, so its filling may not close a bracket it did not open
 # (the Java engine lets a hole close what its prefix opened, as a whole-line hole must).
@@ -183,7 +183,7 @@ def _candidate(proposal: _Proposal, filling: str, mean_logprob: float) -> Candid
         original=source.text,
         patched=patched,
         generator=f"masked:{mask.template.name}",
-        description=f"line {source.line_of(mask.start)}: `{_snippet(old)}` -> `{_snippet(new)}`",
+        description=f"line {source.line_of(mask.start)}: {describe_change(old, new)}",
         location=proposal.location,
         prior=proposal.prior * math.exp(mean_logprob),
     )
@@ -244,11 +244,6 @@ def _window(suffix: str, lines: int) -> str:
     """The suffix's first `lines` lines (the rest of the mask's own line counts as one)."""
     kept = suffix.split("\n", lines + 1)
     return "\n".join(kept[: lines + 1])
-
-
-def _snippet(code: str) -> str:
-    flat = " ".join(code.split())
-    return flat if len(flat) <= _SNIPPET_CHARS else flat[: _SNIPPET_CHARS - 1] + "…"
 
 
 def masked_generator(settings: Settings, time_left_s: float) -> MaskedTemplateGenerator:

@@ -29,6 +29,7 @@ from typing import NamedTuple
 from tree_sitter import Node, Tree
 
 from repairbot.domain import Candidate, SuspiciousLocation
+from repairbot.generate.describe import describe_change
 from repairbot.languages import python
 from validators import safe_files
 
@@ -81,7 +82,6 @@ _NAME_PARENTS = python.TARGET_CONTAINERS | {
 # A statement with 8 values and 20 locals would yield 160 near-random candidates; the
 # first few alternatives of every identifier are worth more than all of the first one's.
 MAX_IDENTIFIER_EDITS = 30
-_SNIPPET_CHARS = 40
 # Every candidate re-parses its whole file (about a second per MiB): beyond this a file is
 # generated or hostile, not a repair target (the largest modules of CPython's stdlib are
 # about 250 KiB).
@@ -343,13 +343,8 @@ def _source(node: Node, start_byte: int, end_byte: int) -> str:
     return node.text[start_byte - node.start_byte : end_byte - node.start_byte].decode("utf-8")
 
 
-def _snippet(code: str) -> str:
-    flat = " ".join(code.split())
-    return flat if len(flat) <= _SNIPPET_CHARS else flat[: _SNIPPET_CHARS - 1] + "…"
-
-
 def _edit(start_byte: int, end_byte: int, old: str, new: str) -> Edit:
-    return Edit(start_byte, end_byte, new, f"`{_snippet(old)}` -> `{_snippet(new)}`")
+    return Edit(start_byte, end_byte, new, describe_change(old, new))
 
 
 def _replace(node: Node, new: str) -> Edit:
