@@ -17,21 +17,31 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from benchmarks.cli import bench_app
 from repairbot import report
 from repairbot.cancel import cancellable
 from repairbot.config import Settings, load_settings
 from repairbot.db.session import upgrade
 from repairbot.db.store import JobStore
 from repairbot.domain import RepairResult
-from repairbot.errors import EXIT_BAD_INPUT, EXIT_NO_PATCH, EXIT_PATCH_FOUND, Cancelled, RepairbotError
+from repairbot.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_NO_PATCH,
+    EXIT_PATCH_FOUND,
+    Cancelled,
+    RepairbotError,
+)
 from repairbot.localize import Suspect, check_given, suspects, tie_sizes
 from repairbot.models import install as model_files
-from repairbot.pipeline import check_project, generator_names, make_runner
+from repairbot.pipeline import (
+    check_project,
+    generator_names,
+    make_runner,
+    reproduce_failure,
+)
 from repairbot.pipeline import repair as run_repair
-from repairbot.reproduce import reproduce
 from repairbot.text import capped, markup, printable
 from repairbot.workspace import Workspace
-from benchmarks.cli import bench_app
 from retrieval.cli import index_app
 
 app = typer.Typer(help="Automated program repair: find the fault, generate patches, prove them by tests.",
@@ -284,7 +294,7 @@ def _rank_project(path: Path, settings: Settings) -> list[Suspect]:
     runner = make_runner(settings, path)
     with Workspace(path) as workspace:
         runner.prepare(workspace.root)
-        reproduction = reproduce(runner, workspace.root, settings.test_timeout_s)
+        reproduction = reproduce_failure(runner, workspace, settings)
         return suspects(
             reproduction, workspace.root, runner.line_coverage(workspace.root),
             formula=settings.localize_formula, granularity=settings.localize_granularity,

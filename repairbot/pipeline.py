@@ -25,7 +25,14 @@ from typing import TYPE_CHECKING, Protocol
 from repairbot.config import Settings, validation_workers
 from repairbot.db.models import JobStatus
 from repairbot.db.store import JobStore
-from repairbot.domain import Candidate, RepairResult, Reproduction, SuspiciousLocation, ValidationResult, Verdict
+from repairbot.domain import (
+    Candidate,
+    RepairResult,
+    Reproduction,
+    SuspiciousLocation,
+    ValidationResult,
+    Verdict,
+)
 from repairbot.errors import BadInput, Cancelled
 from repairbot.generate.combine import combine, fixed_tests
 from repairbot.generate.infill import infill_generator
@@ -34,7 +41,7 @@ from repairbot.generate.templates import TemplateGenerator
 from repairbot.localize import GivenLines, check_given, localize, parse_given
 from repairbot.models import resolve
 from repairbot.rank import normalized, order_for_validation, rank_patches
-from repairbot.reproduce import reproduce
+from repairbot.reproduce import passing_in_full_copy, reproduce
 from repairbot.workspace import Workspace
 from validators.pytest_runner import PytestRunner
 from validators.runner import CoverageUnavailable, LineCoverage, TestRunner
@@ -42,9 +49,10 @@ from validators.runners import runner_for
 
 if TYPE_CHECKING:
     from retrieval.retrieve import RetrievalContext
-from validators.sandbox import SandboxUnavailable
+from validators import safe_files
 from validators.outcome_cache import OutcomeCache, project_fingerprint
 from validators.pool import ValidationPool
+from validators.sandbox import SandboxUnavailable
 
 Progress = Callable[[str], None]
 # With several failing tests, candidates validated per worker between two looks for pairs:
@@ -253,10 +261,7 @@ def _run_job(
     with workspace:
         runner.prepare(workspace.root)
         with job.stage("reproduce", f"running the test suite with per-test coverage ({runner.sandbox.mode} sandbox)"):
-            reproduction = reproduce(
-                runner, workspace.root, settings.test_timeout_s,
-                reruns=settings.baseline_reruns, ignore=settings.ignore_tests,
-            )
+            reproduction = reproduce_failure(runner, workspace, settings, progress)
             store.record_reproduction(job_id, reproduction)
         with job.stage("localize", f"{len(reproduction.failing)} failing test(s); ranking suspicious lines"):
             locations = localize(
@@ -299,6 +304,28 @@ def _run_job(
         timings=job.timings,
         time_to_first_plausible_s=tally.first_plausible_s,
     )
+
+
+def reproduce_failure(
+    runner: TestRunner, workspace: Workspace, settings: Settings, progress: Progress = lambda _: None
+) -> Reproduction:
+    """The failure as every command takes it (`repair`, `localize`): the baseline runs with
+    flaky and ignored tests subtracted, and, where the work copy left something out (`.git`,
+    a venv), the failing tests run once more in a full copy: one that passes there is no
+    target (`passing_in_full_copy`)."""
+    reproduction = reproduce(
+        runner, workspace.root, settings.test_timeout_s, reruns=settings.baseline_reruns, ignore=settings.ignore_tests
+    )
+    if not workspace.left_out:
+        return reproduction
+    left_out = ", ".join(sorted(workspace.left_out))
+    try:
+        with workspace.full_copy() as full:
+            progress(f"running the {len(reproduction.failing)} failing test(s) in a full copy (with {left_out})")
+            return passing_in_full_copy(runner, full, reproduction, settings.test_timeout_s, left_out)
+    except safe_files.TooLarge as exc:
+        progress(f"failing tests not checked in a full copy: {exc}")
+        return reproduction
 
 
 def _outcome_cache(

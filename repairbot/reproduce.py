@@ -56,9 +56,37 @@ def reproduce(
     return Reproduction(run=run, failing=failing, passing=passing, baseline_failures=baseline)
 
 
-def _run(runner: TestRunner, workdir: Path, timeout_s: float, with_coverage: bool) -> TestRun:
+def passing_in_full_copy(
+    runner: TestRunner, full_copy: Path, reproduction: Reproduction, timeout_s: float, left_out: str
+) -> Reproduction:
+    """`reproduction` less the failing tests that pass in `full_copy` (the project with what
+    the work copy left out, `left_out`): they fail only in repairbot's copy, so no patch can
+    fix them (issue 18: a version read from `git describe`). They are recorded as baseline
+    failures, with why; if no failing test is left, the input cannot be repaired."""
+    runner.prepare(full_copy)
+    ids = [o.test_id for o in reproduction.failing]
+    run = _run(runner, full_copy, timeout_s, with_coverage=False, tests=ids)
+    if run.timed_out or run.violation or run.compile_error:
+        return reproduction  # not comparable: the work copy's verdict stands
+    passed = {o.test_id for o in run.outcomes if o.ok} & set(ids)
+    if not passed:
+        return reproduction
+    why = f"fails only in repairbot's work copy: passes with {left_out}, which the copy leaves out"
+    failing = [o for o in reproduction.failing if o.test_id not in passed]
+    if not failing:
+        raise BadInput(
+            f"every failing test ({', '.join(sorted(passed))}) passes in a copy of the project with "
+            f"{left_out}: they fail only because repairbot's work copy leaves that out, not for a bug it can fix"
+        )
+    baseline = {**reproduction.baseline_failures, **dict.fromkeys(sorted(passed), why)}
+    return Reproduction(run=reproduction.run, failing=failing, passing=reproduction.passing, baseline_failures=baseline)
+
+
+def _run(
+    runner: TestRunner, workdir: Path, timeout_s: float, with_coverage: bool, tests: list[str] | None = None
+) -> TestRun:
     try:
-        return runner.run(workdir, timeout_s, with_coverage=with_coverage)
+        return runner.run(workdir, timeout_s, tests=tests, with_coverage=with_coverage)
     except CommandNotRunnable as exc:
         raise BadInput(f"test command cannot run: {exc}") from exc
 

@@ -2,28 +2,35 @@
 
 Running in a copy is what guarantees the user's tree is never modified (not even by
 `__pycache__` or a test that writes files) unless they ask for `--apply`. The copy must be
-what the tests see in the user's checkout: only caches and version control are left out
-(`*.egg-info` stays: tests that read the package's metadata need it). The project is
-untrusted input: its symlinks are copied as links (never followed), FIFOs, sockets and
-devices are left out, and a project over `safe_files.WORKSPACE_LIMITS` is refused.
+what the tests see in the user's checkout: only caches, version control and virtual
+environments are left out (`*.egg-info` stays: tests that read the package's metadata need
+it), and a test that fails only for want of those is found by a run in a full copy. The
+project is untrusted input: its symlinks are copied as links (never followed), FIFOs,
+sockets and devices are left out, and a project over `safe_files.WORKSPACE_LIMITS` is
+refused.
 """
 
 from __future__ import annotations
 
 import re
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from fnmatch import fnmatchcase
 from pathlib import Path
 
 from repairbot.errors import BadInput
 from validators import safe_files
 
-# Derived or private state that tests never need; copying it would only cost time.
-# `.git` stays out too: it can be larger than the project, and tests rarely read it.
-IGNORED = (
-    ".git", "__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache", ".ruff_cache",
-    ".tox", ".nox", ".venv", "venv", "node_modules", ".coverage",
-)
+# Caches the tools rebuild: never part of what a test sees.
+CACHES = ("__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".coverage")
+# Left out of the work copy for its size (a `.git` can be larger than the project); a test
+# may still read them (a version from `git describe`, a tool in the venv), so a test that
+# fails in the copy is run once more in a full copy (`Workspace.full_copy`).
+BULKY = (".git", ".tox", ".nox", ".venv", "venv", "node_modules")
+IGNORED = CACHES + BULKY
+
 # The copy's name when the project's own has none (the file system root) or is one that
 # tools trip over (pytest refuses `[...]` in a path; a newline breaks every log line).
 UNNAMED = "project"
@@ -32,6 +39,10 @@ _PLAIN_NAME = re.compile(r"[\w.+-]+")
 
 def ignored(name: str) -> bool:
     return any(fnmatchcase(name, pattern) for pattern in IGNORED)
+
+
+def is_cache(name: str) -> bool:
+    return any(fnmatchcase(name, pattern) for pattern in CACHES)
 
 
 class Workspace:
@@ -43,8 +54,18 @@ class Workspace:
         # Named as the project is (a test may print or check it) where the name is plain.
         name = project.resolve().name
         self.root = Path(self._tmp.name) / (name if _PLAIN_NAME.fullmatch(name) else UNNAMED)
+        self.left_out: set[str] = set()  # the bulky names the copy left out
+
+        def leave_out(entry: str) -> bool:
+            if is_cache(entry):
+                return True
+            if ignored(entry):
+                self.left_out.add(entry)
+                return True
+            return False
+
         try:
-            safe_files.copy_tree(project, self.root, safe_files.WORKSPACE_LIMITS, f"the project {project}", ignored)
+            safe_files.copy_tree(project, self.root, safe_files.WORKSPACE_LIMITS, f"the project {project}", leave_out)
         except safe_files.TooLarge as exc:
             self._tmp.cleanup()
             raise BadInput(f"{exc}, the cap of a work copy (caches and .git not counted): refused") from exc
@@ -53,6 +74,19 @@ class Workspace:
             raise
         self.scratch = Path(self._tmp.name) / "scratch"
         self.scratch.mkdir()
+
+    @contextmanager
+    def full_copy(self) -> Iterator[Path]:
+        """A second copy with everything but the caches (`.git` and venvs included), for
+        telling a test that fails only in the work copy from one the bug makes fail; removed
+        on leaving. Raises `safe_files.TooLarge` past the work copies' caps."""
+        outer = Path(self._tmp.name) / "full"
+        try:
+            root = outer / self.root.name
+            safe_files.copy_tree(self.project, root, safe_files.WORKSPACE_LIMITS, f"the project {self.project}", is_cache)
+            yield root
+        finally:
+            shutil.rmtree(outer, ignore_errors=True)
 
     def __enter__(self) -> Workspace:
         return self
