@@ -118,6 +118,19 @@ def test_pytest_runner_selects_tests(tmp_path: Path) -> None:
     assert run.exit_code == 0
 
 
+def test_a_src_layout_tests_the_work_copys_package(tmp_path: Path) -> None:
+    """No config names `src`: as tox would, the tests import the package; here the copy's."""
+    project = write(tmp_path / "p", {
+        "pyproject.toml": "[project]\nname = 'shop'\n",
+        "src/shop/__init__.py": "def total(prices):\n    return sum(prices)\n",
+        "tests/test_shop.py": "from shop import total\n\ndef test_total():\n    assert total([1, 2]) == 3\n",
+    })
+    runner = PytestRunner()
+    runner.prepare(project)
+    run = runner.run(project, 60)
+    assert [(o.test_id, o.status) for o in run.outcomes] == [("tests/test_shop.py::test_total", TestStatus.PASSED)]
+
+
 def test_collection_errors_are_recognized(tmp_path: Path) -> None:
     project = write(tmp_path / "p", {**PROJECT, "calc.py": "def add(a, b)\n    return a\n"})
     runner = PytestRunner()

@@ -116,7 +116,7 @@ class PytestRunner:
         # CPU time is capped per process; wall-clock time is the real bound, so the CPU cap
         # must never cut a run short before it (a multi-threaded run may use 2 cores).
         limits = SandboxLimits(timeout_s=timeout_s, cpu_time_s=math.ceil(2 * timeout_s) + 1)
-        result = self.sandbox.run(argv, workdir, limits, scrubbed_env())
+        result = self.sandbox.run(argv, workdir, limits, scrubbed_env(_source_path(workdir)))
         try:
             outcomes, note = _read_outcomes(report, workdir)
         finally:
@@ -176,3 +176,13 @@ def collection_errors(run: TestRun) -> list[TestOutcome]:
     return [
         o for o in run.outcomes if o.status is TestStatus.ERROR and "::" not in o.test_id
     ]
+
+
+def _source_path(workdir: Path) -> dict[str, str]:
+    """`PYTHONPATH` for a src layout (`src/pkg/...`): its tests import the package as the
+    user's installed copy or tox would provide it, and must import the work copy's instead
+    (an installed one would test the user's checkout, not the candidate)."""
+    src = workdir / "src"
+    if safe_files.is_directory(workdir, Path("src")) and not (src / "__init__.py").exists():
+        return {"PYTHONPATH": str(src)}
+    return {}
