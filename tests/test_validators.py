@@ -131,6 +131,32 @@ def test_a_src_layout_tests_the_work_copys_package(tmp_path: Path) -> None:
     assert [(o.test_id, o.status) for o in run.outcomes] == [("tests/test_shop.py::test_total", TestStatus.PASSED)]
 
 
+def test_an_inherited_test_method_gets_the_node_id_of_the_class_that_collects_it(tmp_path: Path) -> None:
+    """The report's `file` is where the method is written (a mixin in tests/__init__.py);
+    selecting the test again needs the module that collected it."""
+    project = write(tmp_path / "p", {
+        "tests/__init__.py": """\
+            class SizeChecks:
+                def test_small(self):
+                    assert self.size() < 3
+            """,
+        "tests/test_box.py": """\
+            import unittest
+            from tests import SizeChecks
+
+            class BoxTest(unittest.TestCase, SizeChecks):
+                def size(self):
+                    return 5
+            """,
+    })
+    runner = PytestRunner()
+    runner.prepare(project)
+    [outcome] = runner.run(project, 60).outcomes
+    assert (outcome.test_id, outcome.status) == ("tests/test_box.py::BoxTest::test_small", TestStatus.FAILED)
+    [again] = runner.run(project, 60, tests=[outcome.test_id]).outcomes
+    assert again.test_id == outcome.test_id
+
+
 def test_collection_errors_are_recognized(tmp_path: Path) -> None:
     project = write(tmp_path / "p", {**PROJECT, "calc.py": "def add(a, b)\n    return a\n"})
     runner = PytestRunner()

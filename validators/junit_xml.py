@@ -41,8 +41,9 @@ class JUnitParseError(Exception):
 
 def parse_junit_xml(report: Path, workdir: Path | None = None) -> list[TestOutcome]:
     """`report` lies in `workdir` (its own dir when None): no part of it between the two
-    may be a link."""
-    return [_outcome(case, _test_id(case)) for case in _testcases(report, workdir)]
+    may be a link; the tests' files are found in `workdir` (see `_test_id`)."""
+    root = report.parent if workdir is None else workdir
+    return [_outcome(case, _test_id(case, root)) for case in _testcases(report, workdir)]
 
 
 def _testcases(report: Path, workdir: Path | None) -> list[ET.Element]:
@@ -88,17 +89,34 @@ def _seconds(text: str | None) -> float:
         return 0.0
 
 
-def _test_id(case: ET.Element) -> str:
+def _test_id(case: ET.Element, root: Path) -> str:
     """A pytest node id where the report has a `file` (a bare file for a module that
-    failed to import), else `classname.name` (JUnit style)."""
+    failed to import), else `classname.name` (JUnit style).
+
+    `file` is where the test function is defined; the node id names the module the test
+    was collected from, which `classname` starts with. The two differ for a test method a
+    class inherits from another file (cachetools' tests inherit theirs from a mixin in
+    `tests/__init__.py`): then the module is the longest start of `classname` that is a
+    file in `root`."""
     classname, name, file = case.get("classname", ""), case.get("name", ""), case.get("file")
     if file and not classname:  # pytest's report of a module that failed to import
         return file
     if not file:
         return f"{classname}.{name}" if classname else name
     module = file.removesuffix(".py").replace("/", ".")
+    if classname != module and not classname.startswith(module + "."):
+        module = _collecting_module(classname, root) or module
+        file = module.replace(".", "/") + ".py"
     inner = classname.removeprefix(module).lstrip(".")
     return "::".join([file, *filter(None, inner.split(".")), name])
+
+
+def _collecting_module(classname: str, root: Path) -> str | None:
+    parts = classname.split(".")
+    for end in range(len(parts) - 1, 0, -1):
+        if safe_files.exists_regular(root, "/".join(parts[:end]) + ".py"):
+            return ".".join(parts[:end])
+    return None
 
 
 # --- Java ---------------------------------------------------------------------------------
