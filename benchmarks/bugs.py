@@ -13,15 +13,12 @@ declaration, a closing brace) is no line that coverage ranks or a template rewri
 
 from __future__ import annotations
 
-import ast
 import difflib
-import io
-import tokenize
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from repairbot.languages import java
+from repairbot.languages.registry import for_suffix, language_for
 from repairbot.localize import SourceMap
 
 
@@ -51,46 +48,11 @@ class Fault:
 
 def code_lines(text: str, suffix: str) -> dict[int, str]:
     """1-based line -> its code with comments dropped and whitespace collapsed, for the lines
-    of `text` (a `suffix` file) that hold code."""
-    return java_code_lines(text) if suffix == java.SUFFIX else python_code_lines(text)
-
-
-def python_code_lines(text: str) -> dict[int, str]:
-    """Blank lines, comments, docstrings and other bare string statements hold no code."""
-    strings: set[int] = set()
-    for node in ast.walk(ast.parse(text)):
-        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
-            strings.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
-    lines = text.splitlines()
-    for token in tokenize.generate_tokens(io.StringIO(text).readline):
-        if token.type == tokenize.COMMENT:
-            row, column = token.start
-            lines[row - 1] = lines[row - 1][:column]
-    return {
-        number: " ".join(line.split())
-        for number, line in enumerate(lines, start=1)
-        if line.strip() and number not in strings
-    }
-
-
-def java_code_lines(text: str) -> dict[int, str]:
-    lines = java_code(text).splitlines()
-    return {number: " ".join(line.split()) for number, line in enumerate(lines, start=1) if line.strip()}
-
-
-def java_code(text: str) -> str:
-    """`text` with comments, the package declaration and imports blanked (newlines kept):
-    QuixBugs' correct programs live in another package, so they import the helper classes
-    the buggy ones share a package with."""
-    data = bytearray(text.encode("utf-8"))
-    pending = [java.parse(bytes(data)).root_node]
-    while pending:
-        node = pending.pop()
-        if node.type in ("line_comment", "block_comment", "package_declaration", "import_declaration"):
-            data[node.start_byte:node.end_byte] = bytes(b if b == ord("\n") else ord(" ") for b in data[node.start_byte:node.end_byte])
-        else:
-            pending.extend(node.children)
-    return data.decode("utf-8")
+    of `text` (a `suffix` file) that hold code (the language's `code_lines`)."""
+    language = for_suffix(suffix)
+    if language is None:
+        return {n: " ".join(line.split()) for n, line in enumerate(text.splitlines(), start=1) if line.strip()}
+    return language.code_lines(text)
 
 
 def changed_lines(buggy: str, fixed: str, statements: set[int], suffix: str) -> set[int]:
@@ -149,23 +111,8 @@ def same_program(patched: str, reference: str, file: str) -> bool:
     Python comments, docstrings and other bare strings; in Java comments, the package and
     imports (QuixBugs' correct programs live in another package). A patch that does not
     parse is no program."""
-    if file.endswith(".py"):
-        try:
-            return _python_program(patched) == _python_program(reference)
-        except SyntaxError:
-            return False
-    program = java.program(java_code(patched))
-    return program is not None and program == java.program(java_code(reference))
-
-
-def _python_program(text: str) -> str:
-    tree = ast.parse(text)
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if isinstance(body, list):
-            kept = [
-                s for s in body
-                if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant) and isinstance(s.value.value, str))
-            ]
-            node.body = kept or [ast.Pass()]  # type: ignore[attr-defined]
-    return ast.dump(tree)
+    language = language_for(file)
+    if language is None:
+        return patched.split() == reference.split()
+    program = language.reference_program(patched)
+    return program is not None and program == language.reference_program(reference)

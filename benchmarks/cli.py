@@ -12,8 +12,7 @@ from rich.console import Console
 from benchmarks import examples, quixbugs
 from benchmarks.bugs import Bug
 from benchmarks.evaluate import Mode, evaluate, summary_table
-from repairbot.config import load_settings
-from repairbot.errors import BadInput
+from repairbot.generate.registry import generator_kind
 from repairbot.text import markup
 
 bench_app = typer.Typer(help="Repair benchmark bugs in batch and compare with the reference fixes.", no_args_is_help=True)
@@ -23,7 +22,7 @@ MODE_HELP = "Fault locations: 'localized' (repairbot's own), 'given' (the refere
 OUT_HELP = "Results folder (results.jsonl, jobs.db); a rerun resumes from it."
 LANGUAGE_HELP = "Which programs: 'python', 'java' or 'both'."
 LANGUAGE_NAMES = {"python": "Python", "java": "Java"}
-GENERATORS_HELP = "Generators in the order they run, comma-separated (templates, masked, infill); default: the settings'."
+GENERATORS_HELP = "Generators in the order they run, comma-separated (templates, infill, masked); default: the settings'."
 
 
 def _modes(mode: str) -> list[Mode]:
@@ -43,10 +42,12 @@ def _generators(names: str) -> list[str]:
     error row in the results file, which a rerun resumes rather than repeats."""
     listed = [name.strip() for name in names.split(",") if name.strip()]
     try:
-        load_settings(generators=listed)
-    except BadInput:
-        message = f"not a list of generators (templates, masked, infill): {names}"
-        raise typer.BadParameter(message, param_hint="--generators") from None
+        if not listed:
+            raise ValueError("no generator named")
+        for name in listed:
+            generator_kind(name)
+    except ValueError as exc:
+        raise typer.BadParameter(f"not a list of generators: {exc}", param_hint="--generators") from None
     return listed
 
 

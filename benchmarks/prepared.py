@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.bugs import Bug, given_locations
+from repairbot.config import load_settings
 from repairbot.domain import SuspiciousLocation
 from repairbot.localize import GivenLines, parse_given
-from repairbot.reproduce import reproduce
+from repairbot.pipeline import make_runner, reproduce_failure
 from repairbot.workspace import Workspace
 from validators.pool import ValidationPool
-from validators.runners import runner_for
 
 REPRODUCE_TIMEOUT_S = 300
 
@@ -33,10 +33,14 @@ class PreparedBug:
 
 @contextmanager
 def prepared(bug: Bug) -> Iterator[PreparedBug]:
+    settings = load_settings(
+        bug.project, test_command=bug.test_command, java_main_roots=bug.main_roots, java_test_roots=bug.test_roots,
+        test_timeout_s=REPRODUCE_TIMEOUT_S, baseline_reruns=0,
+    )
     with Workspace(bug.project) as workspace:
-        runner = runner_for(workspace.root, "auto", bug.test_command, "auto", bug.main_roots, bug.test_roots)
+        runner = make_runner(settings, workspace.root)
         runner.prepare(workspace.root)
-        reproduction = reproduce(runner, workspace.root, REPRODUCE_TIMEOUT_S, reruns=0)
+        reproduction = reproduce_failure(runner, workspace, settings)
         pool = ValidationPool(runner, workspace.root, reproduction, 1, workspace.scratch)
         locations = []
         for spec in given_locations(bug):

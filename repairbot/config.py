@@ -28,7 +28,7 @@ from repairbot.errors import BadInput
 from repairbot.localize import TRACE_WEIGHT, FormulaName, Granularity
 from repairbot.models.install import DEFAULT_MODEL
 from validators import safe_files
-from validators.runners import RunnerKind
+from validators.runners import runner_kind
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class Settings(BaseSettings):
         description="The default model's name, a GGUF file's name in data_dir/models, or a path to a GGUF file "
         "or a Hugging Face checkpoint directory.",
     )
-    generators: Annotated[list[Literal["templates", "masked", "infill"]] | None, NoDecode] = Field(
+    generators: Annotated[list[str] | None, NoDecode] = Field(
         default=None,
         min_length=1,
         description="Patch generators in the order they run (comma-separated in the environment); "
@@ -121,7 +121,7 @@ class Settings(BaseSettings):
     max_locations: int = Field(default=10, gt=0, description="Suspicious statements handed to generation.")
     test_timeout_s: float = Field(default=120.0, gt=0, description="Timeout of the first (baseline) test run.")
     sandbox: Literal["auto", "bwrap", "none"] = "auto"
-    runner: RunnerKind = Field(
+    runner: str = Field(
         default="auto", description="Test runner: auto-detected (defects4j, maven, pytest, javac) or named."
     )
     java_main_roots: Annotated[list[str] | None, NoDecode] = Field(
@@ -166,6 +166,13 @@ class Settings(BaseSettings):
     def _split_names(cls, value: Any) -> Any:
         if isinstance(value, str):  # an empty variable means unset, not "no generators"
             return [name.strip() for name in value.split(",") if name.strip()] or None
+        return value
+
+    @field_validator("runner")
+    @classmethod
+    def _known_runner(cls, value: str) -> str:
+        if value != "auto":
+            runner_kind(value)  # ValueError naming the known ones
         return value
 
     @field_validator("test_command", mode="before")

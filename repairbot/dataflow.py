@@ -71,19 +71,24 @@ class _Statement:
     control: Node | None = None  # the nearest enclosing compound statement's node
 
 
-def output_distances(function: Node, language: object = python) -> dict[int, int]:
-    """Each statement of `function` (a Python `function_definition`, or a Java method or
-    constructor with `language` the `java` module) that reaches one of its outputs, by its
-    first line (1-based, as `line_statements` maps lines to statements): its distance from
-    the nearest output (0: an output itself)."""
-    if language is java:
-        statements = list(_java_statements(function))
-    else:
-        statements = list(_statements(function))
-        parameters = function.child_by_field_name("parameters")
-        bound = {name for s in statements for name in s.binds} - set(_parameter_names(parameters))
-        for statement in statements:
-            statement.output = statement.output or _writes_outside(statement.node, bound)
+def python_output_distances(function: Node) -> dict[int, int]:
+    """Each statement of a Python `function_definition` that reaches one of its outputs, by
+    its first line (1-based, as `line_statements` maps lines to statements): its distance
+    from the nearest output (0: an output itself)."""
+    statements = list(_statements(function))
+    parameters = function.child_by_field_name("parameters")
+    bound = {name for s in statements for name in s.binds} - set(_parameter_names(parameters))
+    for statement in statements:
+        statement.output = statement.output or _writes_outside(statement.node, bound)
+    return _output_distances(statements)
+
+
+def java_output_distances(function: Node) -> dict[int, int]:
+    """`python_output_distances` of a Java method or constructor."""
+    return _output_distances(list(_java_statements(function)))
+
+
+def _output_distances(statements: list[_Statement]) -> dict[int, int]:
     by_node = {s.node.id: s for s in statements}
     distance: dict[int, int] = {}
     queue: deque[_Statement] = deque()

@@ -224,3 +224,14 @@ def _lines(text: str) -> list[str]:
     lines = [line + "\n" for line in text.split("\n")]
     lines[-1] = lines[-1][:-1]
     return lines if lines[-1] else lines[:-1]
+
+
+@dataclass(frozen=True)
+class StoredOutcome:
+    """A candidate's verdict as the outcome cache keeps it (in the database), for the same
+    program on the same project state: validating it again would give the same."""
+
+    verdict: Verdict
+    outcomes: list[TestOutcome]
+    detail: str
+    duration_s: float

@@ -33,10 +33,8 @@ TIE_DIGITS decimals are equal); among equal scores (see `tie_breakers`):
 
 from __future__ import annotations
 
-import io
 import math
 import os
-import tokenize
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import groupby
@@ -48,7 +46,7 @@ from tree_sitter import Node
 from repairbot import dataflow
 from repairbot.domain import Reproduction, SuspiciousLocation
 from repairbot.errors import BadInput
-from repairbot.languages import java, python
+from repairbot.languages.registry import for_suffix, language_for
 from repairbot.stacktrace import frame_lines, frame_weights
 from validators import safe_files
 from validators.runner import LineCoverage
@@ -60,13 +58,6 @@ MODULE = "<module>"
 # How much a statement's score grows with full stack-trace evidence: x(1 + TRACE_WEIGHT);
 # see `score`.
 TRACE_WEIGHT = 0.5
-# The languages localization reads, by file suffix: each module parses a file and maps its
-# lines to statements (`line_statements`) and statements to their function
-# (`enclosing_function`, `qualified_name`). Each also names its DETECTION_STATEMENTS,
-# statements that report a failure the program detected (raise, throw, assert): their
-# being in a traceback says where the check is, not where the state went wrong, so they
-# get no stack-trace boost.
-LANGUAGES = {".py": python, ".java": java}
 # Scores equal to this many decimals are a tie (the same spectrum through a formula can
 # differ in the last bits by the order of float operations).
 TIE_DIGITS = 9
@@ -128,21 +119,16 @@ def score(sbfl: float, evidence: float, trace_weight: float = TRACE_WEIGHT) -> f
 
 
 def is_test_file(relative: str) -> bool:
-    """Python: pytest's conventions; Java: Maven Surefire's (`src/test/java/...`,
-    `*Test.java`, `*Tests.java`, `*TestCase.java`, `Test*.java` where `Test` is a word of its
-    own, not `Testament.java`); either: any test directory on the way."""
+    """pytest's conventions (`test_*`, `*_test`), any test directory on the way, and what the
+    file's language adds (`conftest.py`; Maven Surefire's `*Test.java`, `Test*.java`)."""
     path = PurePosixPath(relative)
+    language = language_for(path)
     return (
-        path.name == "conftest.py"
-        or path.name.startswith("test_")
+        path.name.startswith("test_")
         or path.stem.endswith("_test")
-        or (path.suffix == ".java" and _is_java_test_class(path.stem))
+        or (language is not None and language.is_test_name(path))
         or any(_is_test_dir(part) for part in path.parts[:-1])
     )
-
-
-def _is_java_test_class(name: str) -> bool:
-    return name.endswith(("Test", "Tests", "TestCase")) or (name.startswith("Test") and not name[4:5].islower())
 
 
 def _is_test_dir(name: str) -> bool:
@@ -175,12 +161,12 @@ class SourceMap:
     A compound statement (`if`, `for`, ...) is its header: the code up to its colon in
     Python, its condition (or loop control, `catch (...)`) in Java.
 
-    `suffix` (".py", ".java") picks the language; a file of another language has no
-    statements, and its lines stand for themselves.
+    `suffix` (".py", ".java") picks the language (`repairbot.languages.registry`); a file of
+    no known language has no statements, and its lines stand for themselves.
     """
 
     def __init__(self, text: str | None, suffix: str) -> None:
-        self._language = LANGUAGES.get(suffix)
+        self._language = for_suffix(suffix)
         self._statements: dict[int, Node] = {}
         self._distances: dict[int, dict[int, int]] = {}  # by the function's first byte
         if text is not None and self._language is not None:
@@ -206,7 +192,7 @@ class SourceMap:
 
     def is_detection(self, line: int) -> bool:
         node = self._statements.get(line)
-        return node is not None and self._language is not None and node.type in self._language.DETECTION_STATEMENTS
+        return node is not None and self._language is not None and node.type in self._language.detection_statements
 
     def is_inert(self, line: int) -> bool:
         """A statement that does nothing when run (Python: a docstring); never a suspect."""
@@ -219,7 +205,7 @@ class SourceMap:
         `super()`, a void method's return on its closing brace). No fault can be there, and
         it would tie with the statements it always runs with. (coverage.py reports only
         lines Python itself gives line events, so a Python line is always kept.)"""
-        return self._language is java and line not in self._statements
+        return self._language is not None and self._language.generated_lines and line not in self._statements
 
     def tie_breakers(self, line: int) -> tuple[int, int]:
         """What orders statements of equal score, smallest first (see the module docstring):
@@ -232,7 +218,7 @@ class SourceMap:
         if function is None:
             return dataflow.UNREACHED, -dataflow.statement_prior(node)
         if function.start_byte not in self._distances:
-            self._distances[function.start_byte] = dataflow.output_distances(function, self._language)
+            self._distances[function.start_byte] = self._language.output_distances(function)
         distance = self._distances[function.start_byte].get(node.start_point.row + 1, dataflow.UNREACHED)
         return distance, -dataflow.statement_prior(node)
 
@@ -529,12 +515,8 @@ def read_source(root: Path, relative: str) -> str:
     or a coding line, else UTF-8), others as UTF-8. Raises OSError when the file cannot be
     read safely and ValueError when it cannot be decoded."""
     data = safe_files.read_bytes(root, relative)
-    encoding = "utf-8"
-    if relative.endswith(".py"):
-        try:
-            encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-        except SyntaxError as exc:  # an unknown coding, or bad UTF-8 where no coding line is
-            raise ValueError(f"{relative}: {exc.msg}") from exc
+    language = language_for(relative)
+    encoding = language.source_encoding(data, relative) if language is not None else "utf-8"
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:

@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
 
 from repairbot.config import Settings, validation_workers
 from repairbot.db.models import JobStatus
@@ -35,9 +34,8 @@ from repairbot.domain import (
 )
 from repairbot.errors import BadInput, Cancelled
 from repairbot.generate.combine import combine, fixed_tests
-from repairbot.generate.infill import infill_generator
-from repairbot.generate.masked import masked_generator
-from repairbot.generate.templates import TemplateGenerator
+from repairbot.generate.registry import Generator, Retrieved, generator_kind, generator_kinds
+from repairbot.languages.registry import language_for, languages
 from repairbot.localize import GivenLines, check_given, localize, parse_given
 from repairbot.models import resolve
 from repairbot.rank import normalized, order_for_validation, rank_patches
@@ -47,8 +45,6 @@ from validators.pytest_runner import PytestRunner
 from validators.runner import CoverageUnavailable, LineCoverage, TestRunner
 from validators.runners import runner_for
 
-if TYPE_CHECKING:
-    from retrieval.retrieve import RetrievalContext
 from validators import safe_files
 from validators.outcome_cache import OutcomeCache, project_fingerprint
 from validators.pool import ValidationPool
@@ -58,13 +54,6 @@ Progress = Callable[[str], None]
 # With several failing tests, candidates validated per worker between two looks for pairs:
 # small enough that a pair follows its halves closely, large enough to keep workers busy.
 PAIRING_CHUNK_PER_WORKER = 2
-Retrieved = Mapping[SuspiciousLocation, "RetrievalContext"]
-
-
-class Generator(Protocol):
-    name: str
-
-    def generate(self, project_root: Path, locations: list[SuspiciousLocation], limit: int) -> list[Candidate]: ...
 
 
 def repair(project: Path, settings: Settings, store: JobStore, progress: Progress = lambda _: None) -> RepairResult:
@@ -116,34 +105,31 @@ def runner_command(runner: TestRunner) -> list[str]:
 def generator_names(settings: Settings) -> tuple[list[str], str]:
     """The generators to run, in order, and a note for the progress when the model's
     generators are left out because no model is installed (only when the settings did not
-    name the generators). Raises BadInput when the settings ask for a model's generator
-    (masked, infill) and the model is not usable."""
+    name the generators). Raises BadInput for a name no generator is registered under, and
+    when the settings ask for a generator that needs the model and the model is not usable."""
     if settings.generators is not None:
-        if {"masked", "infill"} & set(settings.generators):
+        try:
+            kinds = [generator_kind(name) for name in settings.generators]
+        except ValueError as exc:
+            raise BadInput(f"generators: {exc}") from None
+        if any(kind.needs_model for kind in kinds):
             resolve(settings.model, settings.data_dir)
         return list(settings.generators), ""
     try:
         resolve(settings.model, settings.data_dir)
     except BadInput:
-        return ["templates"], f" (templates only: model {settings.model} is not installed, see `repairbot model list`)"
-    # Infill first: one prompt per location reaches a plausible patch sooner than masked
-    # templates, a prompt per mask (QuixBugs, README); each repairs bugs the other misses.
-    return ["templates", "infill", "masked"], ""
+        names = [kind.name for kind in generator_kinds() if not kind.needs_model]
+        return names, f" ({', '.join(names)} only: model {settings.model} is not installed, see `repairbot model list`)"
+    return [kind.name for kind in generator_kinds()], ""
 
 
 def _generator(job: _Job, turn: _Turn, project: Path, root: Path, locations: list[SuspiciousLocation]) -> Generator:
     """The generator, made when its turn comes: a job that templates repair never loads the
     model nor retrieves the past fixes only the model reads (RAP-Gen). Its own time limit
     ends with the turn's share of the budget."""
-    name = turn.name
-    share_left_s = turn.until_s - job.elapsed()
-    if name == "templates":
-        return TemplateGenerator(share_left_s)
-    if name == "masked":  # its masks are mid-line: no room for past fixes in the prompt
-        with job.stage("generate", f"{name}: loading the model"):
-            return masked_generator(job.settings, share_left_s)
+    kind = generator_kind(turn.name)
     retrieved: Retrieved = {}
-    if job.settings.retrieval:
+    if kind.reads_past_fixes and job.settings.retrieval:
         with job.stage("retrieve", "looking up similar past fixes"):
             from retrieval.memory import recall  # numpy, FAISS, bm25s: only when used
 
@@ -151,15 +137,10 @@ def _generator(job: _Job, turn: _Turn, project: Path, root: Path, locations: lis
                 project, root, locations, job.settings.retrieval_k, job.settings.similar_lines,
                 mine=job.settings.mine_history,
             )
-    with job.stage("generate", f"{name}: loading the model"):
-        return infill_generator(job.settings, share_left_s, retrieved)
-
-
-def _batches(name: str, locations: list[SuspiciousLocation]) -> list[list[SuspiciousLocation]]:
-    """Templates rank the edits of all locations together (enumerating them takes
-    milliseconds); a model takes seconds per location, so the candidates of each location
-    are validated before the model is asked about the next one."""
-    return [locations] if name == "templates" else [[location] for location in locations]
+    if not kind.needs_model:
+        return kind.build(job.settings, turn.until_s - job.elapsed(), retrieved)
+    with job.stage("generate", f"{kind.name}: loading the model"):
+        return kind.build(job.settings, turn.until_s - job.elapsed(), retrieved)
 
 
 def _coverage(runner: TestRunner, root: Path, settings: Settings) -> LineCoverage:
@@ -178,8 +159,9 @@ def check_project(project: Path) -> None:
         raise BadInput(f"{project} does not exist")
     if not project.is_dir():
         raise BadInput(f"{project} is not a directory")
-    if next(project.rglob("*.py"), None) is None and next(project.rglob("*.java"), None) is None:
-        raise BadInput(f"{project} holds no Python or Java sources: repairbot repairs Python and Java projects")
+    if not any(language_for(path) is not None for path in project.rglob("*") if path.is_file()):
+        names = " or ".join(language.title for language in languages())
+        raise BadInput(f"{project} holds no {names} sources: repairbot repairs {names} projects")
 
 
 @dataclass
@@ -278,7 +260,7 @@ def _run_job(
         )
         tally = _Tally()
         failing = [o.test_id for o in reproduction.failing]
-        turns = [_Turn(name, iter(_batches(name, locations))) for name in names]
+        turns = [_Turn(name, iter(generator_kind(name).batches(locations))) for name in names]
         for index, turn in enumerate(turns):  # each generator's share of the budget, in order
             turn.until_s = job.elapsed() + job.time_left() / (len(turns) - index)
             _take_turn(job, turn, note, project, workspace.root, locations, pool, tally, failing)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import ast
 from functools import lru_cache
 
 from repairbot.domain import Candidate, ValidationResult, Verdict
-from repairbot.languages import java
+from repairbot.languages.registry import language_for
 
 
 @lru_cache(maxsize=512)
@@ -23,14 +22,11 @@ def normalized(candidate: Candidate) -> str:
 
 
 def _program(file: str, text: str) -> str:
-    if file.endswith(".py"):
-        try:
-            return ast.dump(ast.parse(text))
-        except (SyntaxError, ValueError):
-            pass
-    elif file.endswith(".java") and (program := java.program(text)) is not None:
-        return program
-    return " ".join(text.split())
+    """The language's program; a text that does not parse (or of no known language) stands
+    for itself up to layout."""
+    language = language_for(file)
+    program = language.program(text) if language is not None else None
+    return program if program is not None else " ".join(text.split())
 
 
 def dedupe(candidates: list[Candidate]) -> list[Candidate]:

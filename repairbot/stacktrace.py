@@ -20,8 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from repairbot.languages.java import SUFFIX as JAVA_SUFFIX
-from repairbot.languages.java import JavaSources
+from repairbot.languages.registry import language_for
 
 _PYTEST_LOCATION = re.compile(r"^(?P<path>[^\s:][^\s:]*\.py):(?P<line>\d+):(?: in (?P<function>\S+)|\s|$)")
 _PYTHON_LOCATION = re.compile(r'^\s*File "(?P<path>[^"]+)", line (?P<line>\d+)(?:, in (?P<function>\S+))?')
@@ -76,7 +75,8 @@ def _java_path(cls: str, file: str) -> str:
 
 
 def _call_order(frames: list[Frame]) -> list[Frame]:
-    return frames[::-1] if frames[0].file.endswith(JAVA_SUFFIX) else frames
+    language = language_for(frames[0].file)
+    return frames[::-1] if language is not None and language.innermost_frame_first else frames
 
 
 def relative_to(file: str, workdir: Path) -> str | None:
@@ -138,18 +138,21 @@ def frame_lines(
 
 
 class _Resolver:
-    """A frame's file in the project, or None; Java's file index is built once, if needed."""
+    """A frame's file in the project, or None. A language whose frames do not name a path
+    (Java's name `pkg/Cls.java` below a source root) has an index of the project's files,
+    built once, if needed."""
 
     def __init__(self, workdir: Path) -> None:
         self._workdir = workdir
-        self._java: JavaSources | None = None
+        self._indexes: dict[str, Callable[[str], str | None]] = {}
 
     def __call__(self, frame: Frame) -> str | None:
-        if not frame.file.endswith(JAVA_SUFFIX):
+        language = language_for(frame.file)
+        if language is None or language.source_index is None:
             return relative_to(frame.file, self._workdir)
-        if self._java is None:
-            self._java = JavaSources(self._workdir)
-        return self._java.find(frame.file)
+        if language.name not in self._indexes:
+            self._indexes[language.name] = language.source_index(self._workdir)
+        return self._indexes[language.name](frame.file)
 
 
 def _test_weights(

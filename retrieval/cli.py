@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from repairbot.errors import EXIT_BAD_INPUT
+from repairbot.languages.registry import languages
 from repairbot.text import printable
 
 index_app = typer.Typer(
@@ -130,7 +131,8 @@ def query(
     if not file.is_file():
         raise _fail(f"{file} is not a file")
     if syntax.language_for(file.name) is None:
-        raise _fail(f"{file}: unsupported language (supported: {', '.join(sorted(syntax.EXTENSIONS))})")
+        suffixes = sorted(suffix for language in languages() for suffix in language.suffixes)
+        raise _fail(f"{file}: unsupported language (supported: {', '.join(suffixes)})")
     total = len(file.read_text(encoding="utf-8", errors="replace").splitlines())
     last = end_line or line
     if not 1 <= line <= last <= total:

@@ -1,4 +1,4 @@
-"""The little syntax retrieval needs, for Python and Java, through tree-sitter.
+"""The little syntax retrieval needs, for every registered language, through tree-sitter.
 
 Two questions only: where are the functions of a file (mining pairs function by function),
 and where are the identifiers and literals of a snippet (token merging averages their
@@ -10,44 +10,15 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import threading
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
-import tree_sitter_java
-import tree_sitter_python
-from tree_sitter import Language, Node, Parser, Tree
+from tree_sitter import Node, Tree
 
+from repairbot.languages import registry
 from repairbot.languages.python import walk
+from repairbot.languages.registry import LanguageSupport
 
-_LANGUAGES = {
-    "python": Language(tree_sitter_python.language()),
-    "java": Language(tree_sitter_java.language()),
-}
-EXTENSIONS = {".py": "python", ".java": "java"}
-
-_FUNCTIONS = {
-    "python": frozenset({"function_definition"}),
-    "java": frozenset({"method_declaration", "constructor_declaration", "compact_constructor_declaration"}),
-}
-_SCOPES = {
-    "python": frozenset({"class_definition", "function_definition"}),
-    "java": frozenset({
-        "class_declaration", "interface_declaration", "enum_declaration", "record_declaration",
-        "annotation_type_declaration", "method_declaration", "constructor_declaration",
-    }),
-}
-# Units whose subtokens token merging averages: one name or one literal value each.
-_ATOMS = {
-    "python": frozenset({"identifier", "string", "integer", "float", "string_content"}),
-    "java": frozenset({
-        "identifier", "type_identifier", "string_literal", "character_literal",
-        "decimal_integer_literal", "hex_integer_literal", "octal_integer_literal",
-        "binary_integer_literal", "decimal_floating_point_literal", "hex_floating_point_literal",
-    }),
-}
 _COMMENTS = frozenset({"comment", "line_comment", "block_comment"})
-_local = threading.local()
 
 
 @dataclass(frozen=True)
@@ -67,21 +38,24 @@ class Function:
 
 
 def language_for(path: str) -> str | None:
-    return EXTENSIONS.get(PurePosixPath(path).suffix)
+    """The name of `path`'s language (corpus pairs store names), None for no known language."""
+    language = registry.language_for(path)
+    return language.name if language is not None else None
 
 
 def supported(language: str | None) -> bool:
-    return language in _LANGUAGES
+    return language is not None and registry.by_name(language) is not None
+
+
+def _language(name: str) -> LanguageSupport:
+    language = registry.by_name(name)
+    if language is None:
+        raise ValueError(f"no language {name!r} (known: {', '.join(l.name for l in registry.languages())})")
+    return language
 
 
 def parse(source: bytes, language: str) -> Tree:
-    parsers = getattr(_local, "parsers", None)
-    if parsers is None:
-        parsers = _local.parsers = {}
-    if language not in parsers:
-        # Parsers are not thread-safe: one per thread and language.
-        parsers[language] = Parser(_LANGUAGES[language])
-    return parsers[language].parse(source)
+    return _language(language).parse(source)
 
 
 def functions(source: bytes, language: str) -> list[Function]:
@@ -89,7 +63,7 @@ def functions(source: bytes, language: str) -> list[Function]:
     found: list[Function] = []
     seen: dict[str, int] = {}
     for node in walk(parse(source, language).root_node):
-        if node.type not in _FUNCTIONS[language]:
+        if node.type not in _language(language).functions:
             continue
         key = _qualified_name(node, language)
         # Same key twice (a redefinition, conditional defs): number them in source order.
@@ -121,7 +95,7 @@ def atom_spans(text: str, language: str | None) -> list[tuple[int, int]]:
         return []
     assert language is not None
     data = text.encode("utf-8")
-    atoms = _ATOMS[language]
+    atoms = _language(language).atoms
     spans: list[tuple[int, int]] = []
     pending = [parse(data, language).root_node]
     while pending:
@@ -148,19 +122,20 @@ def _interpolated(node: Node) -> bool:
 
 
 def _qualified_name(node: Node, language: str) -> str:
-    parts = [_own_name(node, language)]
+    support = _language(language)
+    parts = [_own_name(node, support)]
     parent = node.parent
     while parent is not None:
-        if parent.type in _SCOPES[language]:
-            parts.append(_own_name(parent, language))
+        if parent.type in support.types or parent.type in support.functions:
+            parts.append(_own_name(parent, support))
         parent = parent.parent
     return ".".join(reversed(parts))
 
 
-def _own_name(node: Node, language: str) -> str:
+def _own_name(node: Node, language: LanguageSupport) -> str:
     name = node.child_by_field_name("name")
     text = name.text.decode("utf-8", "replace") if name is not None and name.text is not None else "?"
-    if language == "java" and node.type in _FUNCTIONS["java"]:
+    if language.overloads and node.type in language.functions:
         parameters = node.child_by_field_name("parameters")
         if parameters is not None and parameters.text is not None:
             text += "".join(parameters.text.decode("utf-8", "replace").split())

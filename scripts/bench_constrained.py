@@ -87,7 +87,7 @@ def run_bug(
                     tally.pruned_tokens += completion.pruned
                     tally.forced_tokens += completion.forced_tokens
                     patched = hole.fill(completion.text)
-                    parsed = None if completion.truncated or not completion.text.strip() else source.syntax.program(patched)
+                    parsed = None if completion.truncated or not completion.text.strip() else source.language.program(patched)
                     if parsed is None:
                         continue
                     row["parsing"] += 1

@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from repairbot.db import JobStatus, JobStore, JobSummary, StoredPatch, downgrade, make_engine, upgrade
 from repairbot.db.models import Base, TestRunRow, ValidationRun
-from validators.outcome_cache import StoredOutcome
 from repairbot.domain import (
     Candidate,
     Reproduction,
+    StoredOutcome,
     SuspiciousLocation,
     TestOutcome,
     TestRun,

@@ -13,6 +13,7 @@ import pytest
 
 from benchmarks.examples import EXAMPLES_DIR, apply_reference_fix
 from repairbot import pipeline
+from repairbot.generate import masked as masked_module
 from repairbot.generate import infill as infill_module
 from repairbot.config import load_settings
 from repairbot.db.store import JobStore
@@ -165,10 +166,10 @@ def use_model(monkeypatch: pytest.MonkeyPatch, model: FakeModel) -> None:
     default, get a model that fills none."""
     monkeypatch.setattr(pipeline, "resolve", lambda spec, data_dir: None)
     monkeypatch.setattr(
-        pipeline, "infill_generator", lambda settings, time_left, retrieved=None: InfillGenerator(model, retrieved=retrieved)
+        infill_module, "infill_generator", lambda settings, time_left, retrieved=None: InfillGenerator(model, retrieved=retrieved)
     )
     no_fillings = FakeModel({})
-    monkeypatch.setattr(pipeline, "masked_generator", lambda settings, time_left: MaskedTemplateGenerator(no_fillings))
+    monkeypatch.setattr(masked_module, "masked_generator", lambda settings, time_left: MaskedTemplateGenerator(no_fillings))
 
 
 def test_infill_repairs_what_the_templates_cannot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -190,8 +191,8 @@ def test_the_model_is_not_loaded_when_the_templates_find_the_patch(
         raise AssertionError("the model was loaded")
 
     monkeypatch.setattr(pipeline, "resolve", lambda spec, data_dir: None)
-    monkeypatch.setattr(pipeline, "infill_generator", no_model)
-    monkeypatch.setattr(pipeline, "masked_generator", no_model)
+    monkeypatch.setattr(infill_module, "infill_generator", no_model)
+    monkeypatch.setattr(masked_module, "masked_generator", no_model)
     files = {
         "lib.py": "def add(a, b):\n    return a - b\n",
         "tests/test_lib.py": "from lib import add\n\ndef test_add():\n    assert add(2, 3) == 5\n",

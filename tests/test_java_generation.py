@@ -122,6 +122,7 @@ def test_a_java_example_is_repaired_by_the_default_model(tmp_path: Path, monkeyp
 
 def test_a_defects4j_checkout_is_repaired_at_a_given_location(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from repairbot import pipeline
+    from repairbot.generate import infill as infill_module
     from repairbot.db.store import JobStore
     from repairbot.errors import BadInput
     from tests.test_java_runners import D4J_PROJECT, FAKE_DEFECTS4J, project
@@ -130,7 +131,7 @@ def test_a_defects4j_checkout_is_repaired_at_a_given_location(tmp_path: Path, mo
     fix = "public static int add(int a, int b) { return a + b; }"
     model = FakeModel([Completion(fix, -0.1)])
     monkeypatch.setattr(pipeline, "resolve", lambda spec, data_dir: None)
-    monkeypatch.setattr(pipeline, "infill_generator", lambda settings, time_left, fixes=None: InfillGenerator(model))
+    monkeypatch.setattr(infill_module, "infill_generator", lambda settings, time_left, fixes=None: InfillGenerator(model))
     settings = load_settings(
         checkout, database_url=f"sqlite:///{tmp_path / 'jobs.db'}", runner="defects4j",
         test_command=[str(FAKE_DEFECTS4J)], generators=["infill"], locations=["src/main/java/calc/Calc.java:3"],

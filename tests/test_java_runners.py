@@ -18,7 +18,8 @@ from repairbot.domain import TestStatus
 from tests.test_sandbox import processes_with
 from tests.test_validators import write
 from validators.defects4j_runner import Defects4JRunner, parse_all_tests, parse_failing_tests
-from validators.junit_runner import JavacJUnitRunner, choose_sandbox, compile_errors
+from validators.junit_runner import JavacJUnitRunner, choose_sandbox
+from validators.jvm import compile_errors
 from validators.junit_xml import parse_java_junit_xml
 from validators.maven_runner import MavenRunner, surefire_filter
 from validators.runners import detect_kind, runner_for

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from repairbot import pipeline
+from repairbot.generate import infill as infill_module
 from repairbot.config import load_settings
 from repairbot.generate import masked as masked_module
 from repairbot.db.store import JobStore
@@ -333,8 +334,8 @@ def run(project: Path, tmp_path: Path, **overrides):
 def test_masked_templates_run_after_the_templates_and_infill(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     model = FakeModel({'    return message.<mask>() + "!"': [Completion("upper", -0.1)]})  # infill gets nothing
     monkeypatch.setattr(pipeline, "resolve", lambda spec, data_dir: None)
-    monkeypatch.setattr(pipeline, "infill_generator", lambda settings, left, retrieved=None: InfillGenerator(model))
-    monkeypatch.setattr(pipeline, "masked_generator", lambda settings, time_left: MaskedTemplateGenerator(model))
+    monkeypatch.setattr(infill_module, "infill_generator", lambda settings, left, retrieved=None: InfillGenerator(model))
+    monkeypatch.setattr(masked_module, "masked_generator", lambda settings, time_left: MaskedTemplateGenerator(model))
     result, messages = run(make_project(tmp_path / "p"), tmp_path)
     [patch] = result.patches
     assert patch.candidate.generator == "masked:callee" and patch.candidate.patched == FIXED

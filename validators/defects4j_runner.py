@@ -47,7 +47,7 @@ from pathlib import Path
 
 from repairbot.domain import TestOutcome, TestRun, TestStatus
 from validators import safe_files
-from validators.junit_runner import ARTIFACTS_DIR, combine_runs, compile_errors, remove_artifact, sandbox_shows
+from validators.jvm import ARTIFACTS_DIR, combine_runs, compile_errors, remove_artifact, sandbox_shows
 from validators.process import CommandNotRunnable, last_line, scrubbed_env
 from validators.runner import CoverageUnavailable, LineCoverage
 from validators.sandbox import Preference, Sandbox, SandboxLimits, SandboxResult, detect_sandbox

@@ -31,9 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from repairbot.domain import TestOutcome, TestRun
-from validators.junit_runner import (
-    combine_runs, compile_errors, read_reports, remove_artifact, safe_dir, sandbox_shows,
-)
+from validators.jvm import combine_runs, compile_errors, read_reports, remove_artifact, safe_dir, sandbox_shows
 from validators.process import last_line, scrubbed_env
 from validators.runner import CoverageUnavailable, LineCoverage
 from validators.sandbox import Preference, Sandbox, SandboxLimits, detect_sandbox

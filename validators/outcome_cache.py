@@ -19,16 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from repairbot.domain import Candidate, TestOutcome, ValidationResult, Verdict
+from repairbot.domain import Candidate, StoredOutcome, ValidationResult, Verdict
 from validators import safe_files
-
-
-@dataclass(frozen=True)
-class StoredOutcome:
-    verdict: Verdict
-    outcomes: list[TestOutcome]
-    detail: str
-    duration_s: float
 
 
 class OutcomeStore(Protocol):

@@ -1,6 +1,6 @@
-"""The one interface every test runner implements (pytest, javac + JUnit, Maven, Gradle,
-the Defects4J command line), so reproduction, localization and validation never know which
-build tool a project uses.
+"""The one interface every test runner implements (pytest, javac + JUnit, Maven, the
+Defects4J command line: `validators/runners.py` lists them), so reproduction, localization
+and validation never know which build tool a project uses.
 
 A runner works on a private copy of the project (`workdir`) that `prepare` has handed to
 the sandbox; every `run` happens inside the sandbox and reports per-test outcomes with ids

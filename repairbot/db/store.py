@@ -30,9 +30,10 @@ from repairbot.db.models import (
     utcnow,
 )
 from repairbot.db.session import session_factory, upgrade
-from repairbot.domain import Reproduction, SuspiciousLocation, TestOutcome, TestStatus, ValidationResult, Verdict
+from repairbot.domain import (
+    Reproduction, StoredOutcome, SuspiciousLocation, TestOutcome, TestStatus, ValidationResult, Verdict,
+)
 from repairbot.text import capped
-from validators.outcome_cache import StoredOutcome
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import jedi
+from repairbot.languages.registry import CompletionRequest
 
 IDENTIFIER = re.compile(r"[^\W\d]\w*")  # Python 3 names may hold any letter (`größe`, `数`)
 OPENERS = {"(": ")", "[": "]", "{": "}"}
@@ -289,3 +290,15 @@ def _bound_in(text: str) -> set[str]:
     for targets in re.findall(r"\bfor\s+([\w\s,()]+?)\s+in\b", text):
         names.update(IDENTIFIER.findall(targets))
     return names
+
+
+def python_engine(request: CompletionRequest) -> PythonCompletionEngine:
+    return PythonCompletionEngine(
+        request.prefix, request.middle, request.suffix, request.line_end, request.path, request.project_root,
+        single_line=request.single_line,
+    )
+
+
+def unbalanced(text: str) -> bool:
+    """Whether `text` has a closer that can never match, or a one-line literal broken by a newline."""
+    return scan(text).broken

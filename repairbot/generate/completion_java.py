@@ -21,6 +21,7 @@ from pathlib import Path
 
 from repairbot.generate.completion import layout_noise
 from repairbot.languages import java, java_symbols, javap
+from repairbot.languages.registry import CompletionRequest
 from validators import safe_files
 
 OPENERS = {"(": ")", "[": "]", "{": "}"}
@@ -221,3 +222,15 @@ class JavaCompletionEngine:
         if text not in self._parses:
             self._parses[text] = not java.has_syntax_error(self.prefix + text.rstrip() + self.line_end + self.suffix)
         return self._parses[text]
+
+
+def java_engine(request: CompletionRequest) -> JavaCompletionEngine:
+    return JavaCompletionEngine(
+        request.prefix, request.suffix, request.line_end, single_line=request.single_line, path=request.path,
+        project_root=request.project_root,
+    )
+
+
+def unbalanced(text: str) -> bool:
+    """Whether `text` has a closer that can never match, or a one-line literal broken by a newline."""
+    return scan(text).broken

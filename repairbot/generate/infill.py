@@ -31,12 +31,10 @@ from typing import TYPE_CHECKING
 
 from repairbot.config import Settings
 from repairbot.domain import Candidate, SuspiciousLocation
-from repairbot.generate.completion import PythonCompletionEngine
-from repairbot.generate.completion_java import JavaCompletionEngine
 from repairbot.generate.describe import describe_change
 from repairbot.generate.prompt import bounded_prompt
 from repairbot.generate.sources import SourceFile, load_source
-from repairbot.languages import java
+from repairbot.languages.registry import CompletionRequest
 from repairbot.models import Completion, Guide, LanguageModel, load, resolve
 from repairbot.rank import normalized
 
@@ -147,7 +145,7 @@ class InfillGenerator:
             context = self._retrieved.get(location)
             prompt_prefix, prompt_suffix = bounded_prompt(source, hole.prefix, hole.suffix)
             if context is not None:
-                prompt_prefix = with_hints(prompt_prefix, context.fixes, context.similar_lines, source.syntax.comment)
+                prompt_prefix = with_hints(prompt_prefix, context.fixes, context.similar_lines, source.language.line_comment)
             completions = self._model.infill(
                 prompt_prefix, prompt_suffix, n=self._budget.samples, max_tokens=self._budget.max_tokens,
                 stop=hole.stop, deadline=start + remaining, guide=guide,
@@ -172,7 +170,7 @@ class InfillGenerator:
         if completion.truncated or not new.strip():
             return None
         patched = hole.fill(new)
-        if source.syntax.program(patched) in (None, source.program):
+        if source.language.program(patched) in (None, source.program):
             return None
         lines = f"line {hole.start_line}" if hole.single_line else f"lines {hole.start_line}-{hole.end_line}"
         context = self._retrieved.get(location)
@@ -251,17 +249,10 @@ def _changed_lines(buggy: str, fixed: str) -> tuple[list[str], list[str]]:
 
 def completion_guide(source: SourceFile, hole: Hole, project_root: Path) -> Guide:
     """The completion engine for the hole's language, refusing endings that repeat a program."""
-    if source.syntax.suffix == java.SUFFIX:
-        engine: Guide = JavaCompletionEngine(
-            hole.prefix, hole.suffix, hole.line_end, single_line=hole.single_line, path=source.path,
-            project_root=project_root,
-        )
-    else:
-        engine = PythonCompletionEngine(
-            hole.prefix, hole.middle, hole.suffix, hole.line_end, source.path, project_root,
-            single_line=hole.single_line,
-        )
-    return NovelEndings(engine, lambda text: source.syntax.program(hole.fill(text)), source.program)
+    engine = source.language.completion_engine(CompletionRequest(
+        hole.prefix, hole.middle, hole.suffix, hole.line_end, hole.single_line, source.path, project_root,
+    ))
+    return NovelEndings(engine, lambda text: source.language.program(hole.fill(text)), source.program)
 
 
 class NovelEndings:

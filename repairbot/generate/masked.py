@@ -32,26 +32,14 @@ from pathlib import Path
 
 from repairbot.config import Settings
 from repairbot.domain import Candidate, SuspiciousLocation
-from repairbot.generate import completion, completion_java
-from repairbot.generate.completion import PythonCompletionEngine
-from repairbot.generate.completion_java import JavaCompletionEngine
 from repairbot.generate.describe import describe_change
 from repairbot.generate.infill import Hole
 from repairbot.generate.masks import Mask, Name, OneOf, masks
 from repairbot.generate.prompt import bounded_prompt
 from repairbot.generate.sources import SourceFile, load_source
-from repairbot.languages import java, python
+from repairbot.languages.registry import CompletionRequest
 from repairbot.models import Completion, Guide, LanguageModel, load, resolve
 from repairbot.rank import normalized
-
-_PARSERS = {".py": python.parse, java.SUFFIX: java.parse}
-# A mask replaces a balanced span, so its filling may not close a bracket it did not open
-# (the Java engine lets a hole close what its prefix opened, as a whole-line hole must).
-_UNBALANCED: dict[str, Callable[[str], bool]] = {
-    ".py": lambda text: completion.scan(text).broken,
-    java.SUFFIX: lambda text: completion_java.scan(text).broken,
-}
-
 
 @dataclass(frozen=True)
 class MaskedBudget:
@@ -114,7 +102,7 @@ class MaskedTemplateGenerator:
             source = sources[location.file]
             if source is None:
                 continue
-            tree = _PARSERS[source.syntax.suffix](source.data)
+            tree = source.language.parse(source.data)
             for mask in masks(location.file, source.data, tree, location.start_line, location.end_line):
                 proposals.append(_Proposal(location.score * mask.template.weight, location, source, mask))
         # Most likely first; of equal priors, one file's masks in source order (see above).
@@ -129,9 +117,11 @@ class MaskedTemplateGenerator:
         if remaining <= 0:
             return []
         hole = _hole(source, mask)
+        # A mask replaces a balanced span, so its filling may not close a bracket it did not
+        # open (the Java engine lets a hole close what its prefix opened, as a whole-line hole must).
         guide = _MaskGuide(
             _engine(source, mask, hole, project_root) if self._budget.constrained else None,
-            original=hole.middle, unbalanced=_UNBALANCED[source.syntax.suffix], lead=_lead(hole.prefix), shape=mask.shape,
+            original=hole.middle, unbalanced=source.language.unbalanced, lead=_lead(hole.prefix), shape=mask.shape,
         )
         start = time.monotonic()
         prefix, suffix = bounded_prompt(source, hole.prefix, hole.suffix)
@@ -175,7 +165,7 @@ def _candidate(proposal: _Proposal, filling: str, mean_logprob: float) -> Candid
     mask, source = proposal.mask, proposal.source
     new = mask.before + filling + mask.after
     patched = source.text_before(mask.start) + new + source.text_after(mask.end)
-    if source.syntax.program(patched) in (None, source.program):
+    if source.language.program(patched) in (None, source.program):
         return None
     old = source.data[mask.start : mask.end].decode("utf-8")
     return Candidate(
@@ -231,13 +221,11 @@ def _engine(source: SourceFile, mask: Mask, hole: Hole, project_root: Path) -> G
     The Python engine reads the file's names from `prefix + middle + suffix`: the mask's
     placeholder makes that parse where the original span (empty for an insertion) would not."""
     lead = _lead(hole.prefix)
-    prefix = hole.prefix[: len(hole.prefix) - len(lead)]
-    if source.syntax.suffix == java.SUFFIX:
-        return JavaCompletionEngine(prefix, hole.suffix, hole.line_end, single_line=hole.single_line)
     middle = lead + (mask.placeholder if mask.placeholder is not None else hole.middle)
-    return PythonCompletionEngine(
-        prefix, middle, hole.suffix, hole.line_end, source.path, project_root, single_line=hole.single_line
-    )
+    return source.language.completion_engine(CompletionRequest(
+        hole.prefix[: len(hole.prefix) - len(lead)], middle, hole.suffix, hole.line_end, hole.single_line,
+        source.path, project_root,
+    ))
 
 
 def _window(suffix: str, lines: int) -> str:

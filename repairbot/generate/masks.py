@@ -17,11 +17,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 from tree_sitter import Node, Tree
 
 from repairbot.languages import java, python
+from repairbot.languages.registry import language_for
 from repairbot.languages.python import walk
 
 
@@ -110,13 +110,10 @@ def masks(file: str, data: bytes, tree: Tree, start_line: int, end_line: int) ->
     """Every masked template over the statements on lines `start_line..end_line` (1-based)
     of a Python or Java file, best weight first; of two templates that mask the same span
     the same way, the heavier one."""
-    suffix = Path(file).suffix
-    if suffix == ".py":
-        found = _python_masks(data, tree, start_line, end_line)
-    elif suffix == java.SUFFIX:
-        found = _java_masks(data, tree, start_line, end_line)
-    else:
+    language = language_for(file)
+    if language is None:
         return []
+    found = language.masks(data, tree, start_line, end_line)
     best: dict[tuple[int, int, str, str, bool], Mask] = {}
     for mask in found:
         if mask.key not in best or best[mask.key].template.weight < mask.template.weight:
@@ -259,7 +256,7 @@ _PY_NOT_INSERTABLE = frozenset({"elif_clause", "except_clause", "case_clause"})
 _PY_JUMPS = frozenset({"return_statement", "raise_statement", "break_statement", "continue_statement"})
 
 
-def _python_masks(data: bytes, tree: Tree, start_line: int, end_line: int) -> Iterator[Mask]:
+def python_masks(data: bytes, tree: Tree, start_line: int, end_line: int) -> Iterator[Mask]:
     for node in python.statement_nodes_on_lines(tree, start_line, end_line):
         simple = node.type in python.SIMPLE_STATEMENTS
         statement = node if simple else node.parent
@@ -386,7 +383,7 @@ _JAVA_JUMPS = frozenset(
 )
 
 
-def _java_masks(data: bytes, tree: Tree, start_line: int, end_line: int) -> Iterator[Mask]:
+def java_masks(data: bytes, tree: Tree, start_line: int, end_line: int) -> Iterator[Mask]:
     lines = java.line_statements(tree.root_node)
     statements = {lines[line].id: lines[line] for line in range(start_line, end_line + 1) if line in lines}
     for node in sorted(statements.values(), key=lambda statement: statement.start_byte):

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from tree_sitter import Node, Tree
 
 from repairbot.generate.sources import SourceFile
-from repairbot.languages import java, python
+from repairbot.languages.registry import LanguageSupport
 
 
 @dataclass(frozen=True)
@@ -33,15 +33,6 @@ class PromptLimits:
     suffix_chars: int = 800
     neighbour_lines: int = 10  # kept above and below the enclosing function
     head_share: float = 0.25  # of the prefix, at most, for the file's imports
-
-
-_PARSERS = {".py": python.parse, java.SUFFIX: java.parse}
-_FUNCTIONS = {".py": frozenset({"function_definition"}), java.SUFFIX: java.FUNCTIONS}
-_TYPES = {".py": frozenset({"class_definition"}), java.SUFFIX: java.TYPES}
-_IMPORTS = {
-    ".py": frozenset({"import_statement", "import_from_statement", "future_import_statement"}),
-    java.SUFFIX: frozenset({"package_declaration", "import_declaration"}),
-}
 
 
 @dataclass(frozen=True)
@@ -63,21 +54,21 @@ def bounded_prompt(source: SourceFile, prefix: str, suffix: str, limits: PromptL
     row = prefix.count("\n")
     column = len(prefix[prefix.rfind("\n") + 1 :].encode("utf-8"))
     end_row = source.data.count(b"\n") - suffix.count("\n")
-    scope = _scope(_PARSERS[source.syntax.suffix](source.data), source.syntax.suffix, row, column, max(row, end_row))
-    marker = f"{source.syntax.comment} ...\n"
+    scope = _scope(source.language.parse(source.data), source.language, row, column, max(row, end_row))
+    marker = f"{source.language.line_comment} ...\n"
     return (
         prefix if len(prefix) <= limits.prefix_chars else _prefix(prefix, scope, marker, limits),
         suffix if len(suffix) <= limits.suffix_chars else _suffix(suffix, scope.end - end_row, limits),
     )
 
 
-def _scope(tree: Tree, language: str, row: int, column: int, end_row: int) -> _Scope:
+def _scope(tree: Tree, language: LanguageSupport, row: int, column: int, end_row: int) -> _Scope:
     """The outermost function holding the hole, its header and those of the classes around
     it, and the file's imports; a hole outside any function is its own scope."""
     node: Node | None = tree.root_node.descendant_for_point_range((row, column), (row, column))
     function: Node | None = None
     while node is not None:
-        if node.type in _FUNCTIONS[language]:
+        if node.type in language.functions:
             function = node
         node = node.parent
     if function is None:
@@ -85,10 +76,10 @@ def _scope(tree: Tree, language: str, row: int, column: int, end_row: int) -> _S
     else:
         decorated = function.parent if function.parent is not None and function.parent.type == "decorated_definition" else None
         start, end = (decorated or function).start_point[0], function.end_point[0]
-        classes = [_name_row(node) for node in _ancestors(function) if node.type in _TYPES[language]]
+        classes = [_name_row(node) for node in _ancestors(function) if node.type in language.types]
         classes.append(_name_row(function))  # its signature, should the window start inside it
     imports = [
-        r for child in tree.root_node.children if child.type in _IMPORTS[language]
+        r for child in tree.root_node.children if child.type in language.imports
         for r in range(child.start_point[0], child.end_point[0] + 1)
     ]
     return _Scope(start, max(end, end_row), tuple(sorted({*imports, *classes})))

@@ -10,38 +10,14 @@ skipped too, never read (`safe_files`).
 
 from __future__ import annotations
 
-import ast
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from repairbot.languages import java, python
+from repairbot.languages.registry import LanguageSupport, language_for
 from validators import safe_files
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Syntax:
-    """What generation needs of a language: its line comment, and the program a text
-    denotes without layout and comments (None when it does not parse)."""
-
-    suffix: str
-    comment: str
-    program: Callable[[str], str | None]
-
-
-def _python_program(text: str) -> str | None:
-    if python.has_syntax_error(text):  # tree-sitter also catches what ast lets through (MISSING)
-        return None
-    try:
-        return ast.dump(ast.parse(text))
-    except (SyntaxError, ValueError):
-        return None
-
-
-SYNTAXES = {s.suffix: s for s in (Syntax(".py", "#", _python_program), Syntax(java.SUFFIX, "//", java.program))}
 
 
 @dataclass(frozen=True)
@@ -50,7 +26,7 @@ class SourceFile:
     data: bytes  # as on disk: tree-sitter offsets are byte offsets, \r\n line ends are kept
     text: str
     program: str
-    syntax: Syntax
+    language: LanguageSupport
 
     def text_before(self, offset: int) -> str:
         return self.data[:offset].decode("utf-8")
@@ -65,8 +41,8 @@ class SourceFile:
 def load_source(project_root: Path, file: str, reader: str) -> SourceFile | None:
     """`file` (relative to `project_root`) when a generator can rewrite it; `reader` names
     the generator in the warning about a file it skips."""
-    syntax = SYNTAXES.get(Path(file).suffix)
-    if syntax is None:
+    language = language_for(file)
+    if language is None:
         return None
     path = project_root / file
     try:
@@ -75,8 +51,8 @@ def load_source(project_root: Path, file: str, reader: str) -> SourceFile | None
     except (OSError, UnicodeDecodeError) as error:
         logger.warning("%s: skipping %s: %s", reader, file, error)
         return None
-    program = syntax.program(text)
+    program = language.program(text)
     if program is None:
         logger.warning("%s: skipping %s: it has a syntax error", reader, file)
         return None
-    return SourceFile(path, data, text, program, syntax)
+    return SourceFile(path, data, text, program, language)

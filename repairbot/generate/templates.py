@@ -31,6 +31,7 @@ from tree_sitter import Node, Tree
 from repairbot.domain import Candidate, SuspiciousLocation
 from repairbot.generate.describe import describe_change
 from repairbot.languages import python
+from repairbot.languages.registry import language_for
 from validators import safe_files
 
 logger = logging.getLogger(__name__)
@@ -256,7 +257,8 @@ class TemplateGenerator:
         return self.stats.out_of_time
 
     def _load(self, project_root: Path, file: str) -> _Source | None:
-        if not file.endswith(".py"):
+        language = language_for(file)
+        if language is None or not language.fix_templates:
             return None
         try:
             data = safe_files.read_bytes(project_root, file, limit=MAX_SOURCE_BYTES)

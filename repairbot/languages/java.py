@@ -10,12 +10,13 @@ header of compound ones (an `if`'s condition, a `for`'s `(init; condition; updat
 
 from __future__ import annotations
 
-from pathlib import Path, PurePosixPath
+from pathlib import Path, PurePath, PurePosixPath
 
 import tree_sitter_java
 from tree_sitter import Language, Node, Query, QueryCursor, Tree
 
 from repairbot.languages import ThreadParser
+from repairbot.languages.registry import LanguageSupport, lazy
 
 LANGUAGE = Language(tree_sitter_java.language())
 _PARSER = ThreadParser(LANGUAGE)
@@ -203,3 +204,65 @@ def program(source: str) -> str | None:
         else:
             stack.extend(reversed(node.children))
     return " ".join(tokens)
+
+
+def code_lines(text: str) -> dict[int, str]:
+    """1-based line -> its code, whitespace collapsed, of the lines `code` keeps."""
+    lines = code(text).splitlines()
+    return {number: " ".join(line.split()) for number, line in enumerate(lines, start=1) if line.strip()}
+
+
+def code(text: str) -> str:
+    """`text` with comments, the package declaration and imports blanked (newlines kept):
+    QuixBugs' correct programs live in another package, so they import the helper classes
+    the buggy ones share a package with."""
+    data = bytearray(text.encode("utf-8"))
+    pending = [parse(bytes(data)).root_node]
+    while pending:
+        node = pending.pop()
+        if node.type in ("line_comment", "block_comment", "package_declaration", "import_declaration"):
+            data[node.start_byte:node.end_byte] = bytes(b if b == ord("\n") else ord(" ") for b in data[node.start_byte:node.end_byte])
+        else:
+            pending.extend(node.children)
+    return data.decode("utf-8")
+
+
+def reference_program(text: str) -> str | None:
+    """`program` without the package and imports, as `code_lines` reads the text."""
+    return program(code(text))
+
+
+def is_test_class(path: PurePath) -> bool:
+    """Maven Surefire's test classes: `*Test`, `*Tests`, `*TestCase`, and `Test*` where
+    `Test` is a word of its own (not `Testament`)."""
+    name = path.stem
+    return name.endswith(("Test", "Tests", "TestCase")) or (name.startswith("Test") and not name[4:5].islower())
+
+
+SUPPORT = LanguageSupport.of_module(
+    __name__,
+    name="java",
+    title="Java",
+    suffixes=(SUFFIX,),
+    line_comment="//",
+    grammar=LANGUAGE,
+    functions=FUNCTIONS,
+    completion_engine=lazy("repairbot.generate.completion_java", "java_engine"),
+    unbalanced=lazy("repairbot.generate.completion_java", "unbalanced"),
+    types=TYPES,
+    imports=frozenset({"package_declaration", "import_declaration"}),
+    detection_statements=DETECTION_STATEMENTS,
+    is_inert=is_inert,
+    output_distances=lazy("repairbot.dataflow", "java_output_distances"),
+    generated_lines=True,
+    overloads=True,
+    atoms=frozenset({
+        "identifier", "type_identifier", "string_literal", "character_literal",
+        "decimal_integer_literal", "hex_integer_literal", "octal_integer_literal",
+        "binary_integer_literal", "decimal_floating_point_literal", "hex_floating_point_literal",
+    }),
+    is_test_name=is_test_class,
+    innermost_frame_first=True,
+    source_index=lambda workdir: JavaSources(workdir).find,
+    masks=lazy("repairbot.generate.masks", "java_masks"),
+)

@@ -7,12 +7,16 @@ parses broken code without raising, which checking thousands of candidates needs
 
 from __future__ import annotations
 
+import ast
+import io
+import tokenize
 from collections.abc import Collection, Iterator
 
 import tree_sitter_python
 from tree_sitter import Language, Node, Query, QueryCursor, Tree
 
 from repairbot.languages import ThreadParser
+from repairbot.languages.registry import LanguageSupport, lazy
 
 LANGUAGE = Language(tree_sitter_python.language())
 _PARSER = ThreadParser(LANGUAGE)
@@ -220,3 +224,85 @@ def bound_names(target: Node | None) -> Iterator[str]:
     elif target.type in TARGET_CONTAINERS:
         for child in target.named_children:
             yield from bound_names(child)
+
+
+def program(text: str) -> str | None:
+    """The AST without layout and comments; None when tree-sitter or `ast` finds an error
+    (tree-sitter also catches what `ast` lets through: a MISSING token)."""
+    if has_syntax_error(text):
+        return None
+    try:
+        return ast.dump(ast.parse(text))
+    except (SyntaxError, ValueError):
+        return None
+
+
+def code_lines(text: str) -> dict[int, str]:
+    """1-based line -> its code, whitespace collapsed: blank lines, comments, docstrings and
+    other bare string statements hold no code. Raises SyntaxError."""
+    strings: set[int] = set()
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            strings.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
+    lines = text.splitlines()
+    for token in tokenize.generate_tokens(io.StringIO(text).readline):
+        if token.type == tokenize.COMMENT:
+            row, column = token.start
+            lines[row - 1] = lines[row - 1][:column]
+    return {
+        number: " ".join(line.split())
+        for number, line in enumerate(lines, start=1)
+        if line.strip() and number not in strings
+    }
+
+
+
+
+def reference_program(text: str) -> str | None:
+    """`program` without docstrings and other bare strings, as `code_lines` reads the
+    text; None when `ast` cannot parse it."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return None
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list):
+            kept = [
+                s for s in body
+                if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant) and isinstance(s.value.value, str))
+            ]
+            node.body = kept or [ast.Pass()]  # type: ignore[attr-defined]
+    return ast.dump(tree)
+
+
+def source_encoding(data: bytes, relative: str) -> str:
+    """As Python decodes a source file (PEP 263): a BOM or a coding line, else UTF-8."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:  # an unknown coding, or bad UTF-8 where no coding line is
+        raise ValueError(f"{relative}: {exc.msg}") from exc
+    return encoding
+
+
+SUPPORT = LanguageSupport.of_module(
+    __name__,
+    name="python",
+    title="Python",
+    suffixes=(".py",),
+    line_comment="#",
+    grammar=LANGUAGE,
+    functions=frozenset({"function_definition"}),
+    completion_engine=lazy("repairbot.generate.completion", "python_engine"),
+    unbalanced=lazy("repairbot.generate.completion", "unbalanced"),
+    types=frozenset({"class_definition"}),
+    imports=frozenset({"import_statement", "import_from_statement", "future_import_statement"}),
+    detection_statements=DETECTION_STATEMENTS,
+    is_inert=is_inert,
+    output_distances=lazy("repairbot.dataflow", "python_output_distances"),
+    atoms=frozenset({"identifier", "string", "integer", "float", "string_content"}),
+    is_test_name=lambda path: path.name == "conftest.py",
+    source_encoding=source_encoding,
+    masks=lazy("repairbot.generate.masks", "python_masks"),
+    fix_templates=True,
+)

@@ -1,0 +1,100 @@
+"""The patch generators, by name: what the pipeline needs to know to run one.
+
+A generator kind says whether it needs the model (a job without one leaves it out), how it
+takes the suspicious locations (all at once, or one per batch so that a location's
+candidates are validated before the model is asked about the next), whether the past fixes
+retrieval finds go into its prompt, and how it is built from the settings when its turn
+comes. `BUILTIN` is the default order; `register` adds another (a plugin, a test). Each
+`build` imports its generator's module when called: a job the templates repair never loads
+the model's code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from repairbot.domain import Candidate, SuspiciousLocation
+
+if TYPE_CHECKING:
+    from repairbot.config import Settings
+    from retrieval.retrieve import RetrievalContext
+
+Retrieved = Mapping[SuspiciousLocation, "RetrievalContext"]
+
+
+class Generator(Protocol):
+    name: str
+
+    def generate(self, project_root: Path, locations: list[SuspiciousLocation], limit: int) -> list[Candidate]: ...
+
+
+@dataclass(frozen=True)
+class GeneratorKind:
+    name: str
+    needs_model: bool
+    # One location per batch: a model takes seconds per location, so each location's
+    # candidates are validated before the next is asked about. Else all locations at once
+    # (templates rank the edits of all of them together in milliseconds).
+    per_location: bool
+    reads_past_fixes: bool  # retrieval's similar fixes go into its prompt
+    # (settings, seconds it may take, past fixes by location) -> the generator.
+    build: Callable[[Settings, float, Retrieved], Generator]
+
+    def batches(self, locations: list[SuspiciousLocation]) -> list[list[SuspiciousLocation]]:
+        return [[location] for location in locations] if self.per_location else [locations]
+
+
+def _templates(settings: Settings, time_left_s: float, retrieved: Retrieved) -> Generator:
+    from repairbot.generate.templates import TemplateGenerator
+
+    return TemplateGenerator(time_left_s)
+
+
+def _infill(settings: Settings, time_left_s: float, retrieved: Retrieved) -> Generator:
+    from repairbot.generate import infill
+
+    return infill.infill_generator(settings, time_left_s, retrieved)
+
+
+def _masked(settings: Settings, time_left_s: float, retrieved: Retrieved) -> Generator:
+    from repairbot.generate import masked
+
+    return masked.masked_generator(settings, time_left_s)
+
+
+# The default order: the templates (no model) first; then infill, whose one prompt per
+# location reaches a plausible patch sooner than the masked templates' prompt per mask
+# (QuixBugs, README); each repairs bugs the other misses. Masks are mid-line: no room for
+# past fixes in their prompt.
+BUILTIN = (
+    GeneratorKind("templates", needs_model=False, per_location=False, reads_past_fixes=False, build=_templates),
+    GeneratorKind("infill", needs_model=True, per_location=True, reads_past_fixes=True, build=_infill),
+    GeneratorKind("masked", needs_model=True, per_location=True, reads_past_fixes=False, build=_masked),
+)
+_REGISTERED: dict[str, GeneratorKind] = {kind.name: kind for kind in BUILTIN}
+
+
+def register(kind: GeneratorKind) -> GeneratorKind:
+    if kind.name in _REGISTERED:
+        raise ValueError(f"a generator named {kind.name} exists")
+    _REGISTERED[kind.name] = kind
+    return kind
+
+
+def unregister(name: str) -> None:
+    del _REGISTERED[name]
+
+
+def generator_kind(name: str) -> GeneratorKind:
+    """Raises ValueError naming the known generators."""
+    try:
+        return _REGISTERED[name]
+    except KeyError:
+        raise ValueError(f"no generator {name!r} (known: {', '.join(_REGISTERED)})") from None
+
+
+def generator_kinds() -> list[GeneratorKind]:
+    return list(_REGISTERED.values())

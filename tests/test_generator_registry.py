@@ -1,0 +1,78 @@
+"""A generator is one registered kind (`repairbot/generate/registry.py`): a new one, defined
+in this module alone, is accepted by the settings and run by the pipeline in its turn."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from repairbot.config import load_settings
+from repairbot.domain import Candidate, SuspiciousLocation
+from repairbot.errors import BadInput
+from repairbot.generate.registry import GeneratorKind, generator_kind, register, unregister
+from repairbot.pipeline import generator_names
+from tests.test_infill import make_project, run
+
+
+class SwapOperands:
+    """Swaps the operands of a suspicious line's `a - b` (nothing else)."""
+
+    name = "swap"
+
+    def __init__(self) -> None:
+        self.asked: list[list[SuspiciousLocation]] = []
+
+    def generate(self, project_root: Path, locations: list[SuspiciousLocation], limit: int) -> list[Candidate]:
+        self.asked.append(locations)
+        candidates = []
+        for location in locations:
+            text = (project_root / location.file).read_text()
+            lines = text.splitlines(keepends=True)
+            line = lines[location.start_line - 1]
+            if " - " not in line:
+                continue
+            left, _, right = line.rstrip("\n").partition(" - ")
+            head, _, a = left.rpartition(" ")
+            lines[location.start_line - 1] = f"{head} {right} - {a}\n"
+            candidates.append(Candidate(
+                location.file, text, "".join(lines), self.name, "swap the operands of -", location, location.score
+            ))
+        return candidates[:limit]
+
+
+@pytest.fixture
+def swap() -> Iterator[list[SwapOperands]]:
+    built: list[SwapOperands] = []
+
+    def build(settings, time_left_s, retrieved):
+        built.append(SwapOperands())
+        return built[-1]
+
+    register(GeneratorKind("swap", needs_model=False, per_location=True, reads_past_fixes=False, build=build))
+    yield built
+    unregister("swap")
+
+
+def test_a_job_takes_registered_generators_only(swap: list[SwapOperands]) -> None:
+    assert generator_names(load_settings(generators=["swap", "templates"])) == (["swap", "templates"], "")
+    with pytest.raises(BadInput, match=r"no generator 'swapp' \(known: templates, infill, masked, swap\)"):
+        generator_names(load_settings(generators=["swapp"]))
+    assert generator_kind("swap").batches([SuspiciousLocation("a.py", 1, 1, 1.0)] * 2) == [
+        [SuspiciousLocation("a.py", 1, 1, 1.0)]
+    ] * 2
+
+
+def test_a_registered_generator_runs_in_its_turn(tmp_path: Path, swap: list[SwapOperands]) -> None:
+    files = {
+        "lib.py": "def remaining(total, spent):\n    return spent - total\n",
+        "tests/test_lib.py": "from lib import remaining\n\ndef test_remaining():\n    assert remaining(5, 2) == 3\n",
+    }
+    result, messages = run(make_project(tmp_path / "p", files), tmp_path, generators=["swap"])
+    [patch] = result.patches
+    assert patch.candidate.generator == "swap"
+    assert patch.candidate.patched == "def remaining(total, spent):\n    return total - spent\n"
+    [generator] = swap
+    assert all(len(batch) == 1 for batch in generator.asked)  # per location, as its kind says
+    assert any(m.startswith("swap: generating") for m in messages)

@@ -1,0 +1,121 @@
+"""What the JVM runners share (javac + JUnit, Maven, Defects4J): the work dir they read and
+write from outside the sandbox, compiler errors, JUnit XML reports, and one TestRun from
+the several sandbox runs a JVM test run takes (build steps, then tests)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+from repairbot.domain import TestOutcome, TestRun
+from validators import safe_files
+from validators.junit_xml import JUnitParseError, parse_java_junit_xml
+from validators.process import last_line
+from validators.sandbox import SYSTEM_DIRS, Sandbox, SandboxResult
+
+# Where a runner keeps its artifacts in the work dir (compiled classes, reports).
+ARTIFACTS_DIR = ".repairbot"
+
+
+# --- the work dir, written by untrusted code ---------------------------------------------
+# The tests run as the sandbox uid and may have replaced any part of the work dir with a
+# link to a host file; this process (root, outside the sandbox) reads and writes there only
+# through `safe_files`. Paths are built from `workdir` (resolved), never resolved themselves.
+
+
+def safe_dir(path: Path, workdir: Path) -> bool:
+    """Whether `path` is a directory in the work dir reached without a symlink."""
+    return safe_files.is_directory(workdir, path.relative_to(workdir))
+
+
+def sandbox_shows(sandbox: Sandbox, path: Path) -> bool:
+    """Whether commands in `sandbox` see the host's `path` (all of them in rlimits mode)."""
+    if sandbox.mode != "bwrap":
+        return True
+    real = path.resolve()
+    return any(real.is_relative_to(shown) for shown in [*map(Path, SYSTEM_DIRS), *sandbox.ro_paths])
+
+
+def remove_artifact(path: Path, workdir: Path) -> None:
+    """Delete a file or tree the tests may have tampered with: a planted link is removed
+    itself, never followed."""
+    current = workdir
+    for part in path.relative_to(workdir).parts:
+        current = current / part
+        if current.is_symlink():
+            current.unlink()
+            return
+    if path.is_dir():
+        shutil.rmtree(path)  # does not follow links inside the tree
+    else:
+        path.unlink(missing_ok=True)
+
+
+# --- compile errors ------------------------------------------------------------------------
+
+# javac (also as Ant's `[javac]` log lines) and the Maven compiler plugin.
+_JAVAC_ERROR = re.compile(r"^(?:\[javac\]\s*)?(?P<file>\S[^:]*\.java):(?P<line>\d+): error: (?P<msg>.*)$")
+_MAVEN_ERROR = re.compile(r"^\[ERROR\] (?P<file>\S[^:]*\.java):\[(?P<line>\d+),\d+\] (?P<msg>.*)$")
+MAX_COMPILE_ERRORS = 5
+
+
+def compile_errors(output: str, workdir: Path) -> str:
+    """The first compiler errors as `file:line: error: message`, files relative to the work
+    dir, each once (Maven repeats them); the output's last line when none has that shape (a
+    crashed or misused compiler)."""
+    root = str(workdir.resolve()) + "/"
+    found: dict[str, None] = {}
+    for raw in output.splitlines():
+        line = raw.strip()
+        match = _JAVAC_ERROR.match(line) or _MAVEN_ERROR.match(line)
+        if match:
+            found[f"{match['file'].removeprefix(root)}:{match['line']}: error: {match['msg']}"] = None
+    return "\n".join(list(found)[:MAX_COMPILE_ERRORS]) or last_line(output)
+
+
+# --- reports and runs ---------------------------------------------------------------------
+
+
+def read_reports(reports: Path, workdir: Path) -> list[TestOutcome]:
+    """Outcomes from every XML report in `reports`; none if the run died before writing.
+    A report the tests replaced with a link or a special file is left out."""
+    try:
+        names = safe_files.list_dir(workdir, reports.relative_to(workdir))
+    except OSError:
+        return []
+    outcomes: list[TestOutcome] = []
+    for name in names:
+        if not fnmatchcase(name, "TEST-*.xml"):
+            continue
+        try:
+            outcomes += parse_java_junit_xml(reports / name, workdir)
+        except JUnitParseError:
+            continue
+    return outcomes
+
+
+def combine_runs(
+    workdir: Path, outcomes: list[TestOutcome], runs: list[SandboxResult], compile_error: str | None = None
+) -> TestRun:
+    """One TestRun from the sandbox runs it took in `workdir` (build steps, then tests):
+    times and CPU add up, the exit code and any limit hit are the last step's. A build that
+    ran out of time is a compile error, not a timed-out test run. Runs that left the work
+    dir over its caps are a violation, whatever else happened: the copy is unusable."""
+    last = runs[-1]
+    oversize = safe_files.workspace_violation(workdir)
+    timed_out = last.timed_out and compile_error is None and oversize is None
+    cpu = [r.cpu_time_s for r in runs if r.cpu_time_s is not None]
+    peaks = [r.peak_memory_bytes for r in runs if r.peak_memory_bytes is not None]
+    return TestRun(
+        outcomes=outcomes,
+        exit_code=last.exit_code,
+        duration_s=sum(r.duration_s for r in runs),
+        timed_out=timed_out,
+        output="".join(r.output for r in runs),
+        violation=oversize or (None if timed_out or compile_error else last.violation),
+        compile_error=compile_error,
+        cpu_time_s=sum(cpu) if cpu else None,
+        peak_memory_bytes=max(peaks) if peaks else None,
+    )
