@@ -194,6 +194,18 @@ class SourceMap:
         node = self._statements.get(line)
         return node is not None and self._language is not None and node.type in self._language.detection_statements
 
+    def guard(self, line: int) -> int | None:
+        """The first line of the condition that decides whether the statement on `line`
+        runs (the nearest `if`, `elif` or loop around it, in its function); None outside one."""
+        node = self._statements.get(line)
+        parent = node.parent if node is not None else None
+        while parent is not None and self._language is not None and parent.type not in self._language.functions:
+            condition = parent.child_by_field_name("condition")
+            if condition is not None and not condition.start_byte <= node.start_byte < condition.end_byte:
+                return self.statement_line(condition.start_point.row + 1)
+            parent = parent.parent
+        return None
+
     def is_inert(self, line: int) -> bool:
         """A statement that does nothing when run (Python: a docstring); never a suspect."""
         node = self._statements.get(line)
@@ -349,12 +361,32 @@ def rank(
         value = score(compute(spectrum.ef, spectrum.ep, evidence.failing, evidence.passing), trace, trace_weight)
         location = SuspiciousLocation(file, line, line, value, formula)
         statements.append(Suspect(location, function, line, spectrum, trace, source.tie_breakers(line)))
+    statements = _guards_share_detections(statements, evidence)
     statements.sort(key=_order)
     if granularity == "statement":
         return statements
     if granularity == "hunk":
         return sorted(_hunks(statements, evidence), key=_order)
     return sorted(_groups(statements, evidence, by_function=granularity == "method"), key=_order)
+
+
+def _guards_share_detections(statements: list[Suspect], evidence: Evidence) -> list[Suspect]:
+    """A statement that reports a failure the program detected (`raise ValueError(...)`)
+    is where the check fires, not where it goes wrong: when the failing tests reach it, the
+    condition that let them is at least as suspicious (a `>` written `>=`). The guard gets
+    the detection's score where its own is lower."""
+    raised: dict[tuple[str, int], float] = {}
+    for suspect in statements:
+        file = suspect.location.file
+        source = evidence.source(file)
+        if source.is_detection(suspect.line) and (guard := source.guard(suspect.line)) is not None:
+            key = (file, guard)
+            raised[key] = max(raised.get(key, 0.0), suspect.location.score)
+    return [
+        replace(s, location=replace(s.location, score=raised[(s.location.file, s.line)]))
+        if raised.get((s.location.file, s.line), 0.0) > s.location.score else s
+        for s in statements
+    ]
 
 
 def _order(suspect: Suspect) -> tuple[float, int, int, str, int]:

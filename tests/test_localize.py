@@ -275,17 +275,47 @@ def test_crash_site_and_its_caller_rise_but_a_raise_does_not(stats_run) -> None:
     # frame of 1 of 3 failing tests (evidence 1/3, x(1 + 0.5/3)), line 8 its caller
     # (evidence 1/6, x(1 + 0.5/6)). Line 13 (ef = 1, ep = 0: 1/sqrt(3)) is the innermost
     # frame of test_spread_empty but a raise: unboosted, else it would pass lines 2 and 7.
+    # Its guard, line 12 (1/sqrt(6) of its own), shares the raise's score and, a condition,
+    # comes first of the two.
     reproduction, project, coverage_file = stats_run
     ranked = localize(reproduction, project, coverage_file, limit=10)
     assert [(loc.file, loc.start_line) for loc in ranked] == [
-        ("stats.py", 3), ("stats.py", 8), ("stats.py", 2), ("stats.py", 7), ("stats.py", 13), ("stats.py", 12),
+        ("stats.py", 3), ("stats.py", 8), ("stats.py", 2), ("stats.py", 7), ("stats.py", 12), ("stats.py", 13),
     ]
     assert [loc.score for loc in ranked] == pytest.approx(
-        [2 / 3 * (1 + 0.5 / 3), 2 / 3 * (1 + 0.5 / 6), 2 / 3, 2 / 3, 1 / math.sqrt(3), 1 / math.sqrt(6)]
+        [2 / 3 * (1 + 0.5 / 3), 2 / 3 * (1 + 0.5 / 6), 2 / 3, 2 / 3, 1 / math.sqrt(3), 1 / math.sqrt(3)]
     )
     assert collect(reproduction, project, coverage_file).trace == pytest.approx(
         {("stats.py", 3): 1 / 3, ("stats.py", 8): 1 / 6}
     )
+
+
+def test_the_guard_of_a_raise_the_failing_tests_reach_is_as_suspicious_as_the_raise(tmp_path: Path) -> None:
+    """`Cache.__setitem__` of cachetools with `>` written `>=`: only failing tests reach the
+    raise; the condition, run by every test that stores a value, would rank far below."""
+    project = write(tmp_path / "p", {
+        "box.py": """\
+            def store(box, size, limit):
+                if size >= limit:
+                    raise ValueError("too large")
+                box.append(size)
+                return len(box)
+            """,
+        "tests/test_box.py": """\
+            from box import store
+
+            def test_fits_exactly():
+                assert store([], 3, 3) == 1
+
+            def test_small():
+                assert store([], 1, 3) == 1
+
+            def test_smaller():
+                assert store([1], 2, 3) == 2
+            """,
+    })
+    ranked = localize(*reproduce_in(project), limit=3)
+    assert [(loc.start_line, loc.score) for loc in ranked[:2]] == [(2, pytest.approx(1.0)), (3, pytest.approx(1.0))]
 
 
 def test_without_stack_traces_ties_go_to_data_flow_then_line_order(stats_run) -> None:
@@ -295,7 +325,7 @@ def test_without_stack_traces_ties_go_to_data_flow_then_line_order(stats_run) ->
     ranked = localize(reproduction, project, coverage_file, limit=4, trace_weight=0.0)
     assert [loc.start_line for loc in ranked] == [3, 8, 2, 7]
     hunks = localize(reproduction, project, coverage_file, limit=10, granularity="hunk", trace_weight=0.0)
-    assert [(loc.start_line, loc.end_line) for loc in hunks] == [(2, 3), (7, 8), (13, 13), (12, 12)]
+    assert [(loc.start_line, loc.end_line) for loc in hunks] == [(2, 3), (7, 8), (12, 13)]
 
 
 def test_method_level_on_a_real_run(stats_run) -> None:
@@ -317,7 +347,7 @@ def test_given_lines_replace_the_ranking_and_scopes_restrict_it(stats_run, tmp_p
     # What the exact lines cover is not ranked again.
     whole_file = localize(reproduction, project, coverage_file, 10, given=["stats.py:2-3", "stats.py"])
     assert [(loc.start_line, loc.formula) for loc in whole_file] == [
-        (2, "given"), (8, "ochiai"), (7, "ochiai"), (13, "ochiai"), (12, "ochiai"),
+        (2, "given"), (8, "ochiai"), (7, "ochiai"), (12, "ochiai"), (13, "ochiai"),
     ]
 
 
