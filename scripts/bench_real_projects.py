@@ -8,8 +8,11 @@ Per bug: exit code, plausible (a patch came out), correct (the top patch gives t
 library's own code back, as a Python program), wall time, time to the first plausible
 patch, candidates per generator and the stage timings, so a reader sees where the time
 went. `--repairbot-src` runs another checkout of repairbot (e.g. `git worktree add
-/tmp/rb-before REV`) with this machine's installed dependencies, for before/after tables;
-each version gets its own SQLite database in DIR. Sdists are downloaded once into
+/work/rb-before REV`), for before/after tables; each version gets its own SQLite database
+in DIR. Install that checkout for the run (`pip install -e /work/rb-before --no-deps`, then
+reinstall this one): the sandboxed test runs import repairbot's coverage plugin through the
+installed package, and the sandbox shows only the checkout being run (keep it out of /tmp,
+which the sandbox replaces). Sdists are downloaded once into
 DIR/sdists with pip (the user's configured index); nothing of them is committed.
 Run it alone on the machine: every job has a wall-clock budget.
 """
