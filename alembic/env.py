@@ -3,10 +3,14 @@ and for repairbot.db.session.upgrade()."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+from collections.abc import Iterator
 from logging.config import fileConfig
+from pathlib import Path
 
 from alembic import context
-from sqlalchemy import make_url
+from sqlalchemy import make_url, text
 
 from repairbot.config import Settings
 from repairbot.db.models import Base
@@ -38,10 +42,31 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+# Any number, the same in every process: the key of PostgreSQL's advisory lock on migrations.
+MIGRATION_LOCK_KEY = 0x7265706169726274
+
+
+@contextlib.contextmanager
+def one_migrator(url: str) -> Iterator[None]:
+    """Processes that start together on a new SQLite file (`repairbot submit` and the local
+    worker it starts) take turns: the second finds the schema made. PostgreSQL's turns are
+    an advisory lock taken inside the migration's transaction."""
+    database = make_url(url).database
+    if make_url(url).get_backend_name() != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    path = Path(database).expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{path}.migrate-lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def run_migrations_online() -> None:
-    engine = make_engine(database_url(), foreign_keys=False)
+    url = database_url()
+    engine = make_engine(url, foreign_keys=False)
     try:
-        with engine.connect() as connection:
+        with one_migrator(url), engine.connect() as connection:
             context.configure(
                 connection=connection,
                 target_metadata=target_metadata,
@@ -49,6 +74,8 @@ def run_migrations_online() -> None:
                 render_as_batch=connection.dialect.name == "sqlite",
             )
             with context.begin_transaction():
+                if connection.dialect.name == "postgresql":  # a worker and `submit` starting on a new database
+                    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
                 context.run_migrations()
     finally:
         engine.dispose()

@@ -7,6 +7,7 @@ progress and messages go to stderr. Exit codes: 0 patch found, 1 no patch, 2 bad
 from __future__ import annotations
 
 import contextlib
+import signal
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from benchmarks.cli import bench_app
 from repairbot import report
 from repairbot.cancel import cancellable
 from repairbot.config import Settings, load_settings
+from repairbot.db.models import JobStatus
 from repairbot.db.session import upgrade
 from repairbot.db.store import JobStore
 from repairbot.domain import RepairResult
@@ -156,13 +158,121 @@ def _apply(path: Path, result: RepairResult) -> None:
 
 
 @app.command()
+def submit(
+    target: Annotated[str, typer.Argument(help="A local project (packed into the database, .gitignore honoured) "
+                                               "or a git URL (cloned by the worker).")],
+    commit: Annotated[Optional[str], typer.Option(help="With a git URL: the commit to repair (default: HEAD).")] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Wait for the job: print its patch, exit as `repair` does.")] = False,
+    test_cmd: Annotated[Optional[str], typer.Option(help="Test command, as for `repair`.")] = None,
+    max_candidates: Annotated[Optional[int], typer.Option(help="Validate at most this many candidates.")] = None,
+    time_budget: Annotated[Optional[float], typer.Option(help="Seconds for the whole job.")] = None,
+    location: Annotated[Optional[list[str]], typer.Option("--location", help=LOCATION_HELP)] = None,
+    runner: Annotated[Optional[str], typer.Option(help="Test runner, as for `repair`.")] = None,
+) -> None:
+    """Queue a repair job and print its id; a worker runs it (`repairbot worker`, or with no
+    broker_url a local worker process started for it)."""
+    from repairbot.db.queue import QueueStore
+    from repairbot.queue.submit import submit as submit_job
+
+    overrides = {"test_command": test_cmd, "max_candidates": max_candidates, "time_budget_s": time_budget,
+                 "locations": location or None, "runner": runner}
+    try:
+        store = QueueStore(load_settings().database_url)
+        job_id = submit_job(target, commit, overrides, store)
+    except RepairbotError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    out.print(str(job_id), markup=False)
+    if wait:
+        raise typer.Exit(_wait_for(store, job_id))
+
+
+def _wait_for(store: JobStore, job_id: int) -> int:
+    """Follow a queued job's stage until it ends; print its patch as `repair` does and return
+    `repair`'s exit code. Ctrl-C stops the waiting, not the job."""
+    from repairbot.queue.submit import wait
+
+    with _progress(f"job {job_id}: queued") as progress:
+        try:
+            wait(store, job_id, lambda state: progress(f"job {job_id}: {state}"))
+        except KeyboardInterrupt:
+            err.print(f"stopped waiting; job {job_id} goes on (repairbot cancel {job_id})", markup=False)
+            return 130
+    detail = store.get_job(job_id)
+    assert detail is not None
+    s = detail.summary
+    if s.status == JobStatus.SUCCEEDED.value:
+        best = detail.patches[0]
+        err.print(f"[green]job {job_id}: plausible patch[/] after {s.candidates_tried} candidate(s): "
+                  f"{markup(best.file)} {markup(best.description)}", highlight=False)
+        out.print(best.diff, end="", markup=False)
+        return EXIT_PATCH_FOUND
+    if s.status == JobStatus.NO_PATCH.value:
+        err.print(f"[yellow]job {job_id}: no plausible patch[/] among {s.candidates_tried} candidate(s)",
+                  highlight=False)
+        return EXIT_NO_PATCH
+    if s.status == JobStatus.CANCELLED.value:
+        err.print(f"cancelled: job {job_id}: {printable(s.error or '')}", highlight=False, markup=False)
+        return 128 + signal.SIGTERM
+    _fail(s.error or "failed")
+    return EXIT_BAD_INPUT
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(help="Jobs run at once, each in its own process (with a broker).")] = 1,
+    queues: Annotated[str, typer.Option(help="Comma-separated queues to take jobs from (with a broker).")] = "repairbot",
+    exit_when_idle: Annotated[Optional[float], typer.Option(hidden=True)] = None,
+) -> None:
+    """Run queued repair jobs: a Celery worker on broker_url, or with none the embedded
+    worker, which takes jobs from the database."""
+    import logging
+
+    settings = load_settings()
+    upgrade(settings.database_url)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not settings.broker_url:
+        from repairbot.db.queue import QueueStore
+        from repairbot.queue.local import serve
+
+        if concurrency != 1:
+            raise _fail("--concurrency needs a broker (REPAIRBOT_BROKER_URL); the embedded worker runs one job "
+                        "at a time: start several `repairbot worker` for more")
+        serve(settings, QueueStore(settings.database_url, migrate=False), exit_when_idle)
+        return
+    from repairbot.queue.tasks import app as celery
+
+    celery.worker_main(["worker", f"--concurrency={concurrency}", f"--queues={queues}", "--pool=prefork",
+                        "--loglevel=INFO", "--without-gossip", "--without-mingle"])
+
+
+@app.command()
+def cancel(job_id: Annotated[int, typer.Argument(help="Job id from `repairbot submit` or `repairbot jobs`.")]) -> None:
+    """Cancel a queued job: one waiting is dropped, a running one stops within seconds and
+    its worker removes its test runs and files."""
+    from repairbot.db.queue import QueueStore
+
+    store = QueueStore(load_settings().database_url)
+    try:
+        state = store.request_cancel(job_id)
+    except LookupError:
+        raise _fail(f"no job {job_id}") from None
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    if state.status is JobStatus.RUNNING:
+        err.print(f"job {job_id}: cancel requested; {state.worker} stops it within seconds", markup=False)
+    else:
+        err.print(f"job {job_id}: {state.status.value}", markup=False)
+
+
+@app.command()
 def jobs(limit: Annotated[int, typer.Option(help="Show this many, newest first.")] = 20) -> None:
     """List recent repair jobs: a table on a terminal, tab-separated lines elsewhere (a
     table cut to 80 columns would cut the project and the error)."""
     store = JobStore(load_settings().database_url)
-    names = ("job", "status", "stage", "candidates", "plausible", "created", "project", "error")
+    names = ("job", "status", "stage", "worker", "candidates", "plausible", "created", "project", "error")
     rows = [
-        [str(job.id), job.status, job.stage or "", str(job.candidates_tried), str(job.plausible),
+        [str(job.id), job.status, job.stage or "", printable(job.worker or ""), str(job.candidates_tried),
+         str(job.plausible),
          f"{job.created_at:%Y-%m-%d %H:%M:%S}", printable(job.project_path), printable(job.error or "")]
         for job in store.list_jobs(limit)
     ]
@@ -189,9 +299,11 @@ def show(job_id: Annotated[int, typer.Argument(help="Job id from `repairbot jobs
     s = detail.summary
     first_plausible = detail.time_to_first_plausible_s
     lines = [
-        f"job {s.id}  {s.status}  {printable(s.project_path)}",
+        f"job {s.id}  {s.status}{f' ({s.stage})' if s.status == JobStatus.RUNNING.value else ''}  "
+        f"{printable(s.project_path)}",
         f"test command: {printable(' '.join(detail.test_command))}",
         f"sandbox: {printable(s.sandbox or 'not started')}",
+        *([f"worker: {printable(s.worker)} (attempt {s.attempts})"] if s.worker else []),
         *([f"error: {printable(s.error)}"] if s.error else []),
         *(f"failing: {printable(test_id)}: {printable(message.splitlines()[0] if message else '')}"
           for test_id, message in detail.failures),

@@ -57,9 +57,22 @@ class Settings(BaseSettings):
 
     database_url: str = Field(default_factory=default_database_url)
     broker_url: str | None = Field(
-        default=None, description="Celery broker; None runs every stage in-process."
+        default=None, description="Celery broker of `repairbot submit` and `repairbot worker` (redis://, amqp://); "
+        "None: jobs queue in the database and run in a local worker process.",
     )
     data_dir: Path = Field(default_factory=default_data_dir)
+    snapshot_max_bytes: int = Field(
+        default=64 * safe_files.MiB, gt=0,
+        description="`repairbot submit PATH`: the most bytes of (not git-ignored) files packed into the database.",
+    )
+    job_lease_s: float = Field(
+        default=30.0, ge=3,
+        description="Queued jobs: a worker renews its lease on a running job every second for this long; a job "
+        "whose lease expired lost its worker and runs again.",
+    )
+    job_max_attempts: int = Field(
+        default=3, gt=0, description="Queued jobs: runs of one job whose worker died before it is failed."
+    )
     model: str = Field(
         default=DEFAULT_MODEL,
         description="The default model's name, a GGUF file's name in data_dir/models, or a path to a GGUF file "

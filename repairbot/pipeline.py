@@ -61,6 +61,14 @@ def repair(project: Path, settings: Settings, store: JobStore, progress: Progres
     recording it on the job) when the input cannot be repaired as given, and Cancelled
     (after recording the job as cancelled) when the caller's signal handler raised it."""
     job_id = store.start_job(str(project.resolve()), settings.test_command or [], settings.model_dump(mode="json"))
+    return repair_recorded(job_id, project, settings, store, progress)
+
+
+def repair_recorded(
+    job_id: int, project: Path, settings: Settings, store: JobStore, progress: Progress = lambda _: None
+) -> RepairResult:
+    """`repair` for a job already recorded as running (by `repair`, or by a queue worker that
+    claimed it: `repairbot.queue.execute`)."""
     try:
         check_project(project)
         check_given(settings.locations, project)  # before the baseline run

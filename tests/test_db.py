@@ -38,6 +38,7 @@ TABLES = {
     "validation_runs",
     "test_runs",
     "validation_outcomes",
+    "job_inputs",
 }
 
 BUGGY = "def add(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    return a * b\n"
@@ -92,7 +93,7 @@ def reproduction() -> Reproduction:
 def test_upgrade_creates_every_table(database_url: str) -> None:
     upgrade(database_url)
 
-    assert tables_and_revision(database_url) == (TABLES | {"alembic_version"}, "0003")
+    assert tables_and_revision(database_url) == (TABLES | {"alembic_version"}, "0004")
 
 
 def test_downgrade_to_base_then_upgrade_again(database_url: str, tmp_path: Path) -> None:
@@ -106,7 +107,7 @@ def test_downgrade_to_base_then_upgrade_again(database_url: str, tmp_path: Path)
 
     upgrade(database_url)
     store = JobStore(database_url, migrate=False)
-    assert tables_and_revision(database_url) == (TABLES | {"alembic_version"}, "0003")
+    assert tables_and_revision(database_url) == (TABLES | {"alembic_version"}, "0004")
     assert store.list_jobs() == []
     store.close()
 
@@ -168,6 +169,8 @@ def test_full_job_round_trip(store: JobStore, tmp_path: Path) -> None:
         plausible=1,
         error=None,
         sandbox="rlimits only: bubblewrap does not work here (no user namespaces)",
+        worker=None,
+        attempts=0,
     )
     detail = store.get_job(job_id)
     assert detail is not None
@@ -264,6 +267,8 @@ def test_failed_job_is_listed_with_its_error(store: JobStore, tmp_path: Path) ->
         plausible=0,
         error="nothing to repair: all 12 tests pass",
         sandbox=None,
+        worker=None,
+        attempts=0,
     )
     detail = store.get_job(job_id)
     assert detail is not None

@@ -11,7 +11,9 @@ import enum
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Dialect, Enum, Float, ForeignKey, Integer, MetaData, String, Text
+from sqlalchemy import (
+    JSON, BigInteger, Boolean, DateTime, Dialect, Enum, Float, ForeignKey, Integer, LargeBinary, MetaData, String, Text,
+)
 from sqlalchemy.sql.expression import false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -102,7 +104,7 @@ class RepairJob(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     repository_id: Mapped[int] = mapped_column(ForeignKey("repositories.id"), index=True)
-    status: Mapped[JobStatus] = mapped_column(_values_of(JobStatus), default=JobStatus.QUEUED)
+    status: Mapped[JobStatus] = mapped_column(_values_of(JobStatus), default=JobStatus.QUEUED, index=True)
     stage: Mapped[str | None] = mapped_column(String(64))
     test_command: Mapped[list[str]] = mapped_column(JSON)
     settings: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -115,12 +117,36 @@ class RepairJob(Base):
     candidates_tried: Mapped[int] = mapped_column(Integer, default=0)
     # Which sandbox ran the tests and, for a fallback, why: never a silent downgrade.
     sandbox: Mapped[str | None] = mapped_column(Text)
+    # A queued job's lease: the worker running it renews `lease_expires_at` while it runs, so
+    # a redelivered message finds the job taken, and a job whose worker died is found by its
+    # expired lease (repairbot.queue.lease). Jobs run by `repairbot repair` have none.
+    worker: Mapped[str | None] = mapped_column(String(255))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     repository: Mapped[Repository] = relationship(back_populates="jobs")
+    input: Mapped[JobInput | None] = relationship(cascade="all, delete-orphan", passive_deletes=True)
     failures: Mapped[list[Failure]] = _child_collection()
     locations: Mapped[list[SuspiciousLocationRow]] = _child_collection()
     candidates: Mapped[list[CandidateRow]] = _child_collection()
     test_runs: Mapped[list[TestRunRow]] = _child_collection()
+
+
+class JobInput(Base):
+    """What a queued job repairs, recorded before it is queued so that any worker with the
+    database can run it: a packed snapshot of a local tree (`archive`, a gzipped tar) or a
+    git `url` and `commit`; `overrides` are the submitter's settings for the job (budgets,
+    test command, locations), applied over the worker's own."""
+
+    __tablename__ = "job_inputs"
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("repair_jobs.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    archive: Mapped[bytes | None] = mapped_column(LargeBinary)
+    url: Mapped[str | None] = mapped_column(Text)
+    commit: Mapped[str | None] = mapped_column(String(64))
+    overrides: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class Failure(Base):

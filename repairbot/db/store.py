@@ -51,6 +51,8 @@ class JobSummary:
     plausible: int
     error: str | None
     sandbox: str | None
+    worker: str | None  # the queue worker running it, or that ran it last
+    attempts: int  # runs of a queued job (more than one: a worker died mid-job)
 
 
 @dataclass(frozen=True)
@@ -341,6 +343,8 @@ def _summary(job: RepairJob, project_path: str, plausible: int) -> JobSummary:
         plausible=plausible,
         error=job.error,
         sandbox=job.sandbox,
+        worker=job.worker,
+        attempts=job.attempts,
     )
 
 
