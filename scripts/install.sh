@@ -22,6 +22,14 @@ pip_install() { python3 -m pip install --quiet --disable-pip-version-check "$@";
 # torch's CPU build first (this machine kind keeps torch 2.13.0's CPU wheel on disk): left to
 # the resolver, `torch>=2.4` would fetch a multi-GB CUDA build.
 python3 -c "import torch" 2>/dev/null || pip_install "torch==2.13.0"
-# llama-cpp-python compiles llama.cpp on first install (~15 min on 2 cores; pip caches the wheel).
+# llama-cpp-python compiles llama.cpp on first install (~15 min on 2 cores). Built for a
+# portable x86-64 (AVX2/FMA), not -march=native: on a Xeon that lists AMX but whose kernel
+# does not grant it to processes, a native build dies with SIGILL on the first matrix
+# product. The wheel is built outside pip's cache, where a native build of another machine
+# could have been kept.
+if ! python3 -c "import llama_cpp" 2>/dev/null; then
+    [ "$(uname -m)" = x86_64 ] && export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON}"
+    pip_install --no-cache-dir "llama-cpp-python>=0.3.36"
+fi
 pip_install -e ".[all]"
 repairbot model install

@@ -21,8 +21,10 @@ import redis
 from sqlalchemy import func, select
 
 from benchmarks.examples import EXAMPLES_DIR
+from repairbot.config import load_settings
 from repairbot.db.models import CandidateRow, JobStatus, ValidationRun
 from repairbot.db.queue import JobState, QueueStore
+from repairbot.models import install
 from repairbot.queue.tasks import make_app, send
 from tests.budgets import NEVER_S, UNHURRIED_ENV, long_job
 from tests.conftest import fresh_postgres_database
@@ -145,12 +147,21 @@ def test_a_python_example_is_repaired_by_a_worker_on_redis(tmp_path: Path, postg
     assert f"worker: {detail.summary.worker} (attempt 1)" in shown.stdout
 
 
-def test_a_java_example_is_repaired_by_a_worker_on_rabbitmq(
+@pytest.mark.slow
+def test_a_java_example_is_repaired_by_a_worker_on_rabbitmq_with_the_model(
     tmp_path: Path, postgres_url: str, rabbitmq_url: str
 ) -> None:
-    env = service_env(tmp_path, postgres_url, rabbitmq_url)
+    """The fix templates do not apply to Java: the worker loads the default model."""
+    data_dir = load_settings().data_dir
+    if not install.is_assembled(install.default_model_path(data_dir)):
+        pytest.skip("the default model is not installed (repairbot model install)")
+    env = {**service_env(tmp_path, postgres_url, rabbitmq_url), "REPAIRBOT_DATA_DIR": str(data_dir),
+           "REPAIRBOT_GENERATORS": "infill"}
     with worker(env, tmp_path / "worker.log"):
-        job_id = submitted_and_fixed(env, "stock_levels")
+        result = cli(env, "submit", str(EXAMPLES_DIR / "stock_levels"), "--wait")
+    assert result.returncode == 0, result.stderr
+    assert "+        return quantity <= reorderLevel;" in result.stdout
+    job_id = int(result.stdout.partition("\n")[0])
     assert QueueStore(postgres_url).state(job_id).status is JobStatus.SUCCEEDED
 
 
