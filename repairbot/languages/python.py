@@ -11,6 +11,7 @@ import ast
 import io
 import tokenize
 from collections.abc import Collection, Iterator
+from pathlib import PurePath
 
 import tree_sitter_python
 from tree_sitter import Language, Node, Query, QueryCursor, Tree
@@ -276,6 +277,11 @@ def reference_program(text: str) -> str | None:
     return ast.dump(tree)
 
 
+def is_test_name(path: PurePath) -> bool:
+    """pytest's test modules (`test_*.py`, `*_test.py`) and its `conftest.py` of fixtures."""
+    return path.name.startswith("test_") or path.stem.endswith("_test") or path.name == "conftest.py"
+
+
 def source_encoding(data: bytes, relative: str) -> str:
     """As Python decodes a source file (PEP 263): a BOM or a coding line, else UTF-8."""
     try:
@@ -301,7 +307,7 @@ SUPPORT = LanguageSupport.of_module(
     is_inert=is_inert,
     output_distances=lazy("repairbot.dataflow", "python_output_distances"),
     atoms=frozenset({"identifier", "string", "integer", "float", "string_content"}),
-    is_test_name=lambda path: path.name == "conftest.py",
+    is_test_name=is_test_name,
     source_encoding=source_encoding,
     masks=lazy("repairbot.generate.masks", "python_masks"),
     fix_templates=True,

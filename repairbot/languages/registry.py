@@ -17,7 +17,7 @@ import importlib
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path, PurePath
+from pathlib import Path, PurePath, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from tree_sitter import Language, Node, Tree
@@ -93,8 +93,9 @@ class LanguageSupport:
     overloads: bool = False
     # Node types of one name or one literal value: the units token merging averages.
     atoms: frozenset[str] = frozenset({"identifier"})
-    # A file name of this language that is a test beyond the shared conventions (a `tests`
-    # dir, `test_*`, `*_test`): `conftest.py`, Surefire's `*Test.java`.
+    # A file name of this language that is a test wherever it lies (`is_test_file` adds the
+    # test folders every language shares): pytest's `test_*.py` and `conftest.py`,
+    # Surefire's `*Test.java`.
     is_test_name: Callable[[PurePath], bool] = lambda path: False
     # The encoding of a source file's bytes (PEP 263 for Python); raises ValueError.
     source_encoding: Callable[[bytes, str], str] = lambda data, relative: "utf-8"
@@ -159,6 +160,24 @@ def unregister(name: str) -> None:
 def language_for(file: str | PurePath) -> LanguageSupport | None:
     """The language of `file` by its suffix; None for a file repairbot does not read as code."""
     return for_suffix(PurePath(file).suffix)
+
+
+# Folders whose files are tests in any language (pytest's `tests/`, Maven's `src/test/`),
+# also as the end of a name (QuixBugs' `python_testcases/`, `unit_tests/`).
+TEST_DIRS = ("test", "tests", "testing", "testcases")
+TEST_DIR_ENDINGS = ("_test", "_tests", "_testcases")
+
+
+def is_test_file(relative: str | PurePath) -> bool:
+    """A test (or a test's helper) of the project, never a suspect nor a mined fix: a file
+    below a test folder, or one its language names a test (`LanguageSupport.is_test_name`)."""
+    path = PurePosixPath(relative)
+    language = language_for(path)
+    return (language is not None and language.is_test_name(path)) or any(_is_test_dir(part) for part in path.parts[:-1])
+
+
+def _is_test_dir(name: str) -> bool:
+    return name in TEST_DIRS or name.endswith(TEST_DIR_ENDINGS)
 
 
 def for_suffix(suffix: str) -> LanguageSupport | None:
