@@ -22,6 +22,7 @@ from repairbot.languages.registry import LanguageSupport, lazy
 LANGUAGE = Language(tree_sitter_python.language())
 _PARSER = ThreadParser(LANGUAGE)
 _MISSING = Query(LANGUAGE, "(MISSING) @missing")
+SUFFIX = ".py"
 
 SIMPLE_STATEMENTS = frozenset(
     {
@@ -295,7 +296,7 @@ SUPPORT = LanguageSupport.of_module(
     __name__,
     name="python",
     title="Python",
-    suffixes=(".py",),
+    suffixes=(SUFFIX,),
     line_comment="#",
     grammar=LANGUAGE,
     functions=frozenset({"function_definition"}),

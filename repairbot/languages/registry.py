@@ -110,6 +110,11 @@ class LanguageSupport:
     masks: Callable[[bytes, Tree, int, int], Iterable[Any]] = lambda data, tree, start, end: ()
     fix_templates: bool = False  # repairbot/generate/templates.py's rewrite rules apply
 
+    @property
+    def globs(self) -> tuple[str, ...]:
+        """The glob patterns of its files (`*.java`): how a runner lists a project's sources."""
+        return tuple(f"*{suffix}" for suffix in self.suffixes)
+
     @classmethod
     def of_module(cls, module_name: str, **fields: Any) -> LanguageSupport:
         """The language a module describes: the functions every language needs are the
