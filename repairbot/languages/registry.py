@@ -44,6 +44,17 @@ class CompletionRequest:
 
 
 @dataclass(frozen=True)
+class Frame:
+    """One traceback entry, as a language's `traceback_frame` reads it. `file`: a path as
+    printed (relative to the run's directory or absolute) or, for a language whose frames
+    name no path, the name its `source_index` looks up (Java's `pkg/sub/Cls.java`)."""
+
+    file: str
+    line: int
+    function: str | None = None
+
+
+@dataclass(frozen=True)
 class LanguageSupport:
     """What every stage needs to know of a language. The fields without a default are what
     any language must say; the defaults fit a language with none of the feature."""
@@ -99,6 +110,13 @@ class LanguageSupport:
     is_test_name: Callable[[PurePath], bool] = lambda path: False
     # The encoding of a source file's bytes (PEP 263 for Python); raises ValueError.
     source_encoding: Callable[[bytes, str], str] = lambda data, relative: "utf-8"
+    # How its runtime prints a traceback (`repairbot.stacktrace`): the frame a line names,
+    # if any, and whether a line starts the next traceback of a chained exception (Python's
+    # "The above exception was the direct cause...", Java's `Caused by:`). A line is read by
+    # the registered languages in turn: a frame may name a file of another language (a
+    # Starlark file run by Python).
+    traceback_frame: Callable[[str], Frame | None] = lambda line: None
+    chains_traceback: Callable[[str], bool] = lambda line: False
     # Tracebacks print the innermost frame first (the JVM) rather than last (Python).
     innermost_frame_first: bool = False
     # Where a traceback's frames do not name a file by its path (Java's name `pkg/Cls.java`
