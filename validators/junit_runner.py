@@ -24,14 +24,14 @@ convention to lean on (QuixBugs' tests are `*_TEST`). Chosen tests: `--select-me
 the selected tests always run to the end.
 
 The JVM in the sandbox: it starts with the default `SandboxLimits` (2 GiB memory cgroup,
-`memory_bytes`; 256 processes); RLIMIT_AS stays off (it keeps the JVM from starting,
-DESIGN.md). The sandbox hides /sys, so the JVM cannot see its cgroup and would size its heap
+`memory_bytes`; 256 processes); RLIMIT_AS stays off (it keeps the JVM from starting).
+The sandbox hides /sys, so the JVM cannot see its cgroup and would size its heap
 from the host's RAM: the heap is capped at half the memory limit so that a memory-hungry test
 ends in an OutOfMemoryError that the report records instead of a cgroup kill that loses the
 report. Measured here (bwrap, 2 busy cores): a run of 7 small tests takes ~0.6 s wall and
 ~0.9 s CPU with DEFAULT_JVM_OPTIONS (~0.8 s / 1.3 s with the JVM's defaults), ~70 MiB peak.
 A hanging test ends the run at `timeout_s` with the whole JVM killed (JUnit's own timeouts
-leave spinning threads behind, DESIGN.md); the run is then `timed_out` with no outcomes.
+leave spinning threads behind); the run is then `timed_out` with no outcomes.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Per-test outcomes from JUnit XML, the one report format that pytest, Maven, Gradle and
-plain JUnit runners all write.
+"""Per-test outcomes from JUnit XML, the one report format that pytest, Maven Surefire and
+the JUnit Platform console launcher (the javac runner's) all write.
 
 pytest is asked for the `xunit1` family because it records each test's `file`, which lets
 us rebuild the exact pytest node id (`tests/test_x.py::TestA::test_b[1]`) that selection
