@@ -102,6 +102,9 @@ class LanguageSupport:
     generated_lines: bool = False
     # Functions are told apart by their parameter lists too (Java's overloads).
     overloads: bool = False
+    # Indentation is code (Python's blocks): two snippets that differ only in it may be two
+    # programs, so retrieval's "same code up to layout" keeps it.
+    significant_indentation: bool = False
     # Node types of one name or one literal value: the units token merging averages.
     atoms: frozenset[str] = frozenset({"identifier"})
     # A file name of this language that is a test wherever it lies (`is_test_file` adds the
