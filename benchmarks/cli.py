@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -11,7 +13,7 @@ from rich.console import Console
 
 from benchmarks import examples, quixbugs
 from benchmarks.bugs import Bug
-from benchmarks.evaluate import Mode, evaluate, summary_table
+from benchmarks.evaluate import BugResult, Mode, bug_table, evaluate, summary_table
 from repairbot.generate.registry import generator_kind
 from repairbot.text import markup
 
@@ -51,7 +53,9 @@ def _generators(names: str) -> list[str]:
     return listed
 
 
-def _run(suites: dict[str, list[Bug]], mode: str, out: Path, time_budget: float, generators: str | None) -> None:
+def _run(
+    suites: dict[str, list[Bug]], mode: str, out: Path, time_budget: float, generators: str | None, repeat: int = 1
+) -> list[BugResult]:
     """One suite per benchmark and language, so that the table gives each its own rows."""
     rows = []
     overrides: dict[str, object] = {"time_budget_s": time_budget}
@@ -59,9 +63,12 @@ def _run(suites: dict[str, list[Bug]], mode: str, out: Path, time_budget: float,
         overrides["generators"] = _generators(generators)
     with err.status(f"{sum(map(len, suites.values()))} bug(s)") as status:
         for suite, bugs in suites.items():
-            rows += evaluate(suite, bugs, _modes(mode), out, overrides, progress=lambda m: status.update(markup(m)))
+            rows += evaluate(
+                suite, bugs, _modes(mode), out, overrides, progress=lambda m: status.update(markup(m)), repeat=repeat
+            )
     typer.echo(summary_table(rows))
     err.print(f"per-bug results: {out / 'results.jsonl'}")
+    return rows
 
 
 @bench_app.command("quixbugs")
@@ -100,8 +107,14 @@ def bench_examples(
     language: Annotated[str, typer.Option(help=LANGUAGE_HELP)] = "both",
     time_budget: Annotated[float, typer.Option(help="Seconds per bug and mode.")] = 300.0,
     generators: Annotated[Optional[str], typer.Option(help=GENERATORS_HELP)] = None,
+    repeat: Annotated[int, typer.Option(min=1, help="Repairs per example and mode; timings are their medians.")] = 1,
+    json_file: Annotated[Optional[Path], typer.Option("--json", help="Also write this run's rows to FILE as JSON.")] = None,
 ) -> None:
-    """Repair the repo's own example bugs."""
+    """Repair the repo's own example bugs; a table per example too: the time to the first
+    plausible patch, the candidates tried, and whether the top patch is the reference fix."""
     scratch = Path(tempfile.mkdtemp(prefix="repairbot-examples-"))
     suites = {f"examples {LANGUAGE_NAMES[lang]}": examples.example_bugs(scratch, lang) for lang in _languages(language)}
-    _run(suites, mode, out, time_budget, generators)
+    rows = _run(suites, mode, out, time_budget, generators, repeat)
+    typer.echo(bug_table(rows))
+    if json_file is not None:
+        json_file.write_text(json.dumps([asdict(row) for row in rows], indent=2), encoding="utf-8")

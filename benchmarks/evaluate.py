@@ -4,7 +4,8 @@ the result against the reference fix.
 Each bug is repaired twice when asked: with real fault localization, and with the faulty
 lines given (perfect localization, as most APR papers report). Results go one JSON line per
 (bug, mode) to `results.jsonl` as soon as a bug is done, so an interrupted run resumes
-where it stopped: done rows are skipped, not rerun.
+where it stopped: done rows are skipped, not rerun. A bug may be repaired several times
+(`repeat`) for its timings: they are medians, since a shared machine is noisy.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class BugResult:
     top_patch: str = ""
     top_generator: str = ""
     error: str = ""
+    runs: int = 1  # the timings are medians over this many repairs; the rest is the first's
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -51,9 +53,10 @@ def evaluate(
     out_dir: Path,
     overrides: dict[str, Any] | None = None,
     progress: Callable[[str], None] = lambda _: None,
+    repeat: int = 1,
 ) -> list[BugResult]:
-    """Repair each bug in each mode (skipping rows already in `out_dir/results.jsonl`);
-    every row of this suite, old and new."""
+    """Repair each bug in each mode `repeat` times (skipping rows already in
+    `out_dir/results.jsonl`); every row of this suite, old and new."""
     out_dir.mkdir(parents=True, exist_ok=True)
     results_file = out_dir / "results.jsonl"
     done = {r.key: r for r in read_results(results_file)}
@@ -66,7 +69,7 @@ def evaluate(
                 rows.append(done[key])
                 continue
             progress(f"{suite}/{bug.name} ({mode})")
-            row = repair_bug(suite, bug, mode, store, overrides or {})
+            row = repair_bug(suite, bug, mode, store, overrides or {}, repeat)
             with results_file.open("a", encoding="utf-8") as out:
                 out.write(json.dumps(asdict(row)) + "\n")
             rows.append(row)
@@ -74,17 +77,24 @@ def evaluate(
     return rows
 
 
-def repair_bug(suite: str, bug: Bug, mode: Mode, store: JobStore, overrides: dict[str, Any]) -> BugResult:
-    row = BugResult(suite, bug.name, mode)
+def repair_bug(
+    suite: str, bug: Bug, mode: Mode, store: JobStore, overrides: dict[str, Any], repeat: int = 1
+) -> BugResult:
+    """The first repair's verdict and candidates, the median timings of `repeat` repairs
+    (no outcome cache: a repeat reuses no verdict, so each is timed in full)."""
+    row = BugResult(suite, bug.name, mode, runs=repeat)
     try:
         settings = job_settings(bug, mode, overrides)
-        result = repair(bug.project, settings, store)  # works in a copy: the bug stays as it is
+        # Each works in a copy: the bug stays as it is.
+        results = [repair(bug.project, settings, store) for _ in range(repeat)]
     except BadInput as exc:
         row.error = str(exc)
         return row
+    result = results[0]
     row.candidates_tried = result.candidates_tried
-    row.total_s = result.timings.get("total", 0.0)
-    row.time_to_first_plausible_s = result.time_to_first_plausible_s
+    row.total_s = statistics.median(r.timings.get("total", 0.0) for r in results)
+    found = [r.time_to_first_plausible_s for r in results if r.time_to_first_plausible_s is not None]
+    row.time_to_first_plausible_s = statistics.median(found) if found else None
     if result.patches:
         top = result.patches[0].candidate
         row.plausible = True
@@ -132,5 +142,21 @@ def summary_table(rows: list[BugResult]) -> str:
         lines.append(
             f"| {suite} | {mode} | {len(group)} | {sum(r.plausible for r in group)} "
             f"| {sum(r.top_matches_reference for r in group)} | {median} | {sum(bool(r.error) for r in group)} |"
+        )
+    return "\n".join(lines)
+
+
+def bug_table(rows: list[BugResult]) -> str:
+    """One line per (bug, mode): the verdicts, the candidates, and the median timings."""
+    lines = [
+        "| suite | bug | fault locations | plausible | top = reference | candidates tried "
+        "| time to first plausible (median s) | total (median s) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        first = f"{row.time_to_first_plausible_s:.2f}" if row.time_to_first_plausible_s is not None else "-"
+        lines.append(
+            f"| {row.suite} | {row.bug} | {row.mode} | {row.plausible} | {row.top_matches_reference} "
+            f"| {row.candidates_tried} | {first} | {row.total_s:.2f} |"
         )
     return "\n".join(lines)

@@ -2,8 +2,8 @@
 `expected.patch` (the reference fix, `git apply`-able in the example's root).
 
 Examples are Python (pytest) or Java (javac + JUnit, Maven's `src/main/java` layout).
-Repair runs only on Python so far, so callers that expect a repair ask for
-`example_projects("python")`; localization takes both.
+Without the model only Python is repaired (the fix templates are Python's), so callers that
+expect a repair without it ask for `example_projects("python")`; localization takes both.
 """
 
 from __future__ import annotations

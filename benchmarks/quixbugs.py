@@ -7,7 +7,7 @@ its tests into a project of its own under `scratch`, code unchanged.
 Python: the program and its test file in their QuixBugs folders, with QuixBugs' conftest.py,
 node.py, load_testdata.py and the JSON test data. Three buggy programs loop forever
 (bitcount, sqrt, find_first_in_sorted), so every test gets `test_timeout_s` through
-pytest-timeout, and the slowest correct test takes ~4 s: allow at least 5 s (DESIGN.md).
+pytest-timeout, and the slowest correct test takes ~4 s: allow at least 5 s.
 
 Java: java_programs/X.java (with the Node and WeightedEdge helpers) and
 java_testcases/junit/X_TEST.java (with QuixFixOracleHelper), compiled with javac and run with

@@ -46,7 +46,7 @@ from tree_sitter import Node
 from repairbot import dataflow
 from repairbot.domain import Reproduction, SuspiciousLocation
 from repairbot.errors import BadInput
-from repairbot.languages.registry import for_suffix, language_for
+from repairbot.languages.registry import for_suffix, is_test_file, language_for
 from repairbot.stacktrace import frame_lines, frame_weights
 from validators import safe_files
 from validators.runner import LineCoverage
@@ -116,23 +116,6 @@ def score(sbfl: float, evidence: float, trace_weight: float = TRACE_WEIGHT) -> f
     depth 1): 1.25 against 1.13, where a weight of 1 would give 1.5 against 1.51.
     """
     return sbfl * (1.0 + trace_weight * evidence)
-
-
-def is_test_file(relative: str) -> bool:
-    """pytest's conventions (`test_*`, `*_test`), any test directory on the way, and what the
-    file's language adds (`conftest.py`; Maven Surefire's `*Test.java`, `Test*.java`)."""
-    path = PurePosixPath(relative)
-    language = language_for(path)
-    return (
-        path.name.startswith("test_")
-        or path.stem.endswith("_test")
-        or (language is not None and language.is_test_name(path))
-        or any(_is_test_dir(part) for part in path.parts[:-1])
-    )
-
-
-def _is_test_dir(name: str) -> bool:
-    return name in ("test", "tests", "testing", "testcases") or name.endswith(("_test", "_tests", "_testcases"))
 
 
 @dataclass(frozen=True)

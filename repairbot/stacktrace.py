@@ -1,12 +1,9 @@
 """Frames of the failing tests' tracebacks, as evidence for fault localization.
 
 The tracebacks come from the failure messages the test runner reports (the text in the
-JUnit XML). Python: both pytest's layout (`path/file.py:12: in func`,
-`path/file.py:12: ValueError`) and Python's own (`File "path/file.py", line 12, in func`)
-are read, since pytest prints the latter for errors raised in subprocesses or quoted by
-plugins. Java: the JVM's `at pkg.Cls.method(Cls.java:12)` lines, innermost first; a frame
-names its source file only by class and file name, so it is found in the project by its
-package path (`pkg/Cls.java` under some source root).
+JUnit XML). How a traceback reads is each language's (`LanguageSupport.traceback_frame`,
+`chains_traceback`, `innermost_frame_first`): a line is read by every registered language
+in turn, so a report that quotes another runtime's traceback is read too.
 
 A chained exception (`raise X from Y`, an error while handling another; Java's
 `Caused by:` and `Suppressed:`) prints one traceback per exception; they are kept apart
@@ -15,63 +12,24 @@ because each has its own innermost frame, the place closest to where that except
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
-from repairbot.languages.registry import language_for
-
-_PYTEST_LOCATION = re.compile(r"^(?P<path>[^\s:][^\s:]*\.py):(?P<line>\d+):(?: in (?P<function>\S+)|\s|$)")
-_PYTHON_LOCATION = re.compile(r'^\s*File "(?P<path>[^"]+)", line (?P<line>\d+)(?:, in (?P<function>\S+))?')
-# `at [module@version/]pkg.Cls$Inner.method(Cls.java:12)`; a class loader's name may come
-# first (`app//pkg.Cls...`).
-_JAVA_FRAME = re.compile(
-    r"^\s*at (?:[^\s(/]*/)*(?P<cls>[\w$.]+)\.(?P<function>[\w$<>]+)\((?P<file>[\w$]+\.java):(?P<line>\d+)\)"
-)
-_CHAIN_SEPARATORS = (
-    "The above exception was the direct cause of the following exception",
-    "During handling of the above exception, another exception occurred",
-)
-_JAVA_CHAIN = re.compile(r"^\s*(?:Caused by|Suppressed): ")
-
-
-@dataclass(frozen=True)
-class Frame:
-    """One traceback entry. `file`: Python's as printed (relative to the run's directory
-    or absolute); Java's is the source's path below its source root, from the class's
-    package and the file name (`pkg/sub/Cls.java`)."""
-
-    file: str
-    line: int
-    function: str | None = None
-
+from repairbot.languages.registry import Frame, language_for, languages
 
 def parse_tracebacks(text: str) -> list[list[Frame]]:
-    """The tracebacks in a failure message, each outermost frame first.
-
-    pytest prints a location line for each frame, after the frame's code in its long style
-    and before it in its short style; either way the order of location lines is call order.
-    The JVM prints the innermost frame first: Java tracebacks are reversed.
-    """
+    """The tracebacks in a failure message, each outermost frame first (a language whose
+    runtime prints the innermost first has its tracebacks reversed)."""
+    known = list(languages())
     tracebacks: list[list[Frame]] = [[]]
     for line in text.splitlines():
-        if any(separator in line for separator in _CHAIN_SEPARATORS) or _JAVA_CHAIN.match(line):
+        if any(language.chains_traceback(line) for language in known):
             tracebacks.append([])
             continue
-        match = _PYTEST_LOCATION.match(line) or _PYTHON_LOCATION.match(line)
-        if match:
-            tracebacks[-1].append(Frame(match["path"], int(match["line"]), match["function"]))
-        elif java := _JAVA_FRAME.match(line):
-            tracebacks[-1].append(Frame(_java_path(java["cls"], java["file"]), int(java["line"]), java["function"]))
+        frame = next((frame for language in known if (frame := language.traceback_frame(line)) is not None), None)
+        if frame is not None:
+            tracebacks[-1].append(frame)
     return [_call_order(frames) for frames in tracebacks if frames]
-
-
-def _java_path(cls: str, file: str) -> str:
-    """`pkg.sub.Cls$Inner` in `Cls.java` -> `pkg/sub/Cls.java` (nested classes share their
-    top-level class's file, which the frame names)."""
-    package = cls.rpartition(".")[0]
-    return f"{package.replace('.', '/')}/{file}" if package else file
 
 
 def _call_order(frames: list[Frame]) -> list[Frame]:

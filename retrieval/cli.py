@@ -27,7 +27,7 @@ out = Console(soft_wrap=True, highlight=False)
 
 IndexDir = Annotated[
     Optional[Path],
-    typer.Option("--index-dir", help="Index directory (default: $REPAIRBOT_INDEX_DIR or the user data dir)."),
+    typer.Option("--index-dir", help="Index directory (default: $REPAIRBOT_INDEX_DIR, else index/ in the data dir)."),
 ]
 
 

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from repairbot.languages.registry import by_name
+
 KINDS = ("hunk", "function")
 _LANGUAGE = re.compile(r"^[a-z][a-z0-9+#_-]*$")
 MAX_REPORTED_PROBLEMS = 20
@@ -204,14 +206,16 @@ def unique(pairs: Iterable[BugFixPair], seen: set[str] | None = None) -> Iterato
 
 
 def same_code(a: str, b: str, language: str) -> bool:
-    """Equal up to layout. In Python indentation is code (a `return` moved out of a loop is
-    a classic fix), so there each line's relative indentation must match too."""
+    """Equal up to layout. Where indentation is code (`significant_indentation`: in Python
+    a `return` moved out of a loop is a classic fix), each line's relative indentation must
+    match too."""
     return _layout_free(a, language) == _layout_free(b, language)
 
 
 def _layout_free(code: str, language: str) -> list[tuple[int, str]]:
     lines = [line for line in textwrap.dedent(code.expandtabs(4)).splitlines() if line.strip()]
-    if language != "python":
+    support = by_name(language)
+    if support is None or not support.significant_indentation:
         return [(0, "".join("".join(lines).split()))]
     return [(len(line) - len(line.lstrip()), "".join(line.split())) for line in lines]
 

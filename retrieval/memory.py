@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import git
 
-from repairbot.config import default_data_dir
+from repairbot.config import load_settings
 from repairbot.domain import SuspiciousLocation
 from retrieval.files import write_text
 from retrieval.index import META_FILE, HybridIndex, read_meta
@@ -47,9 +47,10 @@ class MemoryUpdate:
 
 
 def index_dir() -> Path:
-    """`REPAIRBOT_INDEX_DIR`, else `index/` in the user data dir (next to the database)."""
+    """`REPAIRBOT_INDEX_DIR`, else `index/` in the operator's data dir (the `data_dir`
+    setting, where the models are too). Raises BadInput for invalid settings."""
     configured = os.environ.get(INDEX_DIR_ENV)
-    return Path(configured).expanduser() if configured else default_data_dir() / "index"
+    return Path(configured).expanduser() if configured else load_settings().data_dir / "index"
 
 
 def open_index(directory: Path | None = None, encoder: Encoder | None = None) -> HybridIndex:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import git
 
+from repairbot.languages.registry import is_test_file
 from retrieval import syntax
 from retrieval.corpus import MAX_FIELD_CHARS, BugFixPair, same_code, unique
 
@@ -36,7 +37,6 @@ _FIX_REFERENCE = re.compile(
     r"\b(fix(e[sd])?|close[sd]?|resolve[sd]?|issue):?\s+(#|GH-|https://\S+/issues/)\d+", re.IGNORECASE
 )
 _NOT_FIX = re.compile(r"\b(typos?|revert(s|ed)?|bump(s|ed)?|release[sd]?)\b", re.IGNORECASE)
-_TEST_FILE = re.compile(r"(^|/)(tests?|testing|src/test)/|(^|/)test_[^/]*\.py$|_test\.py$|Tests?\.java$")
 # (marker in the license text, SPDX id or, for families whose version is not read, the
 # family's name); the first match wins.
 _LICENSES = (
@@ -83,10 +83,6 @@ def is_fix_message(message: str) -> bool:
     if _NOT_FIX.search(subject):
         return False
     return bool(_FIX_SUBJECT.search(subject) or _FIX_REFERENCE.search(message))
-
-
-def is_test_file(path: str) -> bool:
-    return bool(_TEST_FILE.search(path))
 
 
 def mine_repository(

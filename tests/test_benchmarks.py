@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from benchmarks.bugs import given_locations, line_ranges, same_program
-from benchmarks.evaluate import evaluate, job_settings, read_results
+from benchmarks.evaluate import bug_table, evaluate, job_settings, read_results
 from benchmarks.prepared import prepared
 from benchmarks.examples import example_bugs, example_language
 from benchmarks.quixbugs import java_bugs, python_bugs
@@ -236,6 +236,16 @@ def test_batch_evaluation_judges_against_the_reference_and_resumes(checkout: Pat
     again = evaluate("fake", bugs, ["given", "localized"], out, overrides)
     assert again == rows and (out / "results.jsonl").read_text().splitlines() == lines  # nothing rerun
     assert read_results(out / "results.jsonl") == rows
+
+
+def test_a_repeated_evaluation_reports_each_bugs_median_timings(checkout: Path, tmp_path: Path) -> None:
+    bugs = python_bugs(checkout, tmp_path / "scratch")
+    overrides = {"generators": ["templates"], "time_budget_s": NEVER_S}
+    [row] = evaluate("fake", bugs, ["given"], tmp_path / "results", overrides, repeat=2)
+    assert row.runs == 2 and row.plausible and row.time_to_first_plausible_s is not None
+    assert f"| fake | {bugs[0].name} | given | True | {row.top_matches_reference} | {row.candidates_tried} |" in bug_table([row])
+    never = CliRunner().invoke(app, ["bench", "examples", "--repeat", "0"])
+    assert never.exit_code == 2 and "--repeat" in never.output
 
 
 def apply_diff(project: Path, diff: str, destination: Path) -> str:

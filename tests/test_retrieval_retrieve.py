@@ -103,6 +103,12 @@ def test_index_dir_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch, t
     assert index_dir().name == "index" and "repairbot" in str(index_dir())
 
 
+def test_index_dir_follows_the_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv(INDEX_DIR_ENV)
+    monkeypatch.setenv("REPAIRBOT_DATA_DIR", str(tmp_path / "data"))
+    assert index_dir() == tmp_path / "data" / "index"
+
+
 # --- the CLI, with a tiny BERT checkpoint as the encoder ---------------------------------
 
 @pytest.fixture(scope="module")

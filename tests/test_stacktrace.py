@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from pathlib import Path
 
 import pytest
 
+from repairbot.languages import python
+from repairbot.languages.registry import register, unregister
 from repairbot.localize import is_test_file
 from repairbot.stacktrace import Frame, frame_weights, parse_tracebacks, relative_to
 
@@ -98,3 +102,32 @@ def test_weights_are_one_over_depth_averaged_over_failing_tests(tmp_path: Path) 
 def test_a_line_takes_its_best_depth_once_per_test(tmp_path: Path) -> None:
     recursion = "\n".join(f"lib/walk.py:{line}: in walk" for line in (3, 5, 3, 5, 3))
     assert frame_weights([recursion], tmp_path, lambda f: True) == {("lib/walk.py", 3): 1.0, ("lib/walk.py", 5): 0.5}
+
+
+# Lua's stack traceback: innermost frame first, each `file:line: in function 'name'`.
+LUA_TRACE = """\
+lua: app/cart.lua:4: attempt to perform arithmetic on a nil value (local 'price')
+stack traceback:
+        app/cart.lua:4: in function 'total'
+        app/main.lua:9: in main chunk
+        [C]: in ?"""
+_LUA_FRAME = re.compile(r"^\s+(?P<path>[^\s:]+\.lua):(?P<line>\d+): in (?:function '(?P<function>[^']+)'|main chunk)")
+
+
+def _lua_frame(line: str) -> Frame | None:
+    match = _LUA_FRAME.match(line)
+    return Frame(match["path"], int(match["line"]), match["function"]) if match else None
+
+
+def test_a_registered_language_reads_its_own_tracebacks() -> None:
+    assert parse_tracebacks(LUA_TRACE) == []
+    # Lua stands in with Python's parser: only how its tracebacks read matters here.
+    lua = dataclasses.replace(
+        python.SUPPORT, name="lua", title="Lua", suffixes=(".lua",),
+        traceback_frame=_lua_frame, innermost_frame_first=True,
+    )
+    register(lua)
+    try:
+        assert parse_tracebacks(LUA_TRACE) == [[Frame("app/main.lua", 9), Frame("app/cart.lua", 4, "total")]]
+    finally:
+        unregister(lua.name)

@@ -48,7 +48,7 @@ from urllib.parse import unquote_plus
 
 import platformdirs
 
-from repairbot.languages.java import JavaSources
+from repairbot.languages import java
 from validators.runner import LineCoverage
 
 JAVA_LIB = Path("/usr/share/java")
@@ -120,7 +120,7 @@ class JacocoCoverage:
         result = subprocess.run(argv, capture_output=True, text=True, timeout=READ_TIMEOUT_S)
         if result.returncode != 0:
             raise JacocoError(f"reading JaCoCo execution data failed: {result.stderr.strip()[-2000:]}")
-        sources = JavaSources(workdir.resolve(), source_roots)
+        sources = java.JavaSources(workdir.resolve(), source_roots)
         coverage: LineCoverage = {}
         for row in result.stdout.splitlines():
             dump, source, lines = row.split("\t")
@@ -169,7 +169,7 @@ def _build_helpers(cache_root: Path) -> Path:
     staging = Path(tempfile.mkdtemp(prefix="build-", dir=cache_root))
     try:
         classes = staging / "classes"
-        sources = [str(p) for p in sorted(SOURCES_DIR.rglob("*.java"))]
+        sources = sorted(str(p) for glob in java.SUPPORT.globs for p in SOURCES_DIR.rglob(glob))
         compile_path = os.pathsep.join(map(str, [RUNTIME_API, *PLATFORM_JARS, *CORE_JARS]))
         result = subprocess.run(
             [_javac(), "-nowarn", "-d", str(classes), "-cp", compile_path, *sources],

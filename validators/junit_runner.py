@@ -24,14 +24,14 @@ convention to lean on (QuixBugs' tests are `*_TEST`). Chosen tests: `--select-me
 the selected tests always run to the end.
 
 The JVM in the sandbox: it starts with the default `SandboxLimits` (2 GiB memory cgroup,
-`memory_bytes`; 256 processes); RLIMIT_AS stays off (it keeps the JVM from starting,
-DESIGN.md). The sandbox hides /sys, so the JVM cannot see its cgroup and would size its heap
+`memory_bytes`; 256 processes); RLIMIT_AS stays off (it keeps the JVM from starting).
+The sandbox hides /sys, so the JVM cannot see its cgroup and would size its heap
 from the host's RAM: the heap is capped at half the memory limit so that a memory-hungry test
 ends in an OutOfMemoryError that the report records instead of a cgroup kill that loses the
 report. Measured here (bwrap, 2 busy cores): a run of 7 small tests takes ~0.6 s wall and
 ~0.9 s CPU with DEFAULT_JVM_OPTIONS (~0.8 s / 1.3 s with the JVM's defaults), ~70 MiB peak.
 A hanging test ends the run at `timeout_s` with the whole JVM killed (JUnit's own timeouts
-leave spinning threads behind, DESIGN.md); the run is then `timed_out` with no outcomes.
+leave spinning threads behind); the run is then `timed_out` with no outcomes.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from repairbot.domain import TestRun
+from repairbot.languages import java
 from validators import safe_files
 from validators.jacoco import JacocoCoverage
 from validators.jvm import ARTIFACTS_DIR, combine_runs, compile_errors, read_reports, remove_artifact, safe_dir
@@ -119,8 +120,8 @@ def _sha256(workdir: Path, relative: str) -> str:
     return safe_files.sha256(workdir, relative).hex()
 
 
-def project_files(workdir: Path, roots: tuple[str, ...], pattern: str) -> list[str]:
-    """Files matching `pattern` under the roots (relative POSIX paths), skipping hidden
+def project_files(workdir: Path, roots: tuple[str, ...], *patterns: str) -> list[str]:
+    """Files matching one of `patterns` under the roots (relative POSIX paths), skipping hidden
     dirs (.repairbot, .git) and anything reached through a link: after a run the tests may
     have planted links to host files, which this process would otherwise read."""
     found: set[str] = set()
@@ -128,11 +129,12 @@ def project_files(workdir: Path, roots: tuple[str, ...], pattern: str) -> list[s
         base = workdir / root
         if not safe_files.is_directory(workdir, root):
             continue
-        for path in base.rglob(pattern):  # does not descend into linked dirs
-            relative = path.relative_to(workdir)
-            hidden = any(part.startswith(".") for part in relative.parts[:-1])
-            if not hidden and not path.is_symlink() and path.is_file():
-                found.add(relative.as_posix())
+        for pattern in patterns:
+            for path in base.rglob(pattern):  # does not descend into linked dirs
+                relative = path.relative_to(workdir)
+                hidden = any(part.startswith(".") for part in relative.parts[:-1])
+                if not hidden and not path.is_symlink() and path.is_file():
+                    found.add(relative.as_posix())
     return sorted(found)
 
 
@@ -268,8 +270,8 @@ class JavacJUnitRunner:
         """Compile what changed since the last compile in `workdir` (see the module doc)."""
         workdir = workdir.resolve()
         layout = self.layout(workdir)
-        main = project_files(workdir, layout.main_roots, "*.java")
-        tests = project_files(workdir, layout.test_roots, "*.java")
+        main = project_files(workdir, layout.main_roots, *java.SUPPORT.globs)
+        tests = project_files(workdir, layout.test_roots, *java.SUPPORT.globs)
         current = {path: _sha256(workdir, path) for path in main + tests}
         libs = self._lib_jars(workdir)
         setup = self._setup(workdir, layout, libs)

@@ -1,5 +1,5 @@
-"""Per-test outcomes from JUnit XML, the one report format that pytest, Maven, Gradle and
-plain JUnit runners all write.
+"""Per-test outcomes from JUnit XML, the one report format that pytest, Maven Surefire and
+the JUnit Platform console launcher (the javac runner's) all write.
 
 pytest is asked for the `xunit1` family because it records each test's `file`, which lets
 us rebuild the exact pytest node id (`tests/test_x.py::TestA::test_b[1]`) that selection
@@ -25,6 +25,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from repairbot.domain import TestOutcome, TestStatus
+from repairbot.languages import python
 from validators import safe_files
 
 # A report of tens of thousands of tests with long tracebacks stays well below this.
@@ -103,10 +104,10 @@ def _test_id(case: ET.Element, root: Path) -> str:
         return file
     if not file:
         return f"{classname}.{name}" if classname else name
-    module = file.removesuffix(".py").replace("/", ".")
+    module = file.removesuffix(python.SUFFIX).replace("/", ".")
     if classname != module and not classname.startswith(module + "."):
         module = _collecting_module(classname, root) or module
-        file = module.replace(".", "/") + ".py"
+        file = module.replace(".", "/") + python.SUFFIX
     inner = classname.removeprefix(module).lstrip(".")
     return "::".join([file, *filter(None, inner.split(".")), name])
 
@@ -114,7 +115,7 @@ def _test_id(case: ET.Element, root: Path) -> str:
 def _collecting_module(classname: str, root: Path) -> str | None:
     parts = classname.split(".")
     for end in range(len(parts) - 1, 0, -1):
-        if safe_files.exists_regular(root, "/".join(parts[:end]) + ".py"):
+        if safe_files.exists_regular(root, "/".join(parts[:end]) + python.SUFFIX):
             return ".".join(parts[:end])
     return None
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from repairbot.languages import java
 from validators import defects4j_runner, junit_runner, maven_runner, pytest_runner
 from validators.defects4j_runner import Defects4JRunner
 from validators.junit_runner import JavacJUnitRunner
@@ -52,9 +53,10 @@ class RunnerKind:
 
 
 def _has_java_sources(project: Path) -> bool:
-    for path in project.rglob("*.java"):
-        if not SKIPPED_DIRS.intersection(path.relative_to(project).parts[:-1]):
-            return True
+    for glob in java.SUPPORT.globs:
+        for path in project.rglob(glob):
+            if not SKIPPED_DIRS.intersection(path.relative_to(project).parts[:-1]):
+                return True
     return False
 
 

@@ -5,7 +5,7 @@ Two modes, chosen once per process by `detect_sandbox`:
 * ``bwrap``: bubblewrap with every namespace unshared (no network, not even loopback to the
   host's PostgreSQL/Redis), a read-only view of the system and the Python installation, the
   work dir as the only writable host path, a private /tmp, a fresh /proc and no capabilities.
-  bwrap started by root is no sandbox (DESIGN.md: a root-launched run remounted / read-write),
+  bwrap started by root is no sandbox (a root-launched run could remount / read-write),
   so bwrap itself must run unprivileged. An unprivileged bwrap, however, cannot bind paths it
   cannot reach, and here Python lives under /root (mode 0700) and pytest's work dirs under
   /tmp/pytest-of-root (0700). So when the caller is root the command is nested::
@@ -15,8 +15,8 @@ Two modes, chosen once per process by `detect_sandbox`:
           bwrap (uid 65534: user, pid, net, ipc, uts, cgroup namespaces; no capabilities)
             the test command
 
-  The outer layer never runs untrusted code; the inner one is the sandbox DESIGN.md measured
-  as containing every attack. Its mounts come from a more privileged namespace, so the
+  The outer layer never runs untrusted code; the inner one is the sandbox that the attacks
+  of `tests/attacks/` are run against. Its mounts come from a more privileged namespace, so the
   kernel locks them: the sandbox cannot remount them read-write or peel them off. Files the
   run writes belong to uid 65534, so the work dir must belong to that uid first
   (`Sandbox.prepare_workdir`). A caller that is not root runs one bwrap as itself.
@@ -29,7 +29,7 @@ Resource limits in both modes: a per-run cgroup where one is writable (memory wi
 process count, CPU accounting, and one-shot kill of everything in it), else rlimits. Each
 process also gets RLIMIT_CPU, RLIMIT_FSIZE (which also caps the output file, so a test
 printing gigabytes is stopped instead of filling the disk) and RLIMIT_CORE=0. RLIMIT_AS is
-off by default: it is per process and keeps the JVM from starting (DESIGN.md).
+off by default: it is per process and keeps the JVM from starting.
 
 When `run` returns, nothing it started is left: the process group, the cgroup (or the pid
 namespace in bwrap mode, which also catches `setsid()` children) are killed and the

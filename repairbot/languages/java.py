@@ -10,13 +10,14 @@ header of compound ones (an `if`'s condition, a `for`'s `(init; condition; updat
 
 from __future__ import annotations
 
+import re
 from pathlib import Path, PurePath, PurePosixPath
 
 import tree_sitter_java
 from tree_sitter import Language, Node, Query, QueryCursor, Tree
 
 from repairbot.languages import ThreadParser
-from repairbot.languages.registry import LanguageSupport, lazy
+from repairbot.languages.registry import Frame, LanguageSupport, lazy
 
 LANGUAGE = Language(tree_sitter_java.language())
 _PARSER = ThreadParser(LANGUAGE)
@@ -239,6 +240,36 @@ def is_test_class(path: PurePath) -> bool:
     return name.endswith(("Test", "Tests", "TestCase")) or (name.startswith("Test") and not name[4:5].islower())
 
 
+# `at [module@version/]pkg.Cls$Inner.method(Cls.java:12)`; a class loader's name may come
+# first (`app//pkg.Cls...`).
+_FRAME = re.compile(
+    r"^\s*at (?:[^\s(/]*/)*(?P<cls>[\w$.]+)\.(?P<function>[\w$<>]+)\((?P<file>[\w$]+\.java):(?P<line>\d+)\)"
+)
+_CHAINED = re.compile(r"^\s*(?:Caused by|Suppressed): ")
+
+
+def traceback_frame(line: str) -> Frame | None:
+    """The frame of a JVM stack trace line. It names its source only by class and file
+    name, so the frame's file is the package path (`pkg/Cls.java`), which `JavaSources`
+    finds below some source root."""
+    match = _FRAME.match(line)
+    if match is None:
+        return None
+    return Frame(_package_path(match["cls"], match["file"]), int(match["line"]), match["function"])
+
+
+def chains_traceback(line: str) -> bool:
+    """A chained exception's cause (`Caused by:`) or one it suppressed (`Suppressed:`)."""
+    return _CHAINED.match(line) is not None
+
+
+def _package_path(cls: str, file: str) -> str:
+    """`pkg.sub.Cls$Inner` in `Cls.java` -> `pkg/sub/Cls.java` (nested classes share their
+    top-level class's file, which the frame names)."""
+    package = cls.rpartition(".")[0]
+    return f"{package.replace('.', '/')}/{file}" if package else file
+
+
 SUPPORT = LanguageSupport.of_module(
     __name__,
     name="java",
@@ -262,6 +293,8 @@ SUPPORT = LanguageSupport.of_module(
         "binary_integer_literal", "decimal_floating_point_literal", "hex_floating_point_literal",
     }),
     is_test_name=is_test_class,
+    traceback_frame=traceback_frame,
+    chains_traceback=chains_traceback,
     innermost_frame_first=True,
     source_index=lambda workdir: JavaSources(workdir).find,
     masks=lazy("repairbot.generate.masks", "java_masks"),

@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import ast
 import io
+import re
 import tokenize
 from collections.abc import Collection, Iterator
+from pathlib import PurePath
 
 import tree_sitter_python
 from tree_sitter import Language, Node, Query, QueryCursor, Tree
 
 from repairbot.languages import ThreadParser
-from repairbot.languages.registry import LanguageSupport, lazy
+from repairbot.languages.registry import Frame, LanguageSupport, lazy
 
 LANGUAGE = Language(tree_sitter_python.language())
 _PARSER = ThreadParser(LANGUAGE)
 _MISSING = Query(LANGUAGE, "(MISSING) @missing")
+SUFFIX = ".py"
 
 SIMPLE_STATEMENTS = frozenset(
     {
@@ -276,6 +279,35 @@ def reference_program(text: str) -> str | None:
     return ast.dump(tree)
 
 
+def is_test_name(path: PurePath) -> bool:
+    """pytest's test modules (`test_*.py`, `*_test.py`) and its `conftest.py` of fixtures."""
+    return path.name.startswith("test_") or path.stem.endswith("_test") or path.name == "conftest.py"
+
+
+# pytest's location lines (`path/file.py:12: in func`, `path/file.py:12: ValueError`) and
+# Python's own (`File "path/file.py", line 12, in func`), which pytest prints for errors
+# raised in subprocesses or quoted by plugins.
+_PYTEST_LOCATION = re.compile(r"^(?P<path>[^\s:][^\s:]*\.py):(?P<line>\d+):(?: in (?P<function>\S+)|\s|$)")
+_PYTHON_LOCATION = re.compile(r'^\s*File "(?P<path>[^"]+)", line (?P<line>\d+)(?:, in (?P<function>\S+))?')
+_CHAIN_SEPARATORS = (
+    "The above exception was the direct cause of the following exception",
+    "During handling of the above exception, another exception occurred",
+)
+
+
+def traceback_frame(line: str) -> Frame | None:
+    """The frame a line of a pytest report or a Python traceback names: pytest prints a
+    location line for each frame, after the frame's code in its long style and before it
+    in its short style, so either way their order is call order."""
+    match = _PYTEST_LOCATION.match(line) or _PYTHON_LOCATION.match(line)
+    return Frame(match["path"], int(match["line"]), match["function"]) if match else None
+
+
+def chains_traceback(line: str) -> bool:
+    """`raise X from Y` and an error while handling another print one traceback each."""
+    return any(separator in line for separator in _CHAIN_SEPARATORS)
+
+
 def source_encoding(data: bytes, relative: str) -> str:
     """As Python decodes a source file (PEP 263): a BOM or a coding line, else UTF-8."""
     try:
@@ -289,7 +321,7 @@ SUPPORT = LanguageSupport.of_module(
     __name__,
     name="python",
     title="Python",
-    suffixes=(".py",),
+    suffixes=(SUFFIX,),
     line_comment="#",
     grammar=LANGUAGE,
     functions=frozenset({"function_definition"}),
@@ -300,8 +332,11 @@ SUPPORT = LanguageSupport.of_module(
     detection_statements=DETECTION_STATEMENTS,
     is_inert=is_inert,
     output_distances=lazy("repairbot.dataflow", "python_output_distances"),
+    significant_indentation=True,
     atoms=frozenset({"identifier", "string", "integer", "float", "string_content"}),
-    is_test_name=lambda path: path.name == "conftest.py",
+    is_test_name=is_test_name,
+    traceback_frame=traceback_frame,
+    chains_traceback=chains_traceback,
     source_encoding=source_encoding,
     masks=lazy("repairbot.generate.masks", "python_masks"),
     fix_templates=True,

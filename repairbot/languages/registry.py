@@ -17,7 +17,7 @@ import importlib
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path, PurePath
+from pathlib import Path, PurePath, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from tree_sitter import Language, Node, Tree
@@ -41,6 +41,17 @@ class CompletionRequest:
     single_line: bool
     path: Path  # the engine reads the file's names from it
     project_root: Path  # the work copy: the names of the project
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One traceback entry, as a language's `traceback_frame` reads it. `file`: a path as
+    printed (relative to the run's directory or absolute) or, for a language whose frames
+    name no path, the name its `source_index` looks up (Java's `pkg/sub/Cls.java`)."""
+
+    file: str
+    line: int
+    function: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,13 +102,24 @@ class LanguageSupport:
     generated_lines: bool = False
     # Functions are told apart by their parameter lists too (Java's overloads).
     overloads: bool = False
+    # Indentation is code (Python's blocks): two snippets that differ only in it may be two
+    # programs, so retrieval's "same code up to layout" keeps it.
+    significant_indentation: bool = False
     # Node types of one name or one literal value: the units token merging averages.
     atoms: frozenset[str] = frozenset({"identifier"})
-    # A file name of this language that is a test beyond the shared conventions (a `tests`
-    # dir, `test_*`, `*_test`): `conftest.py`, Surefire's `*Test.java`.
+    # A file name of this language that is a test wherever it lies (`is_test_file` adds the
+    # test folders every language shares): pytest's `test_*.py` and `conftest.py`,
+    # Surefire's `*Test.java`.
     is_test_name: Callable[[PurePath], bool] = lambda path: False
     # The encoding of a source file's bytes (PEP 263 for Python); raises ValueError.
     source_encoding: Callable[[bytes, str], str] = lambda data, relative: "utf-8"
+    # How its runtime prints a traceback (`repairbot.stacktrace`): the frame a line names,
+    # if any, and whether a line starts the next traceback of a chained exception (Python's
+    # "The above exception was the direct cause...", Java's `Caused by:`). A line is read by
+    # the registered languages in turn: a frame may name a file of another language (a
+    # Starlark file run by Python).
+    traceback_frame: Callable[[str], Frame | None] = lambda line: None
+    chains_traceback: Callable[[str], bool] = lambda line: False
     # Tracebacks print the innermost frame first (the JVM) rather than last (Python).
     innermost_frame_first: bool = False
     # Where a traceback's frames do not name a file by its path (Java's name `pkg/Cls.java`
@@ -108,6 +130,11 @@ class LanguageSupport:
     # parsed file; typed loosely, for this layer does not import the generators.
     masks: Callable[[bytes, Tree, int, int], Iterable[Any]] = lambda data, tree, start, end: ()
     fix_templates: bool = False  # repairbot/generate/templates.py's rewrite rules apply
+
+    @property
+    def globs(self) -> tuple[str, ...]:
+        """The glob patterns of its files (`*.java`): how a runner lists a project's sources."""
+        return tuple(f"*{suffix}" for suffix in self.suffixes)
 
     @classmethod
     def of_module(cls, module_name: str, **fields: Any) -> LanguageSupport:
@@ -159,6 +186,24 @@ def unregister(name: str) -> None:
 def language_for(file: str | PurePath) -> LanguageSupport | None:
     """The language of `file` by its suffix; None for a file repairbot does not read as code."""
     return for_suffix(PurePath(file).suffix)
+
+
+# Folders whose files are tests in any language (pytest's `tests/`, Maven's `src/test/`),
+# also as the end of a name (QuixBugs' `python_testcases/`, `unit_tests/`).
+TEST_DIRS = ("test", "tests", "testing", "testcases")
+TEST_DIR_ENDINGS = ("_test", "_tests", "_testcases")
+
+
+def is_test_file(relative: str | PurePath) -> bool:
+    """A test (or a test's helper) of the project, never a suspect nor a mined fix: a file
+    below a test folder, or one its language names a test (`LanguageSupport.is_test_name`)."""
+    path = PurePosixPath(relative)
+    language = language_for(path)
+    return (language is not None and language.is_test_name(path)) or any(_is_test_dir(part) for part in path.parts[:-1])
+
+
+def _is_test_dir(name: str) -> bool:
+    return name in TEST_DIRS or name.endswith(TEST_DIR_ENDINGS)
 
 
 def for_suffix(suffix: str) -> LanguageSupport | None:

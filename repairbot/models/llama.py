@@ -1,7 +1,7 @@
 """GGUF models through llama-cpp-python (the default model's backend).
 
 One thread: on 2 cores shared with test runs, llama.cpp with 2 threads drops to 1-3
-tokens/s as soon as another process takes a core, while 1 thread holds ~8 (DESIGN.md).
+tokens/s as soon as another process takes a core, while 1 thread holds ~8.
 Logits are read from the context after each `eval`: with `logits_all=False` (the only
 setting that does not keep n_ctx x 152k floats) llama-cpp-python leaves `scores` empty.
 """
