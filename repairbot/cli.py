@@ -7,6 +7,7 @@ progress and messages go to stderr. Exit codes: 0 patch found, 1 no patch, 2 bad
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -241,8 +242,11 @@ def worker(
         return
     from repairbot.queue.tasks import app as celery
 
+    # A node name of its own: two workers of one host named alike would share RabbitMQ's
+    # exclusive control queue, and the second would die.
     celery.worker_main(["worker", f"--concurrency={concurrency}", f"--queues={queues}", "--pool=prefork",
-                        "--loglevel=INFO", "--without-gossip", "--without-mingle"])
+                        f"--hostname=repairbot{os.getpid()}@%h", "--loglevel=INFO", "--without-gossip",
+                        "--without-mingle"])
 
 
 @app.command()

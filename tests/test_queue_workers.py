@@ -141,7 +141,7 @@ def test_a_python_example_is_repaired_by_a_worker_on_redis(tmp_path: Path, postg
     detail = QueueStore(postgres_url).get_job(job_id)
     assert detail is not None
     assert detail.summary.status == "succeeded" and detail.summary.attempts == 1
-    assert detail.summary.worker is not None and detail.summary.worker.startswith("celery@")
+    assert detail.summary.worker is not None and detail.summary.worker.startswith("repairbot")
     assert changed_lines(detail.patches[0].diff) == expected_lines("shopping_cart")
     shown = cli(env, "show", str(job_id))
     assert f"worker: {detail.summary.worker} (attempt 1)" in shown.stdout
