@@ -215,6 +215,7 @@ def test_a_killed_workers_job_is_finished_by_another_without_duplicate_rows(
     detail = store.get_job(job_id)
     assert detail is not None and candidates == detail.summary.candidates_tried == distinct
     assert cached >= 1  # what the dead worker validated was not validated again
+    assert not glob.glob(os.path.join(tempfile.gettempdir(), f"repairbot-job*-p{pool_process}-*"))  # removed
 
 
 def test_a_duplicate_message_runs_nothing_twice(tmp_path: Path, postgres_url: str, redis_url: str) -> None:
@@ -235,8 +236,9 @@ def test_a_duplicate_message_runs_nothing_twice(tmp_path: Path, postgres_url: st
 
 
 def job_leftovers(job_id: int) -> list[str]:
-    """The job's unpacked project and workspaces, and processes still running in them."""
-    folders = glob.glob(os.path.join(tempfile.gettempdir(), f"repairbot-job{job_id}-*"))
+    """The job's temp folder (its unpacked project and workspaces), and processes still
+    running in it."""
+    folders = glob.glob(os.path.join(tempfile.gettempdir(), f"repairbot-job{job_id}-p*"))
     processes = []
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
@@ -263,6 +265,7 @@ def test_cancel_stops_a_running_job_and_leaves_nothing_behind(
         state: JobState = store.state(job_id)
         assert (state.status, state.error) == (JobStatus.CANCELLED, "cancelled by request")
         wait_until(lambda: not job_leftovers(job_id), "the job's files and processes to go", timeout_s=30)
+        assert not job_leftovers(job_id)
 
 
 def test_the_embedded_default_runs_jobs_with_no_broker(tmp_path: Path, postgres_url: str) -> None:
@@ -288,4 +291,4 @@ def test_bad_input_gets_repairs_exit_codes_and_one_line_errors(
     with worker(env, tmp_path / "worker.log"):
         result = cli(env, "submit", str(passing), "--wait")
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1].startswith("error: nothing to repair")
+    assert result.stderr.strip().splitlines()[-1] == "error: all 3 tests pass: there is no failure to repair"

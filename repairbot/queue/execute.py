@@ -15,12 +15,15 @@ local worker (`repairbot.queue.local`), so both keep the same guarantees:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import shutil
 import signal
 import socket
 import tempfile
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +36,8 @@ from repairbot.pipeline import repair_recorded
 from repairbot.queue import snapshot
 
 logger = logging.getLogger(__name__)
+
+TEMP_PREFIX = "repairbot-job"
 
 
 def worker_name(base: str | None = None) -> str:
@@ -61,8 +66,8 @@ def execute(job_id: int, operator: Settings, store: QueueStore, worker: str) -> 
     logger.info("job %d: attempt %d on %s", job_id, attempt, worker)
     lease = _Lease(store, job_id, worker, operator.job_lease_s)
     try:
-        with cancellable(), lease, tempfile.TemporaryDirectory(prefix=f"repairbot-job{job_id}-") as scratch:
-            _run(job_id, store, Path(scratch), lease)
+        with cancellable(), lease, _job_temp_dir(job_id) as scratch:
+            _run(job_id, store, scratch)
     except Cancelled:
         reason = lease.reason or "cancelled by SIGTERM"
         if store.state(job_id).status in (JobStatus.RUNNING, JobStatus.CANCELLED):  # not a finished job's late signal
@@ -75,7 +80,7 @@ def execute(job_id: int, operator: Settings, store: QueueStore, worker: str) -> 
     return Ran(job_id, True)
 
 
-def _run(job_id: int, store: QueueStore, scratch: Path, lease: _Lease) -> None:
+def _run(job_id: int, store: QueueStore, scratch: Path) -> None:
     recorded = store.recorded_input(job_id)
     project = scratch / "project"
     project.mkdir()
@@ -87,6 +92,41 @@ def _run(job_id: int, store: QueueStore, scratch: Path, lease: _Lease) -> None:
         raise
     store.begin_attempt(job_id, settings.model_dump(mode="json"))
     repair_recorded(job_id, project, settings, store, lambda message: logger.info("job %d: %s", job_id, message))
+
+
+@contextlib.contextmanager
+def _job_temp_dir(job_id: int) -> Iterator[Path]:
+    """One folder for everything the job writes to the temp dir (its project, workspaces,
+    coverage data), named by this process: what a worker killed mid-job leaves behind is
+    one folder that `remove_orphans` finds by its dead process id. A process runs one job
+    at a time, so pointing `tempfile` at the folder for the job's length is safe."""
+    with tempfile.TemporaryDirectory(prefix=f"{TEMP_PREFIX}{job_id}-p{os.getpid()}-") as scratch:
+        before, tempfile.tempdir = tempfile.tempdir, scratch
+        try:
+            yield Path(scratch)
+        finally:
+            tempfile.tempdir = before
+
+
+def remove_orphans() -> list[Path]:
+    """Remove the temp folders of jobs whose process on this host is gone (killed mid-job)."""
+    removed = []
+    for folder in Path(tempfile.gettempdir()).glob(f"{TEMP_PREFIX}*-p*-*"):
+        pid = folder.name.removeprefix(TEMP_PREFIX).split("-")[1].removeprefix("p")
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def materialize(recorded: RecordedInput, project: Path) -> None:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from repairbot.config import Settings
 from repairbot.db.queue import QueueStore
-from repairbot.queue.execute import execute, worker_name
+from repairbot.queue.execute import execute, remove_orphans, worker_name
 from repairbot.queue.sweep import sweep
 
 logger = logging.getLogger(__name__)
@@ -43,6 +43,7 @@ def serve(settings: Settings, store: QueueStore, exit_when_idle_s: float | None 
     idle_since = time.monotonic()
     while True:
         sweep(store, settings.job_max_attempts, resend=None)
+        remove_orphans()
         if any(execute(job_id, settings, store, worker).ran for job_id in store.queued_jobs()[:1]):
             idle_since = time.monotonic()
             continue

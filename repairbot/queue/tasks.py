@@ -29,7 +29,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from repairbot.config import Settings, load_settings
 from repairbot.db.models import JobStatus
 from repairbot.db.queue import QueueStore
-from repairbot.queue.execute import execute, worker_name
+from repairbot.queue.execute import execute, remove_orphans, worker_name
 from repairbot.queue.sweep import sweep
 
 logger = logging.getLogger(__name__)
@@ -96,13 +96,16 @@ def send(job_id: int, time_budget_s: float, celery: Celery | None = None) -> Non
 
 
 def start_sweeper(settings: Settings, celery: Celery, stop: threading.Event) -> threading.Thread:
-    """Every half lease, look for jobs whose worker died (`repairbot.queue.sweep`)."""
+    """Every half lease, look for jobs whose worker died (`repairbot.queue.sweep`) and
+    remove the temp folders such workers left on this host."""
     store = QueueStore(settings.database_url, migrate=False)
 
     def loop() -> None:
         while not stop.wait(settings.job_lease_s / 2):
             try:
                 sweep(store, settings.job_max_attempts, lambda job_id: send(job_id, store.state(job_id).budget_s, celery))
+                for folder in remove_orphans():
+                    logger.warning("removed %s: its worker died mid-job", folder)
             except Exception:  # the database or the broker briefly gone: next round
                 logger.exception("sweep for jobs whose worker died failed")
 
