@@ -5,7 +5,7 @@ The repo file lets a project pin what only it knows (its test command, its budge
 environment lets an operator point every job at a shared database or broker; flags win
 because the person typing them meant it.
 
-The repository under repair is untrusted (see "Trust boundary" in the design notes): its file
+The repository under repair is untrusted (see "Security model" in the README): its file
 may only describe the project (`REPO_DESCRIBES`) and lower budgets (`REPO_BUDGETS`). Every
 other setting it names is refused with a warning, so the sandbox, the database, the model,
 the data dir and the fault locations come from the operator alone.
@@ -48,19 +48,20 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("repairbot"))
 
 
-def default_database_url() -> str:
-    return f"sqlite:///{default_data_dir() / 'repairbot.db'}"
+def default_database_url(data_dir: Path) -> str:
+    return f"sqlite:///{data_dir / 'repairbot.db'}"
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="REPAIRBOT_", extra="forbid")
 
-    database_url: str = Field(default_factory=default_database_url)
     broker_url: str | None = Field(
         default=None, description="Celery broker of `repairbot submit` and `repairbot worker` (redis://, amqp://); "
         "None: jobs queue in the database and run in a local worker process.",
     )
     data_dir: Path = Field(default_factory=default_data_dir)
+    # After data_dir: its default is a file there.
+    database_url: str = Field(default_factory=lambda fields: default_database_url(fields["data_dir"]))
     snapshot_max_bytes: int = Field(
         default=64 * safe_files.MiB, gt=0,
         description="`repairbot submit PATH`: the most bytes of (not git-ignored) files packed into the database.",

@@ -214,7 +214,9 @@ def test_piped_output_is_complete(tmp_path: Path) -> None:
 
     listing = run_cli("jobs", database_url=url)
     header, row = listing.stdout.splitlines()
-    assert header.split("\t") == ["job", "status", "stage", "candidates", "plausible", "created", "project", "error"]
-    assert row.split("\t")[6] == str(project.resolve())  # whole, though far wider than 80 columns
+    assert header.split("\t") == [
+        "job", "status", "stage", "worker", "candidates", "plausible", "created", "project", "error"
+    ]
+    assert row.split("\t")[7] == str(project.resolve())  # whole, though far wider than 80 columns
     shown = run_cli("show", row.split("\t")[0], database_url=url)
     assert re.search(r"; time to first plausible: \d+\.\ds$", shown.stdout, re.MULTILINE), shown.stdout

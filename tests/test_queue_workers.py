@@ -292,3 +292,45 @@ def test_bad_input_gets_repairs_exit_codes_and_one_line_errors(
         result = cli(env, "submit", str(passing), "--wait")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == "error: all 3 tests pass: there is no failure to repair"
+
+
+@contextlib.contextmanager
+def own_redis(port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """A Redis server of the test's own (never the machine's), keeping nothing on disk."""
+    server = subprocess.Popen(["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = redis.Redis(port=port)
+    wait_until(lambda: _pings(client), "the test's Redis server", timeout_s=30)
+    try:
+        yield server
+    finally:
+        server.kill()
+        server.wait()
+
+
+def _pings(client: redis.Redis) -> bool:
+    try:
+        return bool(client.ping())
+    except redis.ConnectionError:
+        return False
+
+
+def test_a_broker_outage_mid_job_is_survived_and_a_dead_broker_is_reported(tmp_path: Path, postgres_url: str) -> None:
+    port = random.randint(20000, 30000)
+    env = service_env(tmp_path, postgres_url, f"redis://127.0.0.1:{port}/0")
+    store = QueueStore(postgres_url)
+    down = cli(env, "submit", str(EXAMPLES_DIR / "shopping_cart"))
+    assert down.returncode == 2
+    assert down.stderr.strip().startswith(f"error: job 1 not queued: the broker at redis://127.0.0.1:{port}/0 is unreachable")
+    assert store.state(1).status is JobStatus.FAILED
+    with own_redis(port) as server, worker(env, tmp_path / "worker.log"):
+        job_id = int(cli(env, "submit", str(slow_project(tmp_path / "project"))).stdout)
+        wait_until(lambda: store.state(job_id).stage == "validate", "the job's validation")
+        server.kill()  # the broker gone mid-job, its messages with it
+        server.wait()
+        time.sleep(3)
+        with own_redis(port):
+            wait_until(lambda: store.state(job_id).finished, "the job's end")
+            assert store.state(job_id).status is JobStatus.SUCCEEDED
+            after = submitted_and_fixed(env, "meeting_rooms")  # the worker reconnected
+    assert store.state(after).attempts == 1

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from repairbot.config import Settings, load_settings
+from repairbot.db.models import JobStatus
 from repairbot.db.queue import JobState, QueueStore, RecordedInput
 from repairbot.errors import BadInput
 from repairbot.pipeline import check_project
@@ -35,8 +36,28 @@ def submit(target: str, commit: str | None, overrides: dict[str, Any], store: Qu
         settings = load_settings(project, **overrides)
         recorded = RecordedInput("snapshot", overrides, archive=snapshot.pack(project, settings.snapshot_max_bytes))
     job_id = store.enqueue_job(target, settings.test_command or [], recorded)
-    dispatch(job_id, settings)
+    try:
+        dispatch(job_id, settings)
+    except Exception as exc:
+        if settings.broker_url is None or not _broker_unreachable(exc):
+            raise
+        reason = f"the broker at {redacted(settings.broker_url)} is unreachable: {exc}"
+        store.finish_job(job_id, JobStatus.FAILED, error=f"not queued: {reason}")
+        raise BadInput(f"job {job_id} not queued: {reason}") from exc
     return job_id
+
+
+def _broker_unreachable(exc: Exception) -> bool:
+    import kombu.exceptions
+
+    return isinstance(exc, (kombu.exceptions.OperationalError, ConnectionError))
+
+
+def redacted(url: str) -> str:
+    """A broker URL without its password, for messages and logs."""
+    from kombu.utils.url import maybe_sanitize_url
+
+    return str(maybe_sanitize_url(url))
 
 
 def dispatch(job_id: int, settings: Settings) -> None:
