@@ -54,3 +54,23 @@ def example_bugs(scratch: Path, language: str | None = None) -> list[Bug]:
                  if line.startswith("+++ b/")]
         bugs.append(Bug(example.name, example_language(example), example, {f: (fixed / f).read_text(encoding="utf-8") for f in files}))
     return bugs
+
+
+# A bug whose every test takes a second: a job on it is still running when a test or a
+# benchmark kills its worker or cancels it (tests/test_queue_workers.py, scripts/bench_queue.py).
+SLOW_PROJECT = {
+    "tariff.py": "def fare(zones):\n    base = 2\n    if zones > 3:\n        return base * zones - 1\n"
+                 "    return base * zones + 1\n",
+    "tests/conftest.py": "import time\nimport pytest\n\n@pytest.fixture(autouse=True)\ndef slow():\n"
+                         "    time.sleep(1.0)\n",
+    "tests/test_tariff.py": "from tariff import fare\n\ndef test_one_zone():\n    assert fare(1) == 3\n\n"
+                            "def test_two_zones():\n    assert fare(2) == 5\n\ndef test_five_zones():\n"
+                            "    assert fare(5) == 11\n",
+}
+
+
+def write_slow_project(root: Path) -> Path:
+    for name, text in SLOW_PROJECT.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root

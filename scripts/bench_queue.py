@@ -34,19 +34,10 @@ from pathlib import Path
 
 import sqlalchemy
 
-from benchmarks.examples import example_projects
+from benchmarks.examples import example_projects, write_slow_project
 from repairbot.db.queue import QueueStore
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-SLOW_PROJECT = {
-    "tariff.py": "def fare(zones):\n    base = 2\n    if zones > 3:\n        return base * zones - 1\n"
-                 "    return base * zones + 1\n",
-    "tests/conftest.py": "import time\nimport pytest\n\n@pytest.fixture(autouse=True)\ndef slow():\n"
-                         "    time.sleep(1.0)\n",
-    "tests/test_tariff.py": "from tariff import fare\n\ndef test_one_zone():\n    assert fare(1) == 3\n\n"
-                            "def test_two_zones():\n    assert fare(2) == 5\n\ndef test_five_zones():\n"
-                            "    assert fare(5) == 11\n",
-}
 
 
 @contextlib.contextmanager
@@ -130,10 +121,7 @@ def throughput(env: dict[str, str], database_url: str, count: int, logs: Path) -
 def pickup_after_kill(env: dict[str, str], database_url: str, logs: Path) -> float:
     store = QueueStore(database_url)
     with tempfile.TemporaryDirectory() as tmp:
-        project = Path(tmp) / "project"
-        for name, text in SLOW_PROJECT.items():
-            (project / name).parent.mkdir(parents=True, exist_ok=True)
-            (project / name).write_text(text)
+        project = write_slow_project(Path(tmp) / "project")
         with workers(env, 2, logs) as processes:
             job_id = submit(env, project)
             while (store.get_job(job_id) or sys.exit("no job")).summary.candidates_tried < 1:

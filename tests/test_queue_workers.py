@@ -20,7 +20,7 @@ import pytest
 import redis
 from sqlalchemy import func, select
 
-from benchmarks.examples import EXAMPLES_DIR
+from benchmarks.examples import EXAMPLES_DIR, write_slow_project
 from repairbot.config import load_settings
 from repairbot.db.models import CandidateRow, JobStatus, ValidationRun
 from repairbot.db.queue import JobState, QueueStore
@@ -165,23 +165,6 @@ def test_a_java_example_is_repaired_by_a_worker_on_rabbitmq_with_the_model(
     assert QueueStore(postgres_url).state(job_id).status is JobStatus.SUCCEEDED
 
 
-SLOW_PROJECT = {
-    # Each validation takes seconds: a worker can be killed, and a job cancelled, mid-job.
-    "tariff.py": "def fare(zones):\n    base = 2\n    if zones > 3:\n        return base * zones - 1\n"
-                 "    return base * zones + 1\n",
-    "tests/conftest.py": "import time\nimport pytest\n\n@pytest.fixture(autouse=True)\ndef slow():\n"
-                         "    time.sleep(1.0)\n",
-    "tests/test_tariff.py": "from tariff import fare\n\ndef test_one_zone():\n    assert fare(1) == 3\n\n"
-                            "def test_two_zones():\n    assert fare(2) == 5\n\ndef test_five_zones():\n"
-                            "    assert fare(5) == 11\n",
-}
-
-
-def slow_project(root: Path) -> Path:
-    for name, text in SLOW_PROJECT.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
-    return root
 
 
 def parent_of(pid: int) -> int:
@@ -194,7 +177,7 @@ def test_a_killed_workers_job_is_finished_by_another_without_duplicate_rows(
 ) -> None:
     env = service_env(tmp_path, postgres_url, rabbitmq_url)
     store = QueueStore(postgres_url)
-    project = slow_project(tmp_path / "project")
+    project = write_slow_project(tmp_path / "project")
     with worker(env, tmp_path / "a.log") as a, worker(env, tmp_path / "b.log") as b:
         submitted = cli(env, "submit", str(project))
         assert submitted.returncode == 0, submitted.stderr
@@ -221,7 +204,7 @@ def test_a_killed_workers_job_is_finished_by_another_without_duplicate_rows(
 def test_a_duplicate_message_runs_nothing_twice(tmp_path: Path, postgres_url: str, redis_url: str) -> None:
     env = service_env(tmp_path, postgres_url, redis_url)
     store = QueueStore(postgres_url)
-    project = slow_project(tmp_path / "project")
+    project = write_slow_project(tmp_path / "project")
     with worker(env, tmp_path / "a.log"), worker(env, tmp_path / "b.log"):
         job_id = int(cli(env, "submit", str(project)).stdout)
         wait_until(lambda: store.state(job_id).status is JobStatus.RUNNING, "the job's start")
@@ -257,7 +240,7 @@ def test_cancel_stops_a_running_job_and_leaves_nothing_behind(
     env = service_env(tmp_path, postgres_url, broker_url)
     store = QueueStore(postgres_url)
     with worker(env, tmp_path / "worker.log"):
-        job_id = int(cli(env, "submit", str(slow_project(tmp_path / "project"))).stdout)
+        job_id = int(cli(env, "submit", str(write_slow_project(tmp_path / "project"))).stdout)
         wait_until(lambda: store.state(job_id).stage in ("reproduce", "localize", "validate"), "the job's start")
         cancelled = cli(env, "cancel", str(job_id))
         assert cancelled.returncode == 0 and "cancel requested" in cancelled.stderr
@@ -286,7 +269,7 @@ def test_bad_input_gets_repairs_exit_codes_and_one_line_errors(
     assert missing.returncode == 2 and missing.stderr.strip() == f"error: {tmp_path / 'nowhere'} does not exist"
     commit_without_url = cli(env, "submit", str(EXAMPLES_DIR / "shopping_cart"), "--commit", "abc123")
     assert commit_without_url.returncode == 2 and "--commit goes with a git URL" in commit_without_url.stderr
-    passing = slow_project(tmp_path / "passing")
+    passing = write_slow_project(tmp_path / "passing")
     (passing / "tariff.py").write_text("def fare(zones):\n    return 2 * zones + 1\n")
     with worker(env, tmp_path / "worker.log"):
         result = cli(env, "submit", str(passing), "--wait")
@@ -324,7 +307,7 @@ def test_a_broker_outage_mid_job_is_survived_and_a_dead_broker_is_reported(tmp_p
     assert down.stderr.strip().startswith(f"error: job 1 not queued: the broker at redis://127.0.0.1:{port}/0 is unreachable")
     assert store.state(1).status is JobStatus.FAILED
     with own_redis(port) as server, worker(env, tmp_path / "worker.log"):
-        job_id = int(cli(env, "submit", str(slow_project(tmp_path / "project"))).stdout)
+        job_id = int(cli(env, "submit", str(write_slow_project(tmp_path / "project"))).stdout)
         wait_until(lambda: store.state(job_id).stage == "validate", "the job's validation")
         server.kill()  # the broker gone mid-job, its messages with it
         server.wait()
