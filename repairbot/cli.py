@@ -22,7 +22,7 @@ from rich.text import Text
 from benchmarks.cli import bench_app
 from repairbot import report
 from repairbot.cancel import cancellable
-from repairbot.config import Settings, load_settings
+from repairbot.config import load_settings
 from repairbot.db.models import JobStatus
 from repairbot.db.session import upgrade
 from repairbot.db.store import JobStore
@@ -34,17 +34,14 @@ from repairbot.errors import (
     Cancelled,
     RepairbotError,
 )
-from repairbot.localize import Suspect, check_given, suspects, tie_sizes
+from repairbot.localize import tie_sizes
 from repairbot.models import install as model_files
 from repairbot.pipeline import (
-    check_project,
     generator_names,
-    make_runner,
-    reproduce_failure,
+    rank_suspects,
 )
 from repairbot.pipeline import repair as run_repair
 from repairbot.text import capped, markup, printable
-from repairbot.workspace import Workspace
 from retrieval.cli import index_app
 
 app = typer.Typer(help="Automated program repair: find the fault, generate patches, prove them by tests.",
@@ -386,7 +383,7 @@ def localize(
                                  localize_formula=formula, localize_granularity=granularity,
                                  locations=location or None)
         with cancellable(), _progress("running the test suite with per-test coverage"):
-            ranked = _rank_project(path, settings)
+            ranked = rank_suspects(path, settings)
     except RepairbotError as exc:
         raise _fail(str(exc), exc.exit_code) from None
     except Cancelled as exc:
@@ -401,21 +398,6 @@ def localize(
         tie = f"={tied}" if tied > 1 else ""
         out.print(f"{index:>4}  {loc.score:>8.4f}  {tie:>4}  {where:<32} {printable(suspect.function):<24} {code}",
                   markup=False, highlight=False)
-
-
-def _rank_project(path: Path, settings: Settings) -> list[Suspect]:
-    """Intake, reproduce and localize, as a repair job does, without recording a job."""
-    check_project(path)
-    check_given(settings.locations, path)  # before the baseline run
-    runner = make_runner(settings, path)
-    with Workspace(path) as workspace:
-        runner.prepare(workspace.root)
-        reproduction = reproduce_failure(runner, workspace, settings)
-        return suspects(
-            reproduction, workspace.root, runner.line_coverage(workspace.root),
-            formula=settings.localize_formula, granularity=settings.localize_granularity,
-            trace_weight=settings.stack_trace_weight, given=settings.locations,
-        )
 
 
 def _line_of(root: Path, file: str, line: int) -> str:

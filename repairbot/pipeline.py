@@ -36,7 +36,7 @@ from repairbot.errors import BadInput, Cancelled
 from repairbot.generate.combine import combine, fixed_tests
 from repairbot.generate.registry import Generator, Retrieved, generator_kind, generator_kinds
 from repairbot.languages.registry import language_for, languages
-from repairbot.localize import GivenLines, check_given, localize, parse_given
+from repairbot.localize import GivenLines, Suspect, check_given, localize, parse_given, suspects
 from repairbot.models import resolve
 from repairbot.rank import normalized, order_for_validation, rank_patches
 from repairbot.reproduce import passing_in_full_copy, reproduce
@@ -294,6 +294,22 @@ def _run_job(
         timings=job.timings,
         time_to_first_plausible_s=tally.first_plausible_s,
     )
+
+
+def rank_suspects(project: Path, settings: Settings) -> list[Suspect]:
+    """Intake, reproduce and localize, as a repair job does, without recording a job
+    (`repairbot localize`): every suspect with its function and line, for ties and display."""
+    check_project(project)
+    check_given(settings.locations, project)  # before the baseline run
+    runner = make_runner(settings, project)
+    with Workspace(project) as workspace:
+        runner.prepare(workspace.root)
+        reproduction = reproduce_failure(runner, workspace, settings)
+        return suspects(
+            reproduction, workspace.root, runner.line_coverage(workspace.root),
+            formula=settings.localize_formula, granularity=settings.localize_granularity,
+            trace_weight=settings.stack_trace_weight, given=settings.locations,
+        )
 
 
 def reproduce_failure(
