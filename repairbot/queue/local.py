@@ -42,9 +42,14 @@ def serve(settings: Settings, store: QueueStore, exit_when_idle_s: float | None 
     worker = worker_name()
     idle_since = time.monotonic()
     while True:
-        sweep(store, settings.job_max_attempts, resend=None)
-        remove_orphans()
-        if any(execute(job_id, settings, store, worker).ran for job_id in store.queued_jobs()[:1]):
+        try:
+            sweep(store, settings.job_max_attempts, resend=None)
+            remove_orphans()
+            ran = any(execute(job_id, settings, store, worker).ran for job_id in store.queued_jobs()[:1])
+        except Exception:  # recorded on the job where it could be; the database may be briefly gone
+            logger.exception("embedded worker: a job or a look at the queue ended with an error")
+            ran = False
+        if ran:
             idle_since = time.monotonic()
             continue
         if exit_when_idle_s is not None and time.monotonic() - idle_since > exit_when_idle_s:
