@@ -24,6 +24,18 @@ def scrubbed_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def is_alive(pid: int) -> bool:
+    """Whether process `pid` runs; one of another user's counts as running. What the
+    sandbox's cgroups and the queue's job folders are named by, to find a dead owner's."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def last_line(text: str) -> str:
     """The line of a tool's output that usually says what went wrong, capped: a test can
     print megabytes on one line, and this line ends up in a one-line error."""

@@ -58,7 +58,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Literal
 
-from validators.process import CommandNotRunnable
+from validators.process import CommandNotRunnable, is_alive
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -243,15 +243,7 @@ def _owner_alive(name: str) -> bool:
     """Whether the worker named in `repairbot-<pid>-<id>` still runs (unknown: yes). Pids
     are this pid namespace's: workers sharing a parent cgroup must share it too."""
     owner = name.split("-")[1]
-    if not owner.isdigit():
-        return True
-    try:
-        os.kill(int(owner), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return not owner.isdigit() or is_alive(int(owner))
 
 
 def _read_key(path: Path, key: str) -> int:

@@ -34,6 +34,7 @@ from repairbot.db.queue import QueueStore, RecordedInput
 from repairbot.errors import BadInput, Cancelled
 from repairbot.pipeline import repair_recorded
 from repairbot.queue import snapshot
+from validators.process import is_alive
 
 logger = logging.getLogger(__name__)
 
@@ -113,20 +114,10 @@ def remove_orphans() -> list[Path]:
     removed = []
     for folder in Path(tempfile.gettempdir()).glob(f"{TEMP_PREFIX}*-p*-*"):
         pid = folder.name.removeprefix(TEMP_PREFIX).split("-")[1].removeprefix("p")
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not is_alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def materialize(recorded: RecordedInput, project: Path) -> None:
