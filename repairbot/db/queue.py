@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, or_, select, update
 
 from repairbot.config import Settings
 from repairbot.db.models import (
@@ -115,13 +115,7 @@ class QueueStore(JobStore):
                 .where(
                     RepairJob.id == job_id,
                     RepairJob.cancel_requested.is_(False),
-                    or_(
-                        RepairJob.status == JobStatus.QUEUED,
-                        and_(
-                            RepairJob.status == JobStatus.RUNNING,
-                            or_(RepairJob.lease_expires_at < now, RepairJob.worker == worker),
-                        ),
-                    ),
+                    or_(_claimable(now), and_(RepairJob.status == JobStatus.RUNNING, RepairJob.worker == worker)),
                 )
                 .values(
                     status=JobStatus.RUNNING, worker=worker, lease_expires_at=now + timedelta(seconds=lease_s),
@@ -177,15 +171,14 @@ class QueueStore(JobStore):
     def queued_jobs(self, limit: int = 100) -> list[int]:
         """Queued job ids, oldest first, and running ones whose lease expired."""
         with self._sessions() as session:
-            return list(session.scalars(_claimable().order_by(RepairJob.id).limit(limit)))
+            query = select(RepairJob.id).where(_claimable(utcnow())).order_by(RepairJob.id).limit(limit)
+            return list(session.scalars(query))
 
     def stale_jobs(self) -> list[tuple[int, int, str | None]]:
         """(job id, attempts, worker) of running jobs whose lease expired: their worker died."""
         with self._sessions() as session:
             rows = session.execute(
-                select(RepairJob.id, RepairJob.attempts, RepairJob.worker).where(
-                    RepairJob.status == JobStatus.RUNNING, RepairJob.lease_expires_at < utcnow()
-                )
+                select(RepairJob.id, RepairJob.attempts, RepairJob.worker).where(_lease_expired(utcnow()))
             )
             return [(job_id, attempts, worker) for job_id, attempts, worker in rows]
 
@@ -195,10 +188,7 @@ class QueueStore(JobStore):
         with self._sessions.begin() as session:
             changed = session.execute(
                 update(RepairJob)
-                .where(
-                    RepairJob.id == job_id, RepairJob.status == JobStatus.RUNNING,
-                    RepairJob.lease_expires_at < utcnow(),
-                )
+                .where(RepairJob.id == job_id, _lease_expired(utcnow()))
                 .values(status=status, error=reason, finished_at=utcnow(), lease_expires_at=None)
             )
             return changed.rowcount == 1
@@ -211,11 +201,13 @@ class QueueStore(JobStore):
             )
 
 
-def _claimable() -> Any:
-    return select(RepairJob.id).where(
-        RepairJob.cancel_requested.is_(False),
-        or_(
-            RepairJob.status == JobStatus.QUEUED,
-            and_(RepairJob.status == JobStatus.RUNNING, RepairJob.lease_expires_at < utcnow()),
-        ),
+def _lease_expired(now: datetime) -> ColumnElement[bool]:
+    """A running job whose worker stopped renewing its lease."""
+    return and_(RepairJob.status == JobStatus.RUNNING, RepairJob.lease_expires_at < now)
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    """A job any worker may take: queued, or its worker dead; never one asked to end."""
+    return and_(
+        RepairJob.cancel_requested.is_(False), or_(RepairJob.status == JobStatus.QUEUED, _lease_expired(now))
     )
