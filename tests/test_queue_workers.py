@@ -51,6 +51,12 @@ def rabbitmq_url() -> str:
     return RABBITMQ_URL
 
 
+@pytest.fixture(params=["redis", "embedded"])
+def redis_or_embedded(request: pytest.FixtureRequest) -> str | None:
+    """The broker URL of a Redis database of the test's own, or None: the embedded default."""
+    return request.getfixturevalue("redis_url") if request.param == "redis" else None
+
+
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     with fresh_postgres_database() as url:
@@ -232,12 +238,10 @@ def job_leftovers(job_id: int) -> list[str]:
     return folders + processes
 
 
-@pytest.mark.parametrize("broker", ["redis", "embedded"])
 def test_cancel_stops_a_running_job_and_leaves_nothing_behind(
-    broker: str, tmp_path: Path, postgres_url: str, request: pytest.FixtureRequest
+    tmp_path: Path, postgres_url: str, redis_or_embedded: str | None
 ) -> None:
-    broker_url = request.getfixturevalue("redis_url") if broker == "redis" else None
-    env = service_env(tmp_path, postgres_url, broker_url)
+    env = service_env(tmp_path, postgres_url, redis_or_embedded)
     store = QueueStore(postgres_url)
     with worker(env, tmp_path / "worker.log"):
         job_id = int(cli(env, "submit", str(write_slow_project(tmp_path / "project"))).stdout)
@@ -259,12 +263,10 @@ def test_the_embedded_default_runs_jobs_with_no_broker(tmp_path: Path, postgres_
     assert listed[1].split("\t")[:2] == [str(job_id), "succeeded"]
 
 
-@pytest.mark.parametrize("broker", ["redis", "embedded"])
 def test_bad_input_gets_repairs_exit_codes_and_one_line_errors(
-    broker: str, tmp_path: Path, postgres_url: str, request: pytest.FixtureRequest
+    tmp_path: Path, postgres_url: str, redis_or_embedded: str | None
 ) -> None:
-    broker_url = request.getfixturevalue("redis_url") if broker == "redis" else None
-    env = service_env(tmp_path, postgres_url, broker_url)
+    env = service_env(tmp_path, postgres_url, redis_or_embedded)
     missing = cli(env, "submit", str(tmp_path / "nowhere"))
     assert missing.returncode == 2 and missing.stderr.strip() == f"error: {tmp_path / 'nowhere'} does not exist"
     commit_without_url = cli(env, "submit", str(EXAMPLES_DIR / "shopping_cart"), "--commit", "abc123")
