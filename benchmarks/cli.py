@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Optional
@@ -14,6 +15,8 @@ from rich.console import Console
 from benchmarks import examples, quixbugs
 from benchmarks.bugs import Bug
 from benchmarks.evaluate import BugResult, Mode, bug_table, evaluate, summary_table
+from repairbot.config import load_settings
+from repairbot.errors import RepairbotError
 from repairbot.generate.registry import generator_kind
 from repairbot.text import markup
 
@@ -24,6 +27,8 @@ MODE_HELP = "Fault locations: 'localized' (repairbot's own), 'given' (the refere
 OUT_HELP = "Results folder (results.jsonl, jobs.db); a rerun resumes from it."
 LANGUAGE_HELP = "Which programs: 'python', 'java' or 'both'."
 LANGUAGE_NAMES = {"python": "Python", "java": "Java"}
+QUEUE_HELP = ("One job per bug and mode on the task queue (REPAIRBOT_BROKER_URL, else the embedded worker), "
+              "run by every worker; this process waits for them.")
 GENERATORS_HELP = "Generators in the order they run, comma-separated (templates, infill, masked); default: the settings'."
 
 
@@ -53,22 +58,53 @@ def _generators(names: str) -> list[str]:
     return listed
 
 
+def _names(bugs: str | None) -> set[str] | None:
+    """The `--bugs` option: names in any case, None for all."""
+    return {name.strip().lower() for name in bugs.split(",") if name.strip()} if bugs else None
+
+
+def _check_known(names: set[str] | None, suites: dict[str, list[Bug]], what: str) -> None:
+    unknown = (names or set()) - {bug.name.lower() for selected in suites.values() for bug in selected}
+    if unknown:
+        raise typer.BadParameter(f"no such {what}: {', '.join(sorted(unknown))}", param_hint="--bugs")
+
+
 def _run(
-    suites: dict[str, list[Bug]], mode: str, out: Path, time_budget: float, generators: str | None, repeat: int = 1
+    suites: dict[str, list[Bug]], mode: str, out: Path, time_budget: float, generators: str | None,
+    queue: bool = False, repeat: int = 1,
 ) -> list[BugResult]:
-    """One suite per benchmark and language, so that the table gives each its own rows."""
-    rows = []
+    """One suite per benchmark and language, so that the table gives each its own rows; with
+    `queue`, every (bug, mode) a job on the task queue. The summary is printed and written to
+    `out/summary.md` once the last bug is done."""
     overrides: dict[str, object] = {"time_budget_s": time_budget}
     if generators:
         overrides["generators"] = _generators(generators)
+    modes = _modes(mode)
     with err.status(f"{sum(map(len, suites.values()))} bug(s)") as status:
-        for suite, bugs in suites.items():
-            rows += evaluate(
-                suite, bugs, _modes(mode), out, overrides, progress=lambda m: status.update(markup(m)), repeat=repeat
-            )
-    typer.echo(summary_table(rows))
+        progress = lambda message: status.update(markup(message))  # noqa: E731
+        if queue:
+            rows = _queued(suites, modes, out, overrides, progress)
+        else:
+            rows = [row for suite, bugs in suites.items()
+                    for row in evaluate(suite, bugs, modes, out, overrides, progress=progress, repeat=repeat)]
+    summary = summary_table(rows)
+    (out / "summary.md").write_text(summary + "\n", encoding="utf-8")
+    typer.echo(summary)
     err.print(f"per-bug results: {out / 'results.jsonl'}")
     return rows
+
+
+def _queued(
+    suites: dict[str, list[Bug]], modes: list[Mode], out: Path, overrides: dict[str, object],
+    progress: Callable[[str], None],
+) -> list[BugResult]:
+    from benchmarks.queued import evaluate_queued  # the queue's client: only when used
+
+    try:
+        return evaluate_queued(suites, modes, out, overrides, load_settings(), progress)
+    except RepairbotError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(exc.exit_code) from None
 
 
 @bench_app.command("quixbugs")
@@ -81,9 +117,10 @@ def bench_quixbugs(
     time_budget: Annotated[float, typer.Option(help="Seconds per bug and mode.")] = 300.0,
     test_timeout: Annotated[float, typer.Option(help="Seconds per Python test (three buggy programs loop forever).")] = 5.0,
     generators: Annotated[Optional[str], typer.Option(help=GENERATORS_HELP)] = None,
+    queue: Annotated[bool, typer.Option("--queue", help=QUEUE_HELP)] = False,
 ) -> None:
     """Repair QuixBugs' Python and/or Java programs from a checkout."""
-    names = {name.strip().lower() for name in bugs.split(",")} if bugs else None
+    names = _names(bugs)
     scratch = Path(tempfile.mkdtemp(prefix="repairbot-quixbugs-"))
     languages = _languages(language)
     suites: dict[str, list[Bug]] = {}
@@ -94,10 +131,8 @@ def bench_quixbugs(
             suites["QuixBugs Java"] = quixbugs.java_bugs(path, scratch, names)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--path") from None
-    unknown = (names or set()) - {bug.name.lower() for selected in suites.values() for bug in selected}
-    if unknown:
-        raise typer.BadParameter(f"no such QuixBugs program: {', '.join(sorted(unknown))}", param_hint="--bugs")
-    _run(suites, mode, out, time_budget, generators)
+    _check_known(names, suites, "QuixBugs program")
+    _run(suites, mode, out, time_budget, generators, queue)
 
 
 @bench_app.command("examples")
@@ -105,16 +140,26 @@ def bench_examples(
     out: Annotated[Path, typer.Option(help=OUT_HELP)] = Path("bench-results/examples"),
     mode: Annotated[str, typer.Option(help=MODE_HELP)] = "both",
     language: Annotated[str, typer.Option(help=LANGUAGE_HELP)] = "both",
+    bugs: Annotated[Optional[str], typer.Option(help="Comma-separated example names (default: all).")] = None,
     time_budget: Annotated[float, typer.Option(help="Seconds per bug and mode.")] = 300.0,
     generators: Annotated[Optional[str], typer.Option(help=GENERATORS_HELP)] = None,
     repeat: Annotated[int, typer.Option(min=1, help="Repairs per example and mode; timings are their medians.")] = 1,
     json_file: Annotated[Optional[Path], typer.Option("--json", help="Also write this run's rows to FILE as JSON.")] = None,
+    queue: Annotated[bool, typer.Option("--queue", help=QUEUE_HELP)] = False,
 ) -> None:
     """Repair the repo's own example bugs; a table per example too: the time to the first
     plausible patch, the candidates tried, and whether the top patch is the reference fix."""
+    if queue and repeat > 1:
+        raise typer.BadParameter("timings of repeated repairs are taken on this machine, not on the queue", param_hint="--repeat")
+    names = _names(bugs)
     scratch = Path(tempfile.mkdtemp(prefix="repairbot-examples-"))
-    suites = {f"examples {LANGUAGE_NAMES[lang]}": examples.example_bugs(scratch, lang) for lang in _languages(language)}
-    rows = _run(suites, mode, out, time_budget, generators, repeat)
+    suites = {
+        f"examples {LANGUAGE_NAMES[lang]}": [bug for bug in examples.example_bugs(scratch, lang)
+                                            if names is None or bug.name.lower() in names]
+        for lang in _languages(language)
+    }
+    _check_known(names, suites, "example")
+    rows = _run(suites, mode, out, time_budget, generators, queue, repeat)
     typer.echo(bug_table(rows))
     if json_file is not None:
         json_file.write_text(json.dumps([asdict(row) for row in rows], indent=2), encoding="utf-8")

@@ -45,6 +45,10 @@ class BugResult:
     def key(self) -> tuple[str, str, str]:
         return (self.suite, self.bug, self.mode)
 
+    @property
+    def outcome(self) -> str:
+        return self.error or ("plausible" if self.plausible else "no patch")
+
 
 def evaluate(
     suite: str,
@@ -69,11 +73,9 @@ def evaluate(
                 rows.append(done[key])
                 continue
             progress(f"{suite}/{bug.name} ({mode})")
-            row = repair_bug(suite, bug, mode, store, overrides or {}, repeat)
-            with results_file.open("a", encoding="utf-8") as out:
-                out.write(json.dumps(asdict(row)) + "\n")
+            row = append_result(results_file, repair_bug(suite, bug, mode, store, overrides or {}, repeat))
             rows.append(row)
-            progress(f"{suite}/{bug.name} ({mode}): " + (row.error or ("plausible" if row.plausible else "no patch")))
+            progress(f"{suite}/{bug.name} ({mode}): {row.outcome}")
     return rows
 
 
@@ -100,24 +102,42 @@ def repair_bug(
         row.plausible = True
         row.top_patch = top.diff
         row.top_generator = top.generator
-        row.top_matches_reference = {edit.file for edit in top.edits} == set(bug.fixed) and all(
-            same_program(edit.patched, bug.fixed[edit.file], edit.file) for edit in top.edits
-        )
+        row.top_matches_reference = matches_reference(bug, {edit.file: edit.patched for edit in top.edits})
     return row
 
 
+def matches_reference(bug: Bug, patched: dict[str, str]) -> bool:
+    """Whether a patch (file -> its patched text) changes the files the reference fix
+    changes, each into the same program."""
+    return set(patched) == set(bug.fixed) and all(
+        same_program(text, bug.fixed[file], file) for file, text in patched.items()
+    )
+
+
 def job_settings(bug: Bug, mode: Mode, overrides: dict[str, Any]) -> Settings:
-    """What a repair job of `bug` is told: how to run its tests and, in "given" mode, the
-    faulty statements. No outcome cache: each (bug, mode) is timed on its own, not on
-    another's verdicts."""
+    """What a repair job of `bug` is told (`job_overrides`) over the settings of its project."""
+    return load_settings(bug.project, **job_overrides(bug, mode, overrides))
+
+
+def job_overrides(bug: Bug, mode: Mode, overrides: dict[str, Any]) -> dict[str, Any]:
+    """How to run `bug`'s tests and, in "given" mode, the faulty statements, over the run's
+    `overrides`. No outcome cache: each (bug, mode) is timed on its own, not on another's
+    verdicts."""
     locations = given_locations(bug) if mode == "given" else None
     if locations == []:  # no location would silently mean the "localized" mode
         raise BadInput("the reference fix changes no statement: no fault location to give")
-    return load_settings(
-        bug.project, test_command=bug.test_command, locations=locations,
-        java_main_roots=bug.main_roots, java_test_roots=bug.test_roots,
-        **{"outcome_cache": False, **overrides},
-    )
+    return {
+        "test_command": bug.test_command, "locations": locations,
+        "java_main_roots": bug.main_roots, "java_test_roots": bug.test_roots,
+        "outcome_cache": False, **overrides,
+    }
+
+
+def append_result(results_file: Path, row: BugResult) -> BugResult:
+    """Write `row` as the next line of `results_file` at once: a run stopped later keeps it."""
+    with results_file.open("a", encoding="utf-8") as out:
+        out.write(json.dumps(asdict(row)) + "\n")
+    return row
 
 
 def read_results(path: Path) -> list[BugResult]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import json
 import os
 import random
 import signal
@@ -20,6 +21,7 @@ import pytest
 import redis
 from sqlalchemy import func, select
 
+from benchmarks.evaluate import read_results
 from benchmarks.examples import EXAMPLES_DIR, write_slow_project
 from repairbot.config import load_settings
 from repairbot.db.models import CandidateRow, JobStatus, ValidationRun
@@ -319,3 +321,49 @@ def test_a_broker_outage_mid_job_is_survived_and_a_dead_broker_is_reported(tmp_p
             assert store.state(job_id).status is JobStatus.SUCCEEDED
             after = submitted_and_fixed(env, "meeting_rooms")  # the worker reconnected
     assert store.state(after).attempts == 1
+
+
+def test_a_benchmark_run_fans_out_over_the_workers_and_resumes(tmp_path: Path, postgres_url: str, redis_url: str) -> None:
+    """`bench --queue`: one job per bug on the broker, taken by two worker processes at once,
+    judged against the reference fixes from the database; a run stopped while its jobs were
+    queued is resumed by following the same jobs, and a finished run submits nothing again."""
+    env = service_env(tmp_path, postgres_url, redis_url)
+    out = tmp_path / "bench"
+    bench = [sys.executable, "-m", "repairbot", "bench", "examples", "--queue", "--language", "python", "--mode",
+             "given", "--bugs", "shopping_cart,meeting_rooms", "--generators", "templates", "--out", str(out)]
+    queued = out / "queued.jsonl"
+    with subprocess.Popen(bench, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as stopped:
+        wait_until(lambda: queued.is_file() and len(queued.read_text().splitlines()) == 2, "the jobs' recording")
+        stopped.kill()
+    job_ids = [json.loads(line)["job_id"] for line in queued.read_text().splitlines()]
+    store = QueueStore(postgres_url)
+    with worker(env, tmp_path / "worker.log", "--concurrency", "2"):
+        resumed = subprocess.run(bench, env=env, capture_output=True, text=True, timeout=NEVER_S + 300)
+    assert resumed.returncode == 0, resumed.stderr
+    rows = read_results(out / "results.jsonl")
+    assert sorted(row.bug for row in rows) == ["meeting_rooms", "shopping_cart"]
+    assert all(row.plausible and row.top_matches_reference and not row.error for row in rows), rows
+    assert {store.state(job_id).status for job_id in job_ids} == {JobStatus.SUCCEEDED}
+    assert len({store.state(job_id).worker for job_id in job_ids}) == 2  # one job in each pool process
+    assert "| examples Python | given | 2 | 2 | 2 |" in (out / "summary.md").read_text()
+    again = subprocess.run(bench, env=env, capture_output=True, text=True, timeout=NEVER_S)
+    assert again.returncode == 0 and "| examples Python | given | 2 | 2 | 2 |" in again.stdout
+    assert [job.id for job in store.list_jobs()] == sorted(job_ids, reverse=True)  # nothing submitted again
+
+
+def test_a_job_whose_message_the_broker_lost_is_sent_again_by_an_idle_worker(tmp_path: Path, postgres_url: str) -> None:
+    """Redis as this machine runs it keeps nothing on disk: a job queued while no worker ran
+    loses its message when the broker restarts, and stays queued in the database until a
+    worker with nothing to do sends it again."""
+    port = random.randint(30001, 40000)
+    env = service_env(tmp_path, postgres_url, f"redis://127.0.0.1:{port}/0")
+    store = QueueStore(postgres_url)
+    with own_redis(port):
+        job_id = int(cli(env, "submit", str(EXAMPLES_DIR / "shopping_cart")).stdout)
+        assert redis.Redis(port=port).llen("repairbot") == 1  # the message, waiting
+    with own_redis(port), worker(env, tmp_path / "worker.log"):
+        assert redis.Redis(port=port).llen("repairbot") == 0  # lost with the restart
+        wait_until(lambda: store.state(job_id).finished, "the job's end")
+    assert store.state(job_id).status is JobStatus.SUCCEEDED
+    assert store.state(job_id).attempts == 1
+    assert "sent again (queued for over" in (tmp_path / "worker.log").read_text()

@@ -135,9 +135,9 @@ class RepairJob(Base):
 
 class JobInput(Base):
     """What a queued job repairs, recorded before it is queued so that any worker with the
-    database can run it: a packed snapshot of a local tree (`archive`, a gzipped tar) or a
-    git `url` and `commit`; `overrides` are the submitter's settings for the job (budgets,
-    test command, locations), applied over the worker's own."""
+    database can run it: a packed snapshot (`archive`, a gzipped tar) of a local tree or of
+    a prepared benchmark bug, or a git `url` and `commit`; `overrides` are the submitter's
+    settings for the job (budgets, test command, locations), applied over the worker's own."""
 
     __tablename__ = "job_inputs"
 

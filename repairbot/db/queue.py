@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, or_, select, update
@@ -35,7 +34,7 @@ FINISHED = (JobStatus.SUCCEEDED, JobStatus.NO_PATCH, JobStatus.FAILED, JobStatus
 class RecordedInput:
     """What a queued job repairs (see `JobInput`)."""
 
-    kind: str  # "snapshot" or "git"
+    kind: str  # "snapshot" (a submitted tree), "benchmark" (a prepared benchmark bug) or "git"
     overrides: dict[str, Any] = field(default_factory=dict)
     archive: bytes | None = None
     url: str | None = None
@@ -70,8 +69,9 @@ class QueueStore(JobStore):
 
     def enqueue_job(self, source: str, test_command: list[str], recorded: RecordedInput) -> int:
         """Record a job with its input, status queued; the caller sends its message after
-        this commits, so a worker never gets a job it cannot read."""
-        repository_id = self._repository_id(source if recorded.kind == "git" else str(Path(source).resolve()))
+        this commits, so a worker never gets a job it cannot read. `source` names what is
+        repaired (a project's absolute path, a git URL, a benchmark bug)."""
+        repository_id = self._repository_id(source)
         with self._sessions.begin() as session:
             job = RepairJob(
                 repository_id=repository_id,
@@ -172,6 +172,15 @@ class QueueStore(JobStore):
         """Queued job ids, oldest first, and running ones whose lease expired."""
         with self._sessions() as session:
             query = select(RepairJob.id).where(_claimable(utcnow())).order_by(RepairJob.id).limit(limit)
+            return list(session.scalars(query))
+
+    def waiting_jobs(self, waited_s: float) -> list[int]:
+        """Queued job ids, oldest first, that have waited longer than `waited_s`."""
+        with self._sessions() as session:
+            query = select(RepairJob.id).where(
+                RepairJob.status == JobStatus.QUEUED, RepairJob.cancel_requested.is_(False),
+                RepairJob.created_at < utcnow() - timedelta(seconds=waited_s),
+            ).order_by(RepairJob.id)
             return list(session.scalars(query))
 
     def stale_jobs(self) -> list[tuple[int, int, str | None]]:

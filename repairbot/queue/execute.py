@@ -122,7 +122,7 @@ def remove_orphans() -> list[Path]:
 
 def materialize(recorded: RecordedInput, project: Path) -> None:
     """Write the job's project into the empty folder `project`."""
-    if recorded.kind == "snapshot" and recorded.archive is not None:
+    if recorded.kind in ("snapshot", "benchmark") and recorded.archive is not None:
         snapshot.unpack(recorded.archive, project)
     elif recorded.kind == "git" and recorded.url:
         from repairbot.queue.gitsource import clone

@@ -8,8 +8,7 @@ so leases, cancellation, reruns after a dead worker and the outcome cache behave
 
 What it cannot do: spread jobs over machines through a SQLite file (with a shared PostgreSQL
 `database_url`, workers on several machines do share its queue); it polls the database once
-a second (a broker hands a job over in milliseconds); `repairbot bench --queue` and the
-GitHub bot need a broker.
+a second (a broker hands a job over in milliseconds); it runs one job at a time per process.
 """
 
 from __future__ import annotations

@@ -28,23 +28,42 @@ def submit(target: str, commit: str | None, overrides: dict[str, Any], store: Qu
             gitsource.check_commit(commit)
         settings = load_settings(None, **overrides)
         recorded = RecordedInput("git", overrides, url=target, commit=commit)
+        job_id = store.enqueue_job(target, settings.test_command or [], recorded)
     else:
         if commit is not None:
             raise BadInput("--commit goes with a git URL; a local project is submitted as it is on disk")
-        project = Path(target)
-        check_project(project)
-        settings = load_settings(project, **overrides)
-        recorded = RecordedInput("snapshot", overrides, archive=snapshot.pack(project, settings.snapshot_max_bytes))
-    job_id = store.enqueue_job(target, settings.test_command or [], recorded)
+        job_id, settings = record_snapshot(Path(target), "snapshot", str(Path(target).resolve()), overrides, store)
+    dispatch_all([job_id], settings, store)
+    return job_id
+
+
+def record_snapshot(
+    project: Path, kind: str, source: str, overrides: dict[str, Any], store: QueueStore
+) -> tuple[int, Settings]:
+    """Record (not yet queue) a job on the packed tree of `project`: a submitted project
+    (kind "snapshot", `source` its path) or a prepared benchmark bug (kind "benchmark",
+    `source` its suite, name and mode). Returns the job's id and the settings it will be
+    judged by here (the worker applies the same overrides over its own)."""
+    check_project(project)
+    settings = load_settings(project, **overrides)
+    recorded = RecordedInput(kind, overrides, archive=snapshot.pack(project, settings.snapshot_max_bytes))
+    return store.enqueue_job(source, settings.test_command or [], recorded), settings
+
+
+def dispatch_all(job_ids: list[int], settings: Settings, store: QueueStore) -> None:
+    """Queue recorded jobs: one message each, sent together (a Celery group), or a wake-up
+    of the embedded worker. A broker that cannot be reached fails the jobs with the reason
+    (they would otherwise wait as queued forever) and raises BadInput."""
     try:
-        dispatch(job_id, settings)
+        dispatch(job_ids, settings, store)
     except Exception as exc:
         if settings.broker_url is None or not _broker_unreachable(exc):
             raise
         reason = f"the broker at {redacted(settings.broker_url)} is unreachable: {exc}"
-        store.finish_job(job_id, JobStatus.FAILED, error=f"not queued: {reason}")
-        raise BadInput(f"job {job_id} not queued: {reason}") from exc
-    return job_id
+        for job_id in job_ids:
+            store.finish_job(job_id, JobStatus.FAILED, error=f"not queued: {reason}")
+        named = f"job {job_ids[0]}" if len(job_ids) == 1 else f"jobs {job_ids[0]}-{job_ids[-1]}"
+        raise BadInput(f"{named} not queued: {reason}") from exc
 
 
 def _broker_unreachable(exc: Exception) -> bool:
@@ -60,12 +79,12 @@ def redacted(url: str) -> str:
     return str(maybe_sanitize_url(url))
 
 
-def dispatch(job_id: int, settings: Settings) -> None:
-    """Hand a recorded job to the broker, or wake the embedded local worker."""
+def dispatch(job_ids: list[int], settings: Settings, store: QueueStore) -> None:
+    """Hand recorded jobs to the broker, or wake the embedded local worker."""
     if settings.broker_url:
-        from repairbot.queue.tasks import send  # Celery and the broker's client: only when used
+        from repairbot.queue.tasks import send_all  # Celery and the broker's client: only when used
 
-        send(job_id, settings.time_budget_s)
+        send_all([(job_id, store.state(job_id).budget_s) for job_id in job_ids])
     else:
         from repairbot.queue.local import spawn
 

@@ -11,7 +11,8 @@ the environment of each process, as for every other command.
 - Soft and hard time limits from the job's budget: the pipeline stops at its budget by
   itself; the limits catch what does not (a hang outside a sandboxed test run).
 - Every worker sweeps for jobs whose lease expired (`repairbot.queue.sweep`) and sends them
-  again, since a message can be lost with its worker.
+  again, since a message can be lost with its worker; an idle one also sends again the jobs
+  left queued for longer than a lease, whose message the broker lost.
 """
 
 from __future__ import annotations
@@ -23,14 +24,14 @@ from typing import Any
 
 import kombu.exceptions
 import sqlalchemy.exc
-from celery import Celery, Task, signals
+from celery import Celery, Task, group, signals
 from celery.exceptions import SoftTimeLimitExceeded
 
 from repairbot.config import Settings, load_settings
 from repairbot.db.models import JobStatus
 from repairbot.db.queue import QueueStore
 from repairbot.queue.execute import execute, remove_orphans, worker_name
-from repairbot.queue.sweep import sweep
+from repairbot.queue.sweep import resend_waiting, sweep
 
 logger = logging.getLogger(__name__)
 
@@ -89,21 +90,40 @@ def run_job(self: Task, job_id: int) -> dict[str, Any]:
 
 
 def send(job_id: int, time_budget_s: float, celery: Celery | None = None) -> None:
-    """Queue job `job_id`: its soft time limit leaves the pipeline room past its own budget
-    (the baseline run and the model's load count toward it), the hard one a minute more."""
-    soft = time_budget_s * 1.25 + 120
-    (celery or app).send_task(TASK, args=[job_id], queue=QUEUE, soft_time_limit=soft, time_limit=soft + 60)
+    """Queue job `job_id` (see `send_all`)."""
+    send_all([(job_id, time_budget_s)], celery)
+
+
+def send_all(jobs: list[tuple[int, float]], celery: Celery | None = None) -> None:
+    """Queue (job id, time budget) pairs as one Celery group, so a batch spreads over every
+    worker as they free up. Each task's soft time limit leaves the pipeline room past its
+    own budget (the baseline run and the model's load count toward it), the hard one a
+    minute more."""
+    celery = celery or app
+    tasks = []
+    for job_id, time_budget_s in jobs:
+        soft = time_budget_s * 1.25 + 120
+        tasks.append(celery.signature(TASK, args=[job_id], queue=QUEUE, soft_time_limit=soft, time_limit=soft + 60))
+    group(tasks).apply_async()
 
 
 def start_sweeper(settings: Settings, celery: Celery, stop: threading.Event) -> threading.Thread:
-    """Every half lease, look for jobs whose worker died (`repairbot.queue.sweep`) and
-    remove the temp folders such workers left on this host."""
+    """Every half lease, look for jobs whose worker died or whose message was lost while
+    this worker is idle (`repairbot.queue.sweep`), and remove the temp folders dead workers
+    left on this host."""
     store = QueueStore(settings.database_url, migrate=False)
+    last_sent: dict[int, float] = {}
+    idle = _IdleWatch()
+
+    def resend(job_id: int) -> None:
+        send(job_id, store.state(job_id).budget_s, celery)
 
     def loop() -> None:
         while not stop.wait(settings.job_lease_s / 2):
             try:
-                sweep(store, settings.job_max_attempts, lambda job_id: send(job_id, store.state(job_id).budget_s, celery))
+                sweep(store, settings.job_max_attempts, resend)
+                if idle.throughout():
+                    resend_waiting(store, resend, settings.job_lease_s, last_sent)
                 for folder in remove_orphans():
                     logger.warning("removed %s: its worker died mid-job", folder)
             except Exception:  # the database or the broker briefly gone: next round
@@ -112,6 +132,23 @@ def start_sweeper(settings: Settings, celery: Celery, stop: threading.Event) -> 
     thread = threading.Thread(target=loop, name="sweeper", daemon=True)
     thread.start()
     return thread
+
+
+class _IdleWatch:
+    """Whether this worker was idle for a whole sweep interval: it held no message at this
+    look nor at the last, and took none in between. Then a job the database shows as queued
+    for a while is one the broker did not deliver; a worker only between two jobs of a long
+    queue is not idle throughout."""
+
+    def __init__(self) -> None:
+        self._last: tuple[bool, int] | None = None
+
+    def throughout(self) -> bool:
+        from celery.worker import state
+
+        now = (not state.reserved_requests, state.all_total_count[0])
+        before, self._last = self._last, now
+        return before is not None and before[0] and now[0] and before[1] == now[1]
 
 
 @signals.worker_ready.connect
