@@ -14,10 +14,11 @@ declaration, a closing brace) is no line that coverage ranks or a template rewri
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from repairbot.domain import SuspiciousLocation, unified_diff
 from repairbot.languages.registry import for_suffix, language_for
 from repairbot.localize import SourceMap
 
@@ -83,6 +84,24 @@ def fault_of(bug: Bug) -> Fault:
                 statements.add((file, source.statement_line(line)))
                 functions.add((file, source.function(line)[0]))
     return Fault(frozenset(statements), frozenset(functions))
+
+
+def fault_rank(fault: Fault, locations: Sequence[SuspiciousLocation]) -> int | None:
+    """1-based rank of the first location (as localization handed them to generation) whose
+    lines hold a faulty statement; None when none of them does."""
+    for index, location in enumerate(locations, start=1):
+        if any(file == location.file and location.start_line <= line <= location.end_line
+               for file, line in fault.statements):
+            return index
+    return None
+
+
+def reference_diff(bug: Bug) -> str:
+    """The reference fix as a unified diff of the buggy files: what a report shows beside a patch."""
+    return "".join(
+        unified_diff(file, (bug.project / file).read_text(encoding="utf-8"), fixed)
+        for file, fixed in sorted(bug.fixed.items())
+    )
 
 
 def line_ranges(lines: Iterable[int]) -> list[tuple[int, int]]:

@@ -163,3 +163,22 @@ def bench_examples(
     typer.echo(bug_table(rows))
     if json_file is not None:
         json_file.write_text(json.dumps([asdict(row) for row in rows], indent=2), encoding="utf-8")
+
+
+@bench_app.command("report")
+def bench_report(
+    folder: Annotated[Path, typer.Argument(help="A results folder of `repairbot bench ...` (its results.jsonl).")],
+    compare: Annotated[Optional[Path], typer.Option(help="Another run's results folder, shown side by side.")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Write OUT.md, OUT.png and OUT.html (default: FOLDER/report).")] = None,
+) -> None:
+    """Markdown and a self-contained HTML page of a run: per-bug table, totals, a plot of bugs
+    repaired against time, localization Top-N, first patches beside the reference fixes."""
+    from benchmarks.report import write_report  # matplotlib: only when a report is asked for
+
+    try:
+        written = write_report(folder, compare, out)
+    except RepairbotError as exc:
+        err.print(f"error: {exc}", markup=False, soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
+    typer.echo(written.totals)
+    err.print(f"report: {written.markdown} and {written.html}", markup=False, soft_wrap=True)

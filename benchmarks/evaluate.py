@@ -17,9 +17,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from benchmarks.bugs import Bug, given_locations, same_program
+from benchmarks.bugs import Bug, fault_of, fault_rank, given_locations, reference_diff, same_program
 from repairbot.config import Settings, load_settings
 from repairbot.db.store import JobStore
+from repairbot.domain import SuspiciousLocation
 from repairbot.errors import BadInput
 from repairbot.pipeline import repair
 
@@ -40,6 +41,11 @@ class BugResult:
     top_generator: str = ""
     error: str = ""
     runs: int = 1  # the timings are medians over this many repairs; the rest is the first's
+    reference_patch: str = ""  # the reference fix as a diff, shown beside the top patch in reports
+    # "localized" mode: how many ranked locations localization handed to generation (0: not
+    # measured) and the rank of the first that holds a statement the reference fix changes.
+    locations_ranked: int = 0
+    fault_rank: int | None = None
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -103,6 +109,16 @@ def repair_bug(
         row.top_patch = top.diff
         row.top_generator = top.generator
         row.top_matches_reference = matches_reference(bug, {edit.file: edit.patched for edit in top.edits})
+    return with_reference(row, bug, result.locations)
+
+
+def with_reference(row: BugResult, bug: Bug, locations: list[SuspiciousLocation]) -> BugResult:
+    """`row` with what its bug's reference fix tells a report: its diff and, in "localized"
+    mode, where localization ranked its fault."""
+    row.reference_patch = reference_diff(bug)
+    if row.mode == "localized" and locations:
+        row.locations_ranked = len(locations)
+        row.fault_rank = fault_rank(fault_of(bug), locations)
     return row
 
 

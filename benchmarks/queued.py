@@ -25,7 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.bugs import Bug
-from benchmarks.evaluate import BugResult, Mode, append_result, job_overrides, matches_reference, read_results
+from benchmarks.evaluate import (
+    BugResult, Mode, append_result, job_overrides, matches_reference, read_results, with_reference,
+)
 from repairbot.config import Settings
 from repairbot.db.models import JobStatus
 from repairbot.db.queue import QueueStore
@@ -121,7 +123,7 @@ def stored_result(key: Key, bug: Bug, store: QueueStore, job_id: int) -> BugResu
         row.plausible = True
         row.top_patch, row.top_generator = top.diff, top.generator
         row.top_matches_reference = matches_reference(bug, patched_files(bug.project, top.diff))
-    return row
+    return with_reference(row, bug, detail.locations)
 
 
 def patched_files(project: Path, diff: str) -> dict[str, str]:
