@@ -17,6 +17,7 @@ import logging
 import os
 import shlex
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
 
@@ -211,6 +212,115 @@ class Settings(BaseSettings):
         """Why settings of the repository under repair were refused or capped: for the
         operator to see (the CLI prints them); never part of a dump."""
         return self._repo_warnings
+
+    # The sections: each part of repairbot is built from its own, not from the whole object.
+    # They are views of the flat fields, which stay the settings' names everywhere a user
+    # meets them (REPAIRBOT_INFILL_SAMPLES, `infill_samples` in a project's file, the job's
+    # recorded settings).
+
+    @property
+    def code_model(self) -> CodeModelSettings:
+        return CodeModelSettings(
+            self.model, self.data_dir, threads=self.model_threads, token_merging=self.model_token_merging
+        )
+
+    @property
+    def infill(self) -> InfillSettings:
+        return InfillSettings(
+            self.code_model, samples=self.infill_samples, max_tokens=self.infill_max_tokens,
+            time_limit_s=self.infill_time_limit_s, constrained=self.infill_constrained,
+        )
+
+    @property
+    def masked(self) -> MaskedSettings:
+        return MaskedSettings(
+            self.code_model, samples=self.masked_samples, time_limit_s=self.masked_time_limit_s,
+            constrained=self.infill_constrained,
+        )
+
+    @property
+    def java(self) -> JavaSettings:
+        return JavaSettings(main_roots=self.java_main_roots, test_roots=self.java_test_roots)
+
+    @property
+    def fix_retrieval(self) -> FixRetrievalSettings:
+        return FixRetrievalSettings(
+            enabled=self.retrieval, k=self.retrieval_k, similar_lines=self.similar_lines, mine_history=self.mine_history
+        )
+
+    @property
+    def localize(self) -> LocalizeSettings:
+        return LocalizeSettings(
+            formula=self.localize_formula, granularity=self.localize_granularity, trace_weight=self.stack_trace_weight,
+            given=tuple(self.locations), limit=self.max_locations,
+        )
+
+
+@dataclass(frozen=True)
+class CodeModelSettings:
+    """The code model of the generators that need one (`model`, `data_dir`, `model_threads`,
+    `model_token_merging`): one model per process, shared by infill and masked templates."""
+
+    name: str  # the default model's name, a GGUF file in data_dir/models, or a path
+    data_dir: Path
+    threads: int
+    token_merging: bool
+
+
+@dataclass(frozen=True)
+class InfillSettings:
+    """The infill generator's section (`infill_*`)."""
+
+    model: CodeModelSettings
+    samples: int
+    max_tokens: int
+    time_limit_s: float
+    constrained: bool
+
+
+@dataclass(frozen=True)
+class MaskedSettings:
+    """The masked-template generator's section (`masked_*`); `constrained` is
+    `infill_constrained`: one switch for the completion engine of every model generator."""
+
+    model: CodeModelSettings
+    samples: int
+    time_limit_s: float
+    constrained: bool
+
+
+@dataclass(frozen=True)
+class JavaSettings:
+    """Where a javac project keeps its code and its tests (`java_main_roots`,
+    `java_test_roots`); None: the runner's own layouts."""
+
+    main_roots: list[str] | None
+    test_roots: list[str] | None
+
+
+@dataclass(frozen=True)
+class FixRetrievalSettings:
+    """The retrieve stage's section: whether the model's prompt shows past fixes
+    (`retrieval`), how many per location (`retrieval_k`), the similar lines of the same file
+    (`similar_lines`), and whether the project's history is mined first (`mine_history`)."""
+
+    enabled: bool
+    k: int
+    similar_lines: int
+    mine_history: bool
+
+
+@dataclass(frozen=True)
+class LocalizeSettings:
+    """The localize stage's section: the formula, the granularity and the traceback boost
+    of the ranking (`localize_formula`, `localize_granularity`, `stack_trace_weight`), the
+    given locations (`locations`), and how many locations generation gets (`max_locations`)."""
+
+    formula: FormulaName
+    granularity: Granularity
+    trace_weight: float
+    given: tuple[str, ...]
+    limit: int
 
 
 def read_repo_config(project: Path) -> dict[str, Any]:

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from repairbot.config import Settings, validation_workers
+from repairbot.config import LocalizeSettings, Settings, validation_workers
 from repairbot.db.models import JobStatus
 from repairbot.db.store import JobStore
 from repairbot.domain import (
@@ -36,7 +36,7 @@ from repairbot.errors import BadInput, Cancelled
 from repairbot.generate.combine import combine, fixed_tests
 from repairbot.generate.registry import Generator, Retrieved, generator_kind, generator_kinds
 from repairbot.languages.registry import language_for, languages
-from repairbot.localize import GivenLines, Suspect, check_given, localize, parse_given, suspects
+from repairbot.localize import GivenLines, Suspect, check_given, parse_given, suspects
 from repairbot.models import resolve
 from repairbot.rank import normalized, order_for_validation, rank_patches
 from repairbot.reproduce import passing_in_full_copy, reproduce
@@ -95,9 +95,9 @@ def make_runner(settings: Settings, project: Path) -> TestRunner:
     """The project's test runner (pytest, javac + JUnit, Maven, Defects4J: detected or as
     the settings say) in the sandbox the settings ask for."""
     try:
+        java = settings.java
         return runner_for(
-            project, settings.runner, settings.test_command, settings.sandbox,
-            settings.java_main_roots, settings.java_test_roots,
+            project, settings.runner, settings.test_command, settings.sandbox, java.main_roots, java.test_roots
         )
     except SandboxUnavailable as exc:
         raise BadInput(f"{exc} (set REPAIRBOT_SANDBOX=auto to fall back to resource limits only)") from exc
@@ -115,19 +115,20 @@ def generator_names(settings: Settings) -> tuple[list[str], str]:
     generators are left out because no model is installed (only when the settings did not
     name the generators). Raises BadInput for a name no generator is registered under, and
     when the settings ask for a generator that needs the model and the model is not usable."""
+    model = settings.code_model
     if settings.generators is not None:
         try:
             kinds = [generator_kind(name) for name in settings.generators]
         except ValueError as exc:
             raise BadInput(f"generators: {exc}") from None
         if any(kind.needs_model for kind in kinds):
-            resolve(settings.model, settings.data_dir)
+            resolve(model.name, model.data_dir)
         return list(settings.generators), ""
     try:
-        resolve(settings.model, settings.data_dir)
+        resolve(model.name, model.data_dir)
     except BadInput:
         names = [kind.name for kind in generator_kinds() if not kind.needs_model]
-        return names, f" ({', '.join(names)} only: model {settings.model} is not installed, see `repairbot model list`)"
+        return names, f" ({', '.join(names)} only: model {model.name} is not installed, see `repairbot model list`)"
     return [kind.name for kind in generator_kinds()], ""
 
 
@@ -137,13 +138,13 @@ def _generator(job: _Job, turn: _Turn, project: Path, root: Path, locations: lis
     ends with the turn's share of the budget."""
     kind = generator_kind(turn.name)
     retrieved: Retrieved = {}
-    if kind.reads_past_fixes and job.settings.retrieval:
+    past_fixes = job.settings.fix_retrieval
+    if kind.reads_past_fixes and past_fixes.enabled:
         with job.stage("retrieve", "looking up similar past fixes"):
             from retrieval.memory import recall  # numpy, FAISS, bm25s: only when used
 
             retrieved = recall(
-                project, root, locations, job.settings.retrieval_k, job.settings.similar_lines,
-                mine=job.settings.mine_history,
+                project, root, locations, past_fixes.k, past_fixes.similar_lines, mine=past_fixes.mine_history
             )
     if not kind.needs_model:
         return kind.build(job.settings, turn.until_s - job.elapsed(), retrieved)
@@ -151,13 +152,25 @@ def _generator(job: _Job, turn: _Turn, project: Path, root: Path, locations: lis
         return kind.build(job.settings, turn.until_s - job.elapsed(), retrieved)
 
 
-def _coverage(runner: TestRunner, root: Path, settings: Settings) -> LineCoverage:
+def localize_failure(
+    runner: TestRunner, root: Path, reproduction: Reproduction, section: LocalizeSettings
+) -> list[Suspect]:
+    """The localize stage as every command takes it (`repair`, `localize`): every suspect,
+    best first, ranked as the settings' `localize` section says."""
+    return suspects(
+        reproduction, root, _coverage(runner, root, section.given),
+        formula=section.formula, granularity=section.granularity, trace_weight=section.trace_weight,
+        given=section.given,
+    )
+
+
+def _coverage(runner: TestRunner, root: Path, given: Sequence[str]) -> LineCoverage:
     """Per-test coverage, or, for a runner that cannot measure it, none when the user gave
     the exact faulty lines (they need no ranking) and a clear error otherwise."""
     try:
         return runner.line_coverage(root)
     except CoverageUnavailable as exc:
-        if settings.locations and all(isinstance(parse_given(spec), GivenLines) for spec in settings.locations):
+        if given and all(isinstance(parse_given(spec), GivenLines) for spec in given):
             return {}
         raise BadInput(f"{exc}: give the faulty lines instead (--location FILE:LINE or FILE:START-END)") from exc
 
@@ -244,48 +257,81 @@ class _Job:
 def _run_job(
     job_id: int, project: Path, settings: Settings, runner: TestRunner, store: JobStore, progress: Progress
 ) -> RepairResult:
+    """One call per stage, in the order of the module's docstring (retrieve, generate,
+    validate and combine alternate inside `_generate_and_validate`; the report is the caller's)."""
     job = _Job(job_id, settings, store, progress)
     with job.stage("intake", f"copying {project}"):
         names, note = generator_names(settings)
         workspace = Workspace(project)
     with workspace:
-        runner.prepare(workspace.root)
-        with job.stage("reproduce", f"running the test suite with per-test coverage ({runner.sandbox.mode} sandbox)"):
-            reproduction = reproduce_failure(runner, workspace, settings, progress)
-            store.record_reproduction(job_id, reproduction)
-        with job.stage("localize", f"{len(reproduction.failing)} failing test(s); ranking suspicious lines"):
-            locations = localize(
-                reproduction, workspace.root, _coverage(runner, workspace.root, settings), settings.max_locations,
-                formula=settings.localize_formula, granularity=settings.localize_granularity,
-                trace_weight=settings.stack_trace_weight, given=settings.locations,
-            )
-            store.record_locations(job_id, locations)
-        if not locations:
-            raise BadInput("the failing tests execute no source line outside the tests: nothing to localize")
-        pool = ValidationPool(
-            runner, workspace.root, reproduction, validation_workers(settings), workspace.scratch,
-            _outcome_cache(settings, store, runner, workspace.root, reproduction),
-        )
-        tally = _Tally()
-        failing = [o.test_id for o in reproduction.failing]
-        turns = [_Turn(name, iter(generator_kind(name).batches(locations))) for name in names]
-        for index, turn in enumerate(turns):  # each generator's share of the budget, in order
-            turn.until_s = job.elapsed() + job.time_left() / (len(turns) - index)
-            _take_turn(job, turn, note, project, workspace.root, locations, pool, tally, failing)
-        for turn in turns:  # then what was left over, in the same order, until the budget
-            turn.until_s = settings.time_budget_s
-            _take_turn(job, turn, note, project, workspace.root, locations, pool, tally, failing)
+        reproduction = _reproduce(job, runner, workspace)
+        locations = _localize(job, runner, workspace.root, reproduction)
+        pool = _validation_pool(job, runner, workspace, reproduction)
+        tally = _generate_and_validate(job, names, note, project, workspace.root, locations, pool, reproduction)
+    return _finish(job, project, reproduction, locations, tally)
+
+
+def _reproduce(job: _Job, runner: TestRunner, workspace: Workspace) -> Reproduction:
+    runner.prepare(workspace.root)
+    with job.stage("reproduce", f"running the test suite with per-test coverage ({runner.sandbox.mode} sandbox)"):
+        reproduction = reproduce_failure(runner, workspace, job.settings, job.progress)
+        job.store.record_reproduction(job.id, reproduction)
+    return reproduction
+
+
+def _localize(job: _Job, runner: TestRunner, root: Path, reproduction: Reproduction) -> list[SuspiciousLocation]:
+    """The locations generation works on: the `limit` most suspicious, best first."""
+    section = job.settings.localize
+    with job.stage("localize", f"{len(reproduction.failing)} failing test(s); ranking suspicious lines"):
+        ranked = localize_failure(runner, root, reproduction, section)
+        locations = [suspect.location for suspect in ranked[: section.limit]]
+        job.store.record_locations(job.id, locations)
+    if not locations:
+        raise BadInput("the failing tests execute no source line outside the tests: nothing to localize")
+    return locations
+
+
+def _validation_pool(job: _Job, runner: TestRunner, workspace: Workspace, reproduction: Reproduction) -> ValidationPool:
+    settings = job.settings
+    return ValidationPool(
+        runner, workspace.root, reproduction, validation_workers(settings), workspace.scratch,
+        _outcome_cache(settings, job.store, runner, workspace.root, reproduction),
+    )
+
+
+def _generate_and_validate(
+    job: _Job, names: list[str], note: str, project: Path, root: Path, locations: list[SuspiciousLocation],
+    pool: ValidationPool, reproduction: Reproduction,
+) -> _Tally:
+    """Each generator's turn with its share of the budget, in order (`_Turn`), then a second
+    round of what the shares left unvalidated, in the same order, until the budget ends."""
+    tally = _Tally()
+    failing = [o.test_id for o in reproduction.failing]
+    turns = [_Turn(name, iter(generator_kind(name).batches(locations))) for name in names]
+    for index, turn in enumerate(turns):
+        turn.until_s = job.elapsed() + job.time_left() / (len(turns) - index)
+        _take_turn(job, turn, note, project, root, locations, pool, tally, failing)
+    for turn in turns:
+        turn.until_s = job.settings.time_budget_s
+        _take_turn(job, turn, note, project, root, locations, pool, tally, failing)
+    return tally
+
+
+def _finish(
+    job: _Job, project: Path, reproduction: Reproduction, locations: list[SuspiciousLocation], tally: _Tally
+) -> RepairResult:
+    """Rank the plausible patches and record the job's end."""
     patches = rank_patches(tally.validations)
     job.timings["total"] = job.elapsed()
-    store.finish_job(
-        job_id,
+    job.store.finish_job(
+        job.id,
         JobStatus.SUCCEEDED if patches else JobStatus.NO_PATCH,
         timings=job.timings,
         time_to_first_plausible_s=tally.first_plausible_s,
         ranked_candidate_ids=[tally.candidate_ids[p.candidate] for p in patches],
     )
     return RepairResult(
-        job_id=job_id,
+        job_id=job.id,
         project=str(project.resolve()),
         reproduction=reproduction,
         locations=locations,
@@ -305,11 +351,7 @@ def rank_suspects(project: Path, settings: Settings) -> list[Suspect]:
     with Workspace(project) as workspace:
         runner.prepare(workspace.root)
         reproduction = reproduce_failure(runner, workspace, settings)
-        return suspects(
-            reproduction, workspace.root, runner.line_coverage(workspace.root),
-            formula=settings.localize_formula, granularity=settings.localize_granularity,
-            trace_weight=settings.stack_trace_weight, given=settings.locations,
-        )
+        return localize_failure(runner, workspace.root, reproduction, settings.localize)
 
 
 def reproduce_failure(

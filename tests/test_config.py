@@ -3,11 +3,20 @@ project file may set at all is tested with the other attacks in tests/attacks/te
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
-from repairbot.config import load_settings
+from repairbot.config import (
+    CodeModelSettings,
+    FixRetrievalSettings,
+    InfillSettings,
+    JavaSettings,
+    LocalizeSettings,
+    MaskedSettings,
+    load_settings,
+)
 from repairbot.errors import BadInput
 
 
@@ -62,3 +71,23 @@ def test_invalid_project_settings_are_bad_input(tmp_path: Path, text: str, messa
     (tmp_path / "pyproject.toml").write_text(text)
     with pytest.raises(BadInput, match=message):
         load_settings(tmp_path)
+
+
+def test_sections_are_views_of_the_flat_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each part is built from its own section; the names a user sets stay the flat ones."""
+    monkeypatch.setenv("REPAIRBOT_INFILL_SAMPLES", "7")
+    monkeypatch.setenv("REPAIRBOT_JAVA_MAIN_ROOTS", "java_programs")
+    settings = load_settings(
+        masked_time_limit_s=30.0, model_threads=2, retrieval=True, localize_formula="dstar",
+        locations=["lib.py:3"], max_locations=4,
+    )
+    model = CodeModelSettings(settings.model, settings.data_dir, threads=2, token_merging=False)
+    assert settings.code_model == model
+    assert settings.infill == InfillSettings(model, samples=7, max_tokens=64, time_limit_s=120.0, constrained=True)
+    assert settings.masked == MaskedSettings(model, samples=2, time_limit_s=30.0, constrained=True)
+    assert settings.java == JavaSettings(main_roots=["java_programs"], test_roots=None)
+    assert settings.fix_retrieval == FixRetrievalSettings(enabled=True, k=2, similar_lines=0, mine_history=True)
+    assert settings.localize == LocalizeSettings("dstar", "statement", 0.5, ("lib.py:3",), limit=4)
+    assert not {"code_model", "infill", "masked", "java", "fix_retrieval", "localize"} & settings.model_dump().keys()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.infill.samples = 1  # type: ignore[misc]

@@ -76,3 +76,16 @@ def test_a_registered_generator_runs_in_its_turn(tmp_path: Path, swap: list[Swap
     [generator] = swap
     assert all(len(batch) == 1 for batch in generator.asked)  # per location, as its kind says
     assert any(m.startswith("swap: generating") for m in messages)
+
+
+def test_each_model_generator_is_built_from_its_own_settings_section(monkeypatch: pytest.MonkeyPatch) -> None:
+    from repairbot.generate import infill, masked
+
+    built = []
+    monkeypatch.setattr(infill, "infill_generator", lambda section, time_left_s, retrieved: built.append(section))
+    monkeypatch.setattr(masked, "masked_generator", lambda section, time_left_s: built.append(section))
+    settings = load_settings(infill_samples=3, masked_samples=5)
+    generator_kind("infill").build(settings, 10.0, {})
+    generator_kind("masked").build(settings, 10.0, {})
+    assert built == [settings.infill, settings.masked]
+    assert [section.samples for section in built] == [3, 5]

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from repairbot.config import Settings
+from repairbot.config import CodeModelSettings, InfillSettings
 from repairbot.domain import Candidate, SuspiciousLocation
 from repairbot.generate.describe import describe_change
 from repairbot.generate.prompt import bounded_prompt
@@ -290,14 +290,19 @@ class NovelEndings:
 
 
 def infill_generator(
-    settings: Settings, time_left_s: float, retrieved: Mapping[SuspiciousLocation, RetrievalContext] | None = None,
+    section: InfillSettings, time_left_s: float,
+    retrieved: Mapping[SuspiciousLocation, RetrievalContext] | None = None,
 ) -> InfillGenerator:
-    """The generator the settings describe, its model loaded (once per process and model)."""
-    model = load(resolve(settings.model, settings.data_dir), settings.model_threads, settings.model_token_merging)
+    """The generator its settings section describes, its model loaded (once per process and model)."""
     budget = InfillBudget(
-        samples=settings.infill_samples,
-        max_tokens=settings.infill_max_tokens,
-        time_limit_s=min(settings.infill_time_limit_s, time_left_s),
-        constrained=settings.infill_constrained,
+        samples=section.samples,
+        max_tokens=section.max_tokens,
+        time_limit_s=min(section.time_limit_s, time_left_s),
+        constrained=section.constrained,
     )
-    return InfillGenerator(model, budget, retrieved)
+    return InfillGenerator(load_code_model(section.model), budget, retrieved)
+
+
+def load_code_model(model: CodeModelSettings) -> LanguageModel:
+    """The model the settings name, loaded once per process (infill and masked templates share it)."""
+    return load(resolve(model.name, model.data_dir), model.threads, model.token_merging)

@@ -30,15 +30,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from repairbot.config import Settings
+from repairbot.config import MaskedSettings
 from repairbot.domain import Candidate, SuspiciousLocation
 from repairbot.generate.describe import describe_change
-from repairbot.generate.infill import Hole
+from repairbot.generate.infill import Hole, load_code_model
 from repairbot.generate.masks import Mask, Name, OneOf, masks
 from repairbot.generate.prompt import bounded_prompt
 from repairbot.generate.sources import SourceFile, load_source
 from repairbot.languages.registry import CompletionRequest
-from repairbot.models import Completion, Guide, LanguageModel, load, resolve
+from repairbot.models import Completion, Guide, LanguageModel
 from repairbot.rank import normalized
 
 @dataclass(frozen=True)
@@ -234,13 +234,12 @@ def _window(suffix: str, lines: int) -> str:
     return "\n".join(kept[: lines + 1])
 
 
-def masked_generator(settings: Settings, time_left_s: float) -> MaskedTemplateGenerator:
-    """The generator the settings describe, its model loaded (once per process and model:
-    shared with infill)."""
-    model = load(resolve(settings.model, settings.data_dir), settings.model_threads, settings.model_token_merging)
+def masked_generator(section: MaskedSettings, time_left_s: float) -> MaskedTemplateGenerator:
+    """The generator its settings section describes, its model loaded (once per process and
+    model: shared with infill)."""
     budget = MaskedBudget(
-        samples=settings.masked_samples,
-        time_limit_s=min(settings.masked_time_limit_s, time_left_s),
-        constrained=settings.infill_constrained,
+        samples=section.samples,
+        time_limit_s=min(section.time_limit_s, time_left_s),
+        constrained=section.constrained,
     )
-    return MaskedTemplateGenerator(model, budget)
+    return MaskedTemplateGenerator(load_code_model(section.model), budget)

@@ -3,10 +3,11 @@
 A generator kind says whether it needs the model (a job without one leaves it out), how it
 takes the suspicious locations (all at once, or one per batch so that a location's
 candidates are validated before the model is asked about the next), whether the past fixes
-retrieval finds go into its prompt, and how it is built from the settings when its turn
-comes. `BUILTIN` is the default order; `register` adds another (a plugin, a test). Each
-`build` imports its generator's module when called: a job the templates repair never loads
-the model's code.
+retrieval finds go into its prompt, and how it is built when its turn comes: from its own
+section of the settings (`settings.infill`, `settings.masked`), not from the whole object.
+`BUILTIN` is the default order; `register` adds another (a plugin, a test). Each `build`
+imports its generator's module when called: a job the templates repair never loads the
+model's code.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ class GeneratorKind:
     # (templates rank the edits of all of them together in milliseconds).
     per_location: bool
     reads_past_fixes: bool  # retrieval's similar fixes go into its prompt
-    # (settings, seconds it may take, past fixes by location) -> the generator.
+    # (settings, seconds it may take, past fixes by location) -> the generator, built from
+    # its own section of the settings.
     build: Callable[[Settings, float, Retrieved], Generator]
 
     def batches(self, locations: list[SuspiciousLocation]) -> list[list[SuspiciousLocation]]:
@@ -56,13 +58,13 @@ def _templates(settings: Settings, time_left_s: float, retrieved: Retrieved) -> 
 def _infill(settings: Settings, time_left_s: float, retrieved: Retrieved) -> Generator:
     from repairbot.generate import infill
 
-    return infill.infill_generator(settings, time_left_s, retrieved)
+    return infill.infill_generator(settings.infill, time_left_s, retrieved)
 
 
 def _masked(settings: Settings, time_left_s: float, retrieved: Retrieved) -> Generator:
     from repairbot.generate import masked
 
-    return masked.masked_generator(settings, time_left_s)
+    return masked.masked_generator(settings.masked, time_left_s)
 
 
 # The default order: the templates (no model) first; then infill, whose one prompt per
