@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from repairbot.domain import SuspiciousLocation, unified_diff
-from repairbot.languages.registry import for_suffix, language_for
+from repairbot.languages.registry import language_for
 from repairbot.localize import SourceMap
 
 
@@ -47,19 +47,19 @@ class Fault:
     functions: frozenset[tuple[str, str]]
 
 
-def code_lines(text: str, suffix: str) -> dict[int, str]:
+def code_lines(text: str, file: str) -> dict[int, str]:
     """1-based line -> its code with comments dropped and whitespace collapsed, for the lines
-    of `text` (a `suffix` file) that hold code (the language's `code_lines`)."""
-    language = for_suffix(suffix)
+    of `text` (the text of `file`) that hold code (the language's `code_lines`)."""
+    language = language_for(file)
     if language is None:
         return {n: " ".join(line.split()) for n, line in enumerate(text.splitlines(), start=1) if line.strip()}
     return language.code_lines(text)
 
 
-def changed_lines(buggy: str, fixed: str, statements: set[int], suffix: str) -> set[int]:
+def changed_lines(buggy: str, fixed: str, statements: set[int], file: str) -> set[int]:
     """Buggy-side code lines the fix replaces or deletes; around a pure insertion, the
     statements (of `statements`, their first lines) just before and after it."""
-    before, after = code_lines(buggy, suffix), code_lines(fixed, suffix)
+    before, after = code_lines(buggy, file), code_lines(fixed, file)
     old = list(before)
     matcher = difflib.SequenceMatcher(a=list(before.values()), b=list(after.values()), autojunk=False)
     lines: set[int] = set()
@@ -77,9 +77,8 @@ def fault_of(bug: Bug) -> Fault:
     statements, functions = set(), set()
     for file, fixed in bug.fixed.items():
         buggy = (bug.project / file).read_text(encoding="utf-8")
-        suffix = Path(file).suffix
-        source = SourceMap(buggy, suffix)
-        for line in changed_lines(buggy, fixed, source.statement_lines(), suffix):
+        source = SourceMap.for_file(buggy, file)
+        for line in changed_lines(buggy, fixed, source.statement_lines(), file):
             if not source.is_generated(line):
                 statements.add((file, source.statement_line(line)))
                 functions.add((file, source.function(line)[0]))
@@ -123,6 +122,14 @@ def given_locations(bug: Bug) -> list[str]:
         runs = line_ranges(line for f, line in statements if f == file)
         specs += [f"{file}:{start}" if start == end else f"{file}:{start}-{end}" for start, end in runs]
     return specs
+
+
+def matches_fix(bug: Bug, patched: dict[str, str]) -> bool:
+    """The benchmarks' one judge of a patch (file -> its patched text): whether it changes
+    the files `bug`'s reference fix changes, each into the same program (`same_program`)."""
+    return set(patched) == set(bug.fixed) and all(
+        same_program(text, bug.fixed[file], file) for file, text in patched.items()
+    )
 
 
 def same_program(patched: str, reference: str, file: str) -> bool:

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from benchmarks.bugs import Bug, fault_of, fault_rank, given_locations, reference_diff, same_program
+from benchmarks.bugs import Bug, fault_of, fault_rank, given_locations, matches_fix, reference_diff
 from repairbot.config import Settings, load_settings
 from repairbot.db.store import JobStore
 from repairbot.domain import SuspiciousLocation
@@ -108,7 +108,7 @@ def repair_bug(
         row.plausible = True
         row.top_patch = top.diff
         row.top_generator = top.generator
-        row.top_matches_reference = matches_reference(bug, {edit.file: edit.patched for edit in top.edits})
+        row.top_matches_reference = matches_fix(bug, {edit.file: edit.patched for edit in top.edits})
     return with_reference(row, bug, result.locations)
 
 
@@ -120,14 +120,6 @@ def with_reference(row: BugResult, bug: Bug, locations: list[SuspiciousLocation]
         row.locations_ranked = len(locations)
         row.fault_rank = fault_rank(fault_of(bug), locations)
     return row
-
-
-def matches_reference(bug: Bug, patched: dict[str, str]) -> bool:
-    """Whether a patch (file -> its patched text) changes the files the reference fix
-    changes, each into the same program."""
-    return set(patched) == set(bug.fixed) and all(
-        same_program(text, bug.fixed[file], file) for file, text in patched.items()
-    )
 
 
 def job_settings(bug: Bug, mode: Mode, overrides: dict[str, Any]) -> Settings:

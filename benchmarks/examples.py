@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 from benchmarks.bugs import Bug
@@ -37,23 +36,20 @@ def apply_reference_fix(example: Path, destination: Path) -> Path:
     return fixed
 
 
-def matches_reference(example: Path, patched: str, file: str) -> bool:
-    """Whether `patched` is exactly `file` after the reference fix."""
-    with tempfile.TemporaryDirectory() as tmp:
-        fixed = apply_reference_fix(example, Path(tmp) / example.name)
-        return (fixed / file).read_text() == patched
+def example_bug(example: Path, scratch: Path) -> Bug:
+    """`example` as a benchmark bug, judged by `benchmarks.bugs.matches_fix`; `scratch`
+    receives its fixed copy."""
+    fixed = apply_reference_fix(example, scratch / "fixed" / example.name)
+    files = [line.removeprefix("+++ b/") for line in (example / "expected.patch").read_text().splitlines()
+             if line.startswith("+++ b/")]
+    texts = {file: (fixed / file).read_text(encoding="utf-8") for file in files}
+    return Bug(example.name, example_language(example), example, texts)
 
 
 def example_bugs(scratch: Path, language: str | None = None) -> list[Bug]:
     """The examples (all, or those in `language`) as benchmark bugs; `scratch` receives the
     fixed copies."""
-    bugs = []
-    for example in example_projects(language):
-        fixed = apply_reference_fix(example, scratch / "fixed" / example.name)
-        files = [line.removeprefix("+++ b/") for line in (example / "expected.patch").read_text().splitlines()
-                 if line.startswith("+++ b/")]
-        bugs.append(Bug(example.name, example_language(example), example, {f: (fixed / f).read_text(encoding="utf-8") for f in files}))
-    return bugs
+    return [example_bug(example, scratch) for example in example_projects(language)]
 
 
 # A bug whose every test takes a second: a job on it is still running when a test or a

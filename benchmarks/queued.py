@@ -24,10 +24,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bugs import Bug
-from benchmarks.evaluate import (
-    BugResult, Mode, append_result, job_overrides, matches_reference, read_results, with_reference,
-)
+from benchmarks.bugs import Bug, matches_fix
+from benchmarks.evaluate import BugResult, Mode, append_result, job_overrides, read_results, with_reference
 from repairbot.config import Settings
 from repairbot.db.models import JobStatus
 from repairbot.db.queue import QueueStore
@@ -122,7 +120,7 @@ def stored_result(key: Key, bug: Bug, store: QueueStore, job_id: int) -> BugResu
         top = detail.patches[0]
         row.plausible = True
         row.top_patch, row.top_generator = top.diff, top.generator
-        row.top_matches_reference = matches_reference(bug, patched_files(bug.project, top.diff))
+        row.top_matches_reference = matches_fix(bug, patched_files(bug.project, top.diff))
     return with_reference(row, bug, detail.locations)
 
 

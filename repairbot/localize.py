@@ -38,7 +38,7 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import groupby
-from pathlib import Path, PurePosixPath
+from pathlib import Path, PurePath
 from typing import Literal
 
 from tree_sitter import Node
@@ -145,7 +145,8 @@ class SourceMap:
     Python, its condition (or loop control, `catch (...)`) in Java.
 
     `suffix` (".py", ".java") picks the language (`repairbot.languages.registry`); a file of
-    no known language has no statements, and its lines stand for themselves.
+    no known language has no statements, and its lines stand for themselves. `for_file`
+    takes the file's name instead.
     """
 
     def __init__(self, text: str | None, suffix: str) -> None:
@@ -156,6 +157,10 @@ class SourceMap:
             self._statements = self._language.line_statements(self._language.parse(text.encode("utf-8")).root_node)
 
     @classmethod
+    def for_file(cls, text: str | None, file: str | PurePath) -> SourceMap:
+        return cls(text, PurePath(file).suffix)
+
+    @classmethod
     def read(cls, path: Path, root: Path | None = None) -> SourceMap:
         """`path` lies in `root` (its own dir when None), reached without a link (the tests
         ran there); a file that cannot be read so, or decoded, has no statements."""
@@ -164,7 +169,7 @@ class SourceMap:
             text = read_source(root, path.relative_to(root).as_posix())
         except (OSError, ValueError):
             text = None
-        return cls(text, path.suffix)
+        return cls.for_file(text, path)
 
     def statement_lines(self) -> set[int]:
         return {node.start_point.row + 1 for node in self._statements.values()}
@@ -489,7 +494,7 @@ def _within(suspect: Suspect, given: Suspect) -> bool:
 
 
 def _given(lines: GivenLines, workdir: Path) -> Suspect:
-    source = SourceMap(read_source(workdir, lines.file), PurePosixPath(lines.file).suffix)
+    source = SourceMap.for_file(read_source(workdir, lines.file), lines.file)
     location = SuspiciousLocation(lines.file, lines.start_line, lines.end_line, 1.0, "given")
     return Suspect(location, source.function(lines.start_line)[0], lines.start_line, None, 0.0)
 

@@ -88,6 +88,23 @@ def code_rows(source: bytes, language: str) -> set[int]:
     return rows
 
 
+def likeliest_language(text: str) -> str:
+    """The name of the registered language under whose grammar `text` parses with the
+    fewest error nodes: the language of a snippet that comes without a file name (a model's
+    prompt). Ties go to the language registered first."""
+
+    def errors(language: LanguageSupport) -> int:
+        pending, count = [language.parse(text.encode("utf-8")).root_node], 0
+        while pending:
+            node = pending.pop()
+            count += node.is_error or node.is_missing
+            if node.has_error:
+                pending.extend(node.children)
+        return count
+
+    return min(registry.languages(), key=errors).name
+
+
 def atom_spans(text: str, language: str | None) -> list[tuple[int, int]]:
     """Character spans [start, end) of the identifiers and literals in `text`, outermost
     first. An f-string with interpolations is not one atom: its parts are."""

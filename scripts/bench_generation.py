@@ -22,7 +22,8 @@ from pathlib import Path
 
 from llama_cpp import Llama
 
-from benchmarks.examples import example_projects, matches_reference
+from benchmarks.bugs import matches_fix
+from benchmarks.examples import example_bug, example_projects
 from repairbot.config import load_settings
 from repairbot.db.store import JobStore
 from repairbot.generate.infill import make_hole
@@ -92,7 +93,9 @@ def repairs(samples: int) -> list[dict]:
             rows.append({
                 "example": example.name,
                 "plausible": top is not None,
-                "top_matches_reference": top is not None and all(matches_reference(example, edit.patched, edit.file) for edit in top.edits),
+                "top_matches_reference": top is not None and matches_fix(
+                    example_bug(example, Path(tmp)), {edit.file: edit.patched for edit in top.edits}
+                ),
                 "candidates_tried": result.candidates_tried,
                 "time_to_first_plausible_s": result.time_to_first_plausible_s,
                 "generate_s": result.timings.get("generate", 0.0),

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from benchmarks.bugs import given_locations, line_ranges, same_program
+from benchmarks.bugs import Bug, given_locations, line_ranges, matches_fix, same_program
 from benchmarks.evaluate import bug_table, evaluate, job_settings, read_results
 from benchmarks.prepared import prepared
 from benchmarks.examples import example_bugs, example_language
@@ -133,6 +133,13 @@ def test_same_java_program_ignores_package_and_imports() -> None:
     assert same_program(JAVA_BUGGY.replace("n % 2 == 1", "n%2==0 /* fixed */"), JAVA_FIXED, file)
     assert not same_program(JAVA_BUGGY.replace("n % 2 == 1", "n % 2 != 1"), JAVA_FIXED, file)
     assert not same_program(JAVA_BUGGY.replace("n % 2 == 1) {", "n % 2 == 0) {{"), JAVA_FIXED, file)  # no program
+
+
+def test_a_patch_matches_the_fix_when_it_makes_each_fixed_file_the_same_program(tmp_path: Path) -> None:
+    bug = Bug("two_files", "python", tmp_path, {"a.py": "def f(n):\n    return n + 1\n", "b.py": "LIMIT = 2\n"})
+    assert matches_fix(bug, {"a.py": "def f(n):\n    return n+1  # fixed\n", "b.py": "LIMIT = 2\n"})
+    assert not matches_fix(bug, {"a.py": "def f(n):\n    return n + 1\n"})  # one file of the two
+    assert not matches_fix(bug, {"a.py": "def f(n):\n    return n - 1\n", "b.py": "LIMIT = 2\n"})
 
 
 def test_line_ranges() -> None:

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from benchmarks.examples import EXAMPLES_DIR, matches_reference
+from benchmarks.bugs import matches_fix
+from benchmarks.examples import EXAMPLES_DIR, example_bug
 from repairbot.cli import app
 from repairbot.domain import SuspiciousLocation
 from repairbot.generate.completion_java import JavaCompletionEngine, scan
@@ -115,7 +116,7 @@ def test_a_java_example_is_repaired_by_the_default_model(tmp_path: Path, monkeyp
     assert "+        return quantity <= reorderLevel;" in patched
     file = "src/main/java/stock/StockItem.java"
     fixed = (example / file).read_text().replace("return quantity < reorderLevel;", "return quantity <= reorderLevel;")
-    assert matches_reference(example, fixed, file)
+    assert matches_fix(example_bug(example, tmp_path), {file: fixed})
 
 
 # --- a Defects4J checkout through the whole pipeline (the fake CLI of tests/fakes) ---------
@@ -147,3 +148,22 @@ def test_a_defects4j_checkout_is_repaired_at_a_given_location(tmp_path: Path, mo
     # Without locations the job needs coverage, which the Defects4J runner cannot give yet.
     with pytest.raises(BadInput, match="give the faulty lines instead"):
         pipeline.repair(checkout, settings.model_copy(update={"locations": []}), store)
+
+
+def test_localize_without_coverage_takes_the_given_lines_or_says_why(tmp_path: Path) -> None:
+    """`repairbot localize` ranks as a repair job does (`pipeline.localize_failure`): on a
+    runner without coverage, exact given lines are the answer, and without them a clear error."""
+    from repairbot import pipeline
+    from repairbot.errors import BadInput
+    from tests.test_java_runners import D4J_PROJECT, FAKE_DEFECTS4J, project
+
+    checkout = project(tmp_path / "checkout", D4J_PROJECT)
+    settings = load_settings(
+        checkout, runner="defects4j", test_command=[str(FAKE_DEFECTS4J)], locations=["src/main/java/calc/Calc.java:3"]
+    )
+    [suspect] = pipeline.rank_suspects(checkout, settings)
+    assert (suspect.location.file, suspect.location.start_line, suspect.location.formula) == (
+        "src/main/java/calc/Calc.java", 3, "given"
+    )
+    with pytest.raises(BadInput, match="give the faulty lines instead"):
+        pipeline.rank_suspects(checkout, settings.model_copy(update={"locations": []}))

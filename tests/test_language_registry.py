@@ -14,6 +14,7 @@ from repairbot.languages import python
 from repairbot.languages.registry import CompletionRequest, LanguageSupport, language_for, register, unregister
 from repairbot.models import Completion
 from repairbot.pipeline import check_project
+from retrieval.syntax import likeliest_language
 from tests.test_infill import FakeModel, make_project, run, use_model
 
 
@@ -118,6 +119,11 @@ def test_a_registered_language_is_found_by_its_suffixes(starlark: LanguageSuppor
     assert language_for("rules.py") is python.SUPPORT
     with pytest.raises(ValueError, match="suffix .py belongs to python"):
         register(dataclasses.replace(STARLARK, name="other", suffixes=(".py",)))
+
+
+def test_a_snippet_without_a_file_name_is_read_in_the_grammar_it_parses_under() -> None:
+    assert likeliest_language("def total(xs):\n    return sum(xs)\n") == "python"
+    assert likeliest_language("int total(int[] xs) { return xs.length; }") == "java"
 
 
 def test_intake_accepts_a_project_of_only_a_registered_language(tmp_path: Path, starlark: LanguageSupport) -> None:

@@ -141,7 +141,7 @@ class TransformersModel:
         """Merge groups of the encoder input `prefix[-kept_before:] <sentinel> suffix[:kept_after] <eos>`
         (in tokens, as `fit` cut them): each identifier or literal one group, the sentinel
         and EOS groups of their own."""
-        language = _likeliest_language(prefix + suffix)
+        language = syntax.likeliest_language(prefix + suffix)
         sides = []
         for text, keep_end in ((prefix, True), (suffix, False)):
             offsets = self._tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
@@ -167,21 +167,6 @@ class TransformersModel:
         configured = configured if isinstance(configured, list) else [configured]
         ids = {*self._tokenizer.all_special_ids, *configured, self._token_id(END_OF_TEXT)}
         return frozenset(i for i in ids if i is not None)
-
-
-def _likeliest_language(text: str) -> str:
-    """The grammar (Python or Java) under which `text` parses with fewer error nodes."""
-    def errors(language: str) -> int:
-        tree = syntax.parse(text.encode("utf-8"), language)
-        pending, count = [tree.root_node], 0
-        while pending:
-            node = pending.pop()
-            count += node.is_error or node.is_missing
-            if node.has_error:
-                pending.extend(node.children)
-        return count
-
-    return min(("python", "java"), key=errors)
 
 
 def _renumbered(groups: list[int]) -> list[int]:
