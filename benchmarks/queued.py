@@ -29,7 +29,6 @@ from benchmarks.evaluate import BugResult, Mode, append_result, job_overrides, r
 from repairbot.config import Settings
 from repairbot.db.models import JobStatus
 from repairbot.db.queue import QueueStore
-from repairbot.db.store import JobDetail
 from repairbot.errors import BadInput
 from repairbot.queue.submit import dispatch_all, record_snapshot
 
