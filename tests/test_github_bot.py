@@ -84,7 +84,7 @@ def workflow_run(head_sha: str, branch: str = "main", conclusion: str = "failure
         "action": "completed",
         "workflow_run": {"id": 1, "name": "CI", "head_branch": branch, "head_sha": head_sha, "status": "completed",
                          "conclusion": conclusion, "event": "push", "pull_requests": [],
-                         "head_repository": {"full_name": head_repo}},
+                         "head_repository": {"full_name": head_repo, "html_url": f"https://github.com/{head_repo}"}},
         "repository": {"full_name": REPO, "clone_url": clone_url},
         "installation": {"id": INSTALLATION},
     }
@@ -110,8 +110,13 @@ class Bot:
             headers["X-Hub-Signature-256"] = signature(secret.encode(), raw)
         return httpx.post(f"{self.url}/github/webhook", content=raw, headers=headers, timeout=60)
 
-    def jobs(self) -> list[dict[str, Any]]:
-        return httpx.get(f"{self.url}/jobs", timeout=30).json()
+    @property
+    def clone_url(self) -> str:
+        """The remote as the fake serves it: git over HTTP, only with an installation token."""
+        return self.fake.clone_url(REPO)
+
+    def jobs(self, limit: int = 50) -> list[dict[str, Any]]:
+        return httpx.get(f"{self.url}/jobs", params={"limit": limit}, timeout=30).json()
 
     def job(self, job_id: int) -> dict[str, Any]:
         return httpx.get(f"{self.url}/jobs/{job_id}", timeout=30).json()
@@ -192,7 +197,7 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
 
 
 def test_a_failed_workflow_run_ends_with_a_pushed_branch_a_pull_request_and_a_check_run(bot: Bot) -> None:
-    answer = bot.post("workflow_run", workflow_run(bot.head_sha, clone_url=str(bot.bare)), delivery="first")
+    answer = bot.post("workflow_run", workflow_run(bot.head_sha, clone_url=bot.clone_url), delivery="first")
     assert answer.status_code == 202, answer.text
     assert answer.json()["status"] == "accepted"
     job_id = answer.json()["job"]
@@ -234,13 +239,23 @@ def test_the_token_is_in_no_url_and_no_database_row(bot: Bot) -> None:
                          for row in connection.exec_driver_sql(f"SELECT * FROM {table}"))
     engine.dispose()
     assert bot.fake.tokens and not any(token in dumped for token in bot.fake.tokens)
-    assert str(bot.bare) in dumped  # the clone URL itself is recorded, plain
+    assert bot.clone_url in dumped  # the clone URL itself is recorded, plain
+
+
+def test_git_reached_the_remote_only_with_an_installation_token(bot: Bot) -> None:
+    wait_for(lambda: bot.fake.pulls, "the first test's pull request")
+    requests = bot.fake.git_requests
+    assert any(path.endswith("/git-upload-pack") for _, path, _ in requests)  # the worker's clone (and the push's)
+    assert any(path.endswith("/git-receive-pack") for _, path, _ in requests)  # the push
+    assert all(token in bot.fake.tokens for _, _, token in requests)
+    probe = httpx.get(f"{bot.clone_url}/info/refs?service=git-upload-pack", timeout=30)
+    assert probe.status_code == 401  # no token, no repository
 
 
 def test_a_redelivery_starts_nothing(bot: Bot) -> None:
     wait_for(lambda: bot.jobs(), "the first job")
     before = len(bot.jobs())
-    again = bot.post("workflow_run", workflow_run(bot.head_sha, clone_url=str(bot.bare)), delivery="first")
+    again = bot.post("workflow_run", workflow_run(bot.head_sha, clone_url=bot.clone_url), delivery="first")
     assert again.status_code == 202 and "seen before" in again.json()["reason"]
     assert len(bot.jobs()) == before
 
@@ -248,7 +263,7 @@ def test_a_redelivery_starts_nothing(bot: Bot) -> None:
 @pytest.mark.parametrize("case", ["unsigned", "wrong secret", "tampered", "oversized", "not json", "no head_sha",
                                   "head_sha not a hash", "not an object"])
 def test_bad_requests_get_their_status(bot: Bot, case: str) -> None:
-    payload = workflow_run(bot.head_sha, clone_url=str(bot.bare))
+    payload = workflow_run(bot.head_sha, clone_url=bot.clone_url)
     expected = {"unsigned": 401, "wrong secret": 401, "tampered": 401, "oversized": 413, "not json": 400,
                 "no head_sha": 400, "head_sha not a hash": 400, "not an object": 400}[case]
     if case == "unsigned":
@@ -285,13 +300,13 @@ def test_bad_requests_get_their_status(bot: Bot, case: str) -> None:
 def test_events_that_need_no_job_are_answered_202_with_the_reason(bot: Bot, event: str, change: dict[str, str],
                                                                    reason: str) -> None:
     before = len(bot.jobs())
-    answer = bot.post(event, workflow_run(bot.head_sha, clone_url=str(bot.bare), **change))
+    answer = bot.post(event, workflow_run(bot.head_sha, clone_url=bot.clone_url, **change))
     assert answer.status_code == 202 and reason in answer.json()["reason"], answer.text
     assert len(bot.jobs()) == before
 
 
 def test_a_denied_repository_starts_nothing(bot: Bot) -> None:
-    payload = workflow_run(bot.head_sha, clone_url=str(bot.bare))
+    payload = workflow_run(bot.head_sha, clone_url=bot.clone_url)
     payload["repository"]["full_name"] = "octo/secret-sauce"
     answer = bot.post("workflow_run", payload)
     assert answer.status_code == 202 and "deny list" in answer.json()["reason"]
@@ -324,7 +339,7 @@ def comment(bot: Bot, number: int, body: str, user: str) -> httpx.Response:
         "action": "created",
         "issue": {"number": number, "pull_request": {"url": "..."}},
         "comment": {"body": body, "user": {"login": user}, "author_association": "MEMBER"},
-        "repository": {"full_name": REPO, "clone_url": str(bot.bare)},
+        "repository": {"full_name": REPO, "clone_url": bot.clone_url},
         "installation": {"id": INSTALLATION},
     })
 
@@ -353,9 +368,9 @@ def test_a_maintainers_retry_with_a_location_updates_the_pull_request(bot: Bot) 
 
 def test_a_newer_failure_on_the_branch_supersedes_the_older_job(bot: Bot) -> None:
     older_sha = new_commit(bot.work, "feature", "first change")
-    older = bot.post("workflow_run", workflow_run(older_sha, "feature", clone_url=str(bot.bare))).json()
+    older = bot.post("workflow_run", workflow_run(older_sha, "feature", clone_url=bot.clone_url)).json()
     newer_sha = new_commit(bot.work, "feature", "second change")
-    newer = bot.post("workflow_run", workflow_run(newer_sha, "feature", clone_url=str(bot.bare))).json()
+    newer = bot.post("workflow_run", workflow_run(newer_sha, "feature", clone_url=bot.clone_url)).json()
     assert newer["superseded"] == [older["job"]]
     wait_for(lambda: bot.job(newer["job"])["state"] == "reported", "the newer job's report")
     assert bot.job(older["job"])["state"] == "superseded"
@@ -365,8 +380,9 @@ def test_a_newer_failure_on_the_branch_supersedes_the_older_job(bot: Bot) -> Non
     assert not any(p["head"]["ref"] == f"repairbot/fix-{older_sha[:7]}" for p in bot.fake.pulls.values())
 
 
-def test_per_repository_limits_refuse_with_the_reason(tmp_path: Path) -> None:
-    store = BotStore(f"sqlite:///{tmp_path / 'db.sqlite'}")
+def test_deliveries_dedupe_and_limits_refuse_with_the_reason_on_every_backend(database_url: str) -> None:
+    store = BotStore(database_url)
+    assert store.record_delivery("abc", "workflow_run") and not store.record_delivery("abc", "workflow_run")
     settings = BotSettings(webhook_secret=SECRET, token="t", max_concurrent_per_repo=1, max_jobs_per_day=2)  # type: ignore[arg-type]
     from repairbot.db.queue import RecordedInput
 
@@ -384,3 +400,29 @@ def test_per_repository_limits_refuse_with_the_reason(tmp_path: Path) -> None:
     store.mark_superseded(1, 2)
     add("two")
     assert "in 24 hours" in (guards.refusal(request("three"), settings, store, superseding=1) or "")
+    store.close()
+
+
+def check_payload(event: str, app_id: int = 1) -> dict[str, Any]:
+    """`check_suite` / `check_run` payloads with the fields GitHub sends that the bot reads."""
+    suite = {"head_branch": "dev", "head_sha": "b" * 40, "conclusion": "failure", "pull_requests": [{"number": 5}]}
+    run = {"head_sha": "b" * 40, "conclusion": "failure", "check_suite": suite, "app": {"id": app_id},
+           "pull_requests": [{"number": 5}]}
+    return {"action": "completed", event: suite if event == "check_suite" else run,
+            "repository": {"full_name": REPO, "clone_url": "https://github.com/octo/word-stats.git"},
+            "installation": {"id": INSTALLATION}}
+
+
+@pytest.mark.parametrize("event", ["check_suite", "check_run"])
+def test_check_suite_and_check_run_failures_are_repair_requests(event: str) -> None:
+    from repairbot.github import events
+
+    request = events.read(event, check_payload(event), own_app_id=APP_ID)
+    assert request == RepairRequest(REPO, "https://github.com/octo/word-stats.git", "dev", "b" * 40, INSTALLATION,
+                                    False, [5])
+
+
+def test_the_bots_own_check_run_is_no_repair_request() -> None:
+    from repairbot.github import events
+
+    assert isinstance(events.read("check_run", check_payload("check_run", int(APP_ID)), APP_ID), events.Ignored)

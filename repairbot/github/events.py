@@ -1,7 +1,8 @@
 """Which webhook events mean a repair job, read from the payload fields GitHub documents.
 
 - `workflow_run` (action `completed`, `workflow_run.conclusion` `failure`):
-  `workflow_run.head_sha`, `.head_branch`, `.head_repository.full_name`, `.pull_requests[].number`;
+  `workflow_run.head_sha`, `.head_branch`, `.head_repository.full_name` (and `.html_url` for a
+  fork's, which is cloned instead), `.pull_requests[].number`;
 - `check_suite` (action `completed`, `check_suite.conclusion` `failure`):
   `check_suite.head_sha`, `.head_branch`, `.pull_requests[].number`;
 - `check_run` (action `completed`, `check_run.conclusion` `failure`): `check_run.head_sha`,
@@ -104,12 +105,16 @@ def read(event: str, payload: dict[str, Any], own_app_id: str | None = None) -> 
     branch_path = f"{event}.check_suite.head_branch" if event == "check_run" else f"{event}.head_branch"
     branch = _get(payload, branch_path)
     repo = _repo(payload)
-    head_repo = run.get("head_repository", {}).get("full_name", repo) if event == "workflow_run" else repo
+    head_repo = _get(payload, "workflow_run.head_repository", dict) if event == "workflow_run" else {}
+    fork = head_repo.get("full_name", repo) != repo
+    # A fork's commit is in the fork (the base repository has it only under refs/pull/N/head).
+    clone_url = _get(payload, "workflow_run.head_repository.html_url") + ".git" if fork else \
+        _get(payload, "repository.clone_url")
     pulls = run.get("pull_requests") or []
     numbers = [pull["number"] for pull in pulls if isinstance(pull, dict) and isinstance(pull.get("number"), int)]
     return RepairRequest(
-        repo=repo, clone_url=_get(payload, "repository.clone_url"), branch=branch, head_sha=head_sha,
-        installation_id=_installation(payload), fork=head_repo != repo, pull_numbers=numbers,
+        repo=repo, clone_url=clone_url, branch=branch, head_sha=head_sha,
+        installation_id=_installation(payload), fork=fork, pull_numbers=numbers,
     )
 
 

@@ -20,6 +20,7 @@ from repairbot.github.client import GitHub
 from repairbot.github.gitauth import git_env
 from repairbot.github.push import push_fix
 from repairbot.github.settings import BotSettings
+from repairbot.github.start import supersede_older
 from repairbot.github.store import PENDING, REPORTED, SUPERSEDED, BotJob, BotStore
 
 logger = logging.getLogger(__name__)
@@ -41,7 +42,15 @@ class Reporter:
         return f"{self.bot.public_url.rstrip('/')}/ui/jobs/{job.id}" if self.bot.public_url else None
 
     def round(self) -> None:
-        for job in self.store.pending_jobs():
+        pending = self.store.pending_jobs()
+        newest: dict[tuple[str, str], int] = {}
+        for job in pending:
+            if job.state == PENDING:
+                newest[(job.repo, job.branch)] = max(job.id, newest.get((job.repo, job.branch), 0))
+        for (repo, branch), job_id in newest.items():
+            if supersede_older(self.store, repo, branch, job_id):
+                pending = self.store.pending_jobs()
+        for job in pending:
             try:
                 self._step(job)
             except Exception as exc:  # GitHub or git failed: try again, then give up on this job

@@ -67,11 +67,7 @@ class Starter:
         recorded = RecordedInput("github", overrides, url=request.clone_url, commit=request.head_sha)
         repair_job_id = self.store.enqueue_job(request.clone_url, self.operator.test_command or [], recorded)
         bot_job_id = self.store.add_job(repair_job_id, delivery_id, request, retry_of, hint, pr)
-        superseded = []
-        for job in older:
-            if self.store.mark_superseded(job.id, bot_job_id):
-                self.store.request_cancel(job.repair_job_id)
-                superseded.append(job.id)
+        superseded = supersede_older(self.store, request.repo, request.branch, bot_job_id)
         dispatch_all([repair_job_id], self.operator, self.store)
         logger.info("bot job %d (repair job %d): %s %s at %s", bot_job_id, repair_job_id, request.repo,
                     request.branch, request.head_sha[:7])
@@ -99,3 +95,16 @@ class Starter:
         assert original.pr_number is not None and original.pr_url is not None
         return self.start(delivery_id, request, original.id, hint, (original.pr_number, original.pr_url))
 
+
+
+def supersede_older(store: BotStore, repo: str, branch: str, newest: int) -> list[int]:
+    """Supersede the pending jobs of the branch older than job `newest` and cancel their
+    repair jobs; returns their ids. Read after the newest job is recorded, so of two
+    deliveries handled at once the later one sees the earlier; the reporter runs it again
+    for each branch (a transaction that committed late is caught there)."""
+    superseded = []
+    for job in store.pending_on_branch(repo, branch):
+        if job.id < newest and store.mark_superseded(job.id, newest):
+            store.request_cancel(job.repair_job_id)
+            superseded.append(job.id)
+    return superseded

@@ -20,11 +20,19 @@ Shapes follow GitHub's REST documentation (API version 2022-11-28); the fields r
 - `GET /repos/{owner}/{repo}/collaborators/{username}/permission` -> 200 `{permission, role_name,
   user{login}}` from the permissions given (else `none`).
 Issue and pull request numbers share one sequence per repository, as on GitHub.
+
+It also serves each remote over git's smart HTTP protocol at `/git/{owner}/{repo}.git`
+(`git http-backend` as a CGI program, as GitHub serves `https://github.com/{owner}/{repo}.git`),
+and only to a request carrying an issued token the way GitHub takes it from an App: basic auth
+with user `x-access-token` (else 401 with `WWW-Authenticate`, so git would ask for a password).
+`git_requests` records (method, path, token) of each: the test sees which token git sent.
 """
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import re
 import secrets
 import subprocess
@@ -54,6 +62,7 @@ class FakeGitHub:
     check_runs: dict[int, dict[str, Any]] = field(default_factory=dict)
     pulls: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
     comments: list[dict[str, Any]] = field(default_factory=list)
+    git_requests: list[tuple[str, str, str]] = field(default_factory=list)
     _numbers: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
@@ -61,6 +70,9 @@ class FakeGitHub:
     def next_number(self, repo: str) -> int:
         self._numbers[repo] = self._numbers.get(repo, 0) + 1
         return self._numbers[repo]
+
+    def clone_url(self, repo: str) -> str:
+        return f"{self.url}/git/{repo}.git"
 
     def count(self, method: str, pattern: str) -> int:
         return sum(1 for m, path in self.requests if m == method and re.fullmatch(pattern, path))
@@ -95,9 +107,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self, method: str) -> None:
         fake = self.fake
-        path = self.path.split("?")[0]
+        path, _, query = self.path.partition("?")
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
+        if path.startswith("/git/"):
+            self._git(method, path, query, raw)
+            return
         with fake.lock:
             fake.requests.append((method, path))
         try:
@@ -129,6 +144,42 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_PATCH(self) -> None:
         self._serve("PATCH")
+
+    def _git(self, method: str, path: str, query: str, raw: bytes) -> None:
+        """One request of git's smart HTTP protocol, answered by `git http-backend`."""
+        found = re.fullmatch(r"/git/([\w.-]+/[\w.-]+)\.git(/.*)", path)
+        remote = self.fake.remotes.get(found.group(1)) if found else None
+        scheme, _, credential = self.headers.get("Authorization", "").partition(" ")
+        user, _, token = base64.b64decode(credential or "").decode(errors="replace").partition(":") \
+            if scheme == "Basic" else ("", "", "")
+        with self.fake.lock:
+            self.fake.git_requests.append((method, path, token))
+        if remote is None or user != "x-access-token" or token not in self.fake.tokens:
+            self.send_response(404 if remote is None else 401)
+            self.send_header("WWW-Authenticate", 'Basic realm="GitHub"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        assert found is not None
+        env = {
+            "PATH": os.environ["PATH"], "GIT_PROJECT_ROOT": str(remote.parent), "GIT_HTTP_EXPORT_ALL": "1",
+            "PATH_INFO": f"/{remote.name}{found.group(2)}", "QUERY_STRING": query, "REQUEST_METHOD": method,
+            "CONTENT_TYPE": self.headers.get("Content-Type", ""), "CONTENT_LENGTH": str(len(raw)),
+            "REMOTE_USER": user, "REMOTE_ADDR": "127.0.0.1",
+            "HTTP_CONTENT_ENCODING": self.headers.get("Content-Encoding", ""),
+            "GIT_PROTOCOL": self.headers.get("Git-Protocol", ""),
+        }
+        result = subprocess.run(["git", "http-backend"], input=raw, env=env, capture_output=True, check=False)
+        head, _, body = result.stdout.partition(b"\r\n\r\n")
+        headers = [line.split(":", 1) for line in head.decode().split("\r\n") if ":" in line]
+        status = next((int(value.split()[0]) for name, value in headers if name.lower() == "status"), 200)
+        self.send_response(status)
+        for name, value in headers:
+            if name.lower() != "status":
+                self.send_header(name, value.strip())
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def _bearer(self) -> str:
         header = self.headers.get("Authorization", "")
