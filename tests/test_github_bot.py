@@ -30,6 +30,7 @@ from repairbot.github.settings import BotSettings
 from repairbot.github.store import BotStore
 from repairbot.github.webhook import signature
 from tests.budgets import UNHURRIED_ENV
+from tests.conftest import fresh_postgres_database
 from tests.fakes.github_api import FakeGitHub, Server, wait_for
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -189,11 +190,15 @@ def _stop_worker(data_dir: Path) -> None:
         fcntl.flock(handle, fcntl.LOCK_EX)  # returns once the worker has exited
 
 
-@pytest.fixture(scope="module")
-def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def bot(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
+    """One service per database backend for the module's tests, which build on each other's
+    jobs (a retry needs the first test's pull request)."""
     root = tmp_path_factory.mktemp("bot")
-    with running_bot(root, f"sqlite:///{root / 'db' / 'repairbot.db'}") as running:
-        yield running
+    with contextlib.ExitStack() as stack:
+        url = f"sqlite:///{root / 'db' / 'repairbot.db'}" if request.param == "sqlite" else \
+            stack.enter_context(fresh_postgres_database())
+        yield stack.enter_context(running_bot(root, url))
 
 
 def test_a_failed_workflow_run_ends_with_a_pushed_branch_a_pull_request_and_a_check_run(bot: Bot) -> None:

@@ -46,11 +46,13 @@ class Starter:
         if delivery.event == "ping":
             return Answer(200, {"status": "pong"})
         wanted = events.read(delivery.event, delivery.payload, self.bot.app_id)  # Refused(400) first
-        if not self.store.record_delivery(delivery.delivery_id, delivery.event):
+        ignored = Answer(202, {"status": "ignored", "reason": wanted.reason}) if isinstance(wanted, events.Ignored) \
+            else None
+        if not self.store.record_delivery(delivery.delivery_id, delivery.event, str(ignored.body) if ignored else ""):
             return Answer(202, {"status": "ignored", "reason": f"delivery {delivery.delivery_id} was seen before"})
-        if isinstance(wanted, events.Ignored):
-            answer = Answer(202, {"status": "ignored", "reason": wanted.reason})
-        elif isinstance(wanted, events.RetryRequest):
+        if ignored is not None:
+            return ignored
+        if isinstance(wanted, events.RetryRequest):
             answer = self._retry(delivery.delivery_id, wanted)
         else:
             answer = self.start(delivery.delivery_id, wanted)

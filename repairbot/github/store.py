@@ -55,11 +55,12 @@ def _bot_job(row: GitHubJob) -> BotJob:
 class BotStore(QueueStore):
     """`QueueStore` plus the bot's tables."""
 
-    def record_delivery(self, delivery_id: str, event: str) -> bool:
+    def record_delivery(self, delivery_id: str, event: str, outcome: str = "") -> bool:
         """Record a delivery; False when it was seen before (a redelivery: do nothing)."""
         try:
             with self._sessions.begin() as session:
-                session.add(GitHubDelivery(delivery_id=delivery_id, event=event, received_at=utcnow(), outcome=""))
+                session.add(GitHubDelivery(delivery_id=delivery_id, event=event, received_at=utcnow(),
+                                           outcome=outcome[:2000]))
         except IntegrityError:
             return False
         return True
