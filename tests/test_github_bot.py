@@ -79,12 +79,13 @@ def new_commit(work: git.Repo, branch: str, message: str) -> str:
 
 
 def workflow_run(head_sha: str, branch: str = "main", conclusion: str = "failure", head_repo: str = REPO,
-                 clone_url: str = "") -> dict[str, Any]:
+                 clone_url: str = "", pulls: tuple[int, ...] = ()) -> dict[str, Any]:
     """A `workflow_run` payload with the fields GitHub sends that the bot reads."""
     return {
         "action": "completed",
         "workflow_run": {"id": 1, "name": "CI", "head_branch": branch, "head_sha": head_sha, "status": "completed",
-                         "conclusion": conclusion, "event": "push", "pull_requests": [],
+                         "conclusion": conclusion, "event": "pull_request" if pulls else "push",
+                         "pull_requests": [{"number": n, "head": {"ref": branch, "sha": head_sha}} for n in pulls],
                          "head_repository": {"full_name": head_repo, "html_url": f"https://github.com/{head_repo}"}},
         "repository": {"full_name": REPO, "clone_url": clone_url},
         "installation": {"id": INSTALLATION},
@@ -198,7 +199,7 @@ def bot(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     with contextlib.ExitStack() as stack:
         url = f"sqlite:///{root / 'db' / 'repairbot.db'}" if request.param == "sqlite" else \
             stack.enter_context(fresh_postgres_database())
-        yield stack.enter_context(running_bot(root, url))
+        yield stack.enter_context(running_bot(root, url, {"REPAIRBOT_GITHUB_REVIEW_PULL_REQUESTS": "true"}))
 
 
 def test_a_failed_workflow_run_ends_with_a_pushed_branch_a_pull_request_and_a_check_run(bot: Bot) -> None:
@@ -383,6 +384,43 @@ def test_a_newer_failure_on_the_branch_supersedes_the_older_job(bot: Bot) -> Non
     pull = bot.fake.pulls[(REPO, bot.job(newer["job"])["pr_number"])]
     assert pull["head"]["ref"] == f"repairbot/fix-{newer_sha[:7]}" and pull["base"]["ref"] == "feature"
     assert not any(p["head"]["ref"] == f"repairbot/fix-{older_sha[:7]}" for p in bot.fake.pulls.values())
+
+
+def user_pull(bot: Bot, branch: str, path: str, old: str, new: str) -> tuple[str, int]:
+    """Someone's pull request from `branch` (off main, `old` replaced by `new` in `path`),
+    which keeps the bug: its CI fails."""
+    bot.work.git.checkout("-B", branch, "main")
+    file = Path(bot.work.working_tree_dir) / path
+    file.write_text(file.read_text().replace(old, new))
+    bot.work.git.add(path)
+    bot.work.index.commit(f"edit {path}")
+    bot.work.remote("origin").push(f"{branch}:{branch}", force=True)
+    return bot.work.head.commit.hexsha, bot.fake.add_pull(REPO, branch, "main")
+
+
+def test_a_failing_pull_request_gets_the_fix_as_a_suggested_change(bot: Bot) -> None:
+    sha, number = user_pull(bot, "tidy-tokenize", "wordstats/counting.py", "    words = WORD.findall(text)\n",
+                            "    words = WORD.findall(text)  # letters and inner apostrophes\n")
+    answer = bot.post("workflow_run", workflow_run(sha, "tidy-tokenize", clone_url=bot.clone_url, pulls=(number,)))
+    job_id = answer.json()["job"]
+    wait_for(lambda: bot.job(job_id)["state"] == "reported", "the job to be reported")
+    assert bot.job(job_id)["conclusion"] == "success" and bot.job(job_id)["pr_number"] is None
+    (review,) = [r for r in bot.fake.reviews if r["number"] == number]
+    assert review["commit_id"] == sha and review["state"] == "COMMENTED"
+    assert review["comments"] == [{"path": "wordstats/counting.py", "line": 14, "side": "RIGHT",
+                                   "body": "```suggestion\n    if not case_sensitive:\n```"}]
+    assert "test_tokenize_lowercases_by_default" in review["body"]
+    assert f"repairbot/fix-{sha[:7]}" not in [ref.name for ref in git.Repo(bot.bare).heads]  # nothing pushed
+
+
+def test_a_fix_outside_the_pull_requests_diff_comes_as_a_comment(bot: Bot) -> None:
+    sha, number = user_pull(bot, "docs-only", "README.md", "# word_stats\n", "# word_stats, documented\n")
+    answer = bot.post("workflow_run", workflow_run(sha, "docs-only", clone_url=bot.clone_url, pulls=(number,)))
+    job_id = answer.json()["job"]
+    wait_for(lambda: bot.job(job_id)["state"] == "reported", "the job to be reported")
+    assert not [r for r in bot.fake.reviews if r["number"] == number]  # GitHub refused the lines: 422
+    (note,) = [c for c in bot.fake.comments if c["number"] == number]
+    assert all(line in note["body"] for line in EXPECTED)
 
 
 def test_deliveries_dedupe_and_limits_refuse_with_the_reason_on_every_backend(database_url: str) -> None:

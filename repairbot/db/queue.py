@@ -160,12 +160,17 @@ class QueueStore(JobStore):
             job = _job(session, job_id)
             if job.input is None:
                 raise ValueError(f"job {job_id} was not queued: it ends with its `repairbot repair` process (Ctrl-C)")
-            if job.status not in FINISHED:
-                job.cancel_requested = True
-                if job.status is JobStatus.QUEUED:
-                    job.status = JobStatus.CANCELLED
-                    job.finished_at = utcnow()
-                    job.error = "cancelled before it started"
+            # Two guarded UPDATEs, not a read-modify-write of the row: a worker claiming the job
+            # meanwhile must find the flag (or the job cancelled), never have its claim overwritten.
+            session.execute(
+                update(RepairJob).where(RepairJob.id == job_id, RepairJob.status == JobStatus.QUEUED)
+                .values(status=JobStatus.CANCELLED, cancel_requested=True, finished_at=utcnow(),
+                        error="cancelled before it started")
+            )
+            session.execute(
+                update(RepairJob).where(RepairJob.id == job_id, RepairJob.status.not_in(FINISHED))
+                .values(cancel_requested=True)
+            )
         return self.state(job_id)
 
     def queued_jobs(self, limit: int = 100) -> list[int]:

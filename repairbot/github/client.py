@@ -6,6 +6,9 @@ Requests and the response fields read (GitHub REST API, version 2022-11-28):
 - `POST /repos/{owner}/{repo}/pulls` {title, head, base, body, maintainer_can_modify} -> 201 {number, html_url}
 - `PATCH /repos/{owner}/{repo}/pulls/{number}` {body} -> 200
 - `GET /repos/{owner}/{repo}/pulls/{number}` -> 200 {head: {ref}, base: {ref}}
+- `POST /repos/{owner}/{repo}/pulls/{number}/reviews` {commit_id, body, event: COMMENT,
+  comments[{path, line, side, start_line?, start_side?, body}]} -> 200 {id, html_url};
+  422 when a line is not in the pull request's diff
 - `POST /repos/{owner}/{repo}/issues/{number}/comments` {body} -> 201 {id, html_url}
 - `GET /repos/{owner}/{repo}/collaborators/{username}/permission` -> 200 {permission, role_name}
 Each call authenticates with the installation's token (`Authorization: Bearer ...`)."""
@@ -25,6 +28,10 @@ MAX_OUTPUT_CHARS = 65535
 class GitHubError(Exception):
     """GitHub answered a request with an error status."""
 
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
 
 class GitHub:
     """API calls for one installation (None: the operator's token)."""
@@ -36,7 +43,8 @@ class GitHub:
         token = self.tokens.for_installation(self.installation_id)
         response = self.http.request(method, path, json=json, headers={**API_HEADERS, "Authorization": f"Bearer {token}"})
         if response.status_code != expect:
-            raise GitHubError(f"{method} {path}: HTTP {response.status_code} {response.text[:300]}")
+            raise GitHubError(f"{method} {path}: HTTP {response.status_code} {response.text[:300]}",
+                              response.status_code)
         return response.json()
 
     def create_check_run(self, repo: str, head_sha: str, name: str, details_url: str | None,
@@ -61,6 +69,12 @@ class GitHub:
 
     def pull(self, repo: str, number: int) -> dict[str, Any]:
         return self._call("GET", f"/repos/{repo}/pulls/{number}", 200)
+
+    def review(self, repo: str, number: int, commit_id: str, body: str, comments: list[dict[str, object]]) -> str:
+        """A review (event COMMENT) with line comments: GitHub's suggested changes."""
+        review = self._call("POST", f"/repos/{repo}/pulls/{number}/reviews", 200,
+                            {"commit_id": commit_id, "body": body, "event": "COMMENT", "comments": comments})
+        return str(review["html_url"])
 
     def comment(self, repo: str, number: int, body: str) -> str:
         return str(self._call("POST", f"/repos/{repo}/issues/{number}/comments", 201, {"body": body})["html_url"])

@@ -14,9 +14,9 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from repairbot.db.models import utcnow
-from repairbot.github import markdown
+from repairbot.github import markdown, suggest
 from repairbot.github.auth import Tokens
-from repairbot.github.client import GitHub
+from repairbot.github.client import GitHub, GitHubError
 from repairbot.github.gitauth import git_env
 from repairbot.github.push import push_fix
 from repairbot.github.settings import BotSettings
@@ -104,12 +104,15 @@ class Reporter:
         logger.info("bot job %d: reported %s", job.id, values.get("conclusion"))
 
     def _deliver(self, github: GitHub, job: BotJob, diff: str, body: str) -> dict[str, Any]:
-        """Push the branch and open (or, for a retry, update) the pull request; a fork's
-        failure and a repository that asked for no pull requests get the patch as a comment
-        on the failing pull request instead (or in the check run alone)."""
-        if job.fork or not self.store.wants_pull_request(job.repair_job_id):
+        """Push the branch and open (or, for a retry, update) the pull request. A failing pull
+        request gets a review with suggested changes instead when the operator asks for it,
+        and always for a fork's (nothing is pushed for a fork) or a repository that asked for
+        no pull requests; with no pull request named, the check run alone holds the patch."""
+        wants_pr = self.store.wants_pull_request(job.repair_job_id)
+        review = self.bot.review_pull_requests and bool(job.pull_numbers)
+        if job.pr_number is None and (job.fork or not wants_pr or review):
             for number in job.pull_numbers:
-                github.comment(job.repo, number, body)
+                self._review(github, job, number, diff, body)
             return {}
         env = git_env(self.tokens.for_installation(job.installation_id))
         title = f"Fix failing tests on {job.branch} ({job.head_sha[:7]})"
@@ -122,6 +125,18 @@ class Reporter:
         number, url = github.open_pull(job.repo, title, branch, job.branch, body)
         return {"pr_number": number, "pr_url": url}
 
+    def _review(self, github: GitHub, job: BotJob, number: int, diff: str, body: str) -> None:
+        """Suggested changes on pull request `number`; a plain comment with the patch when the
+        patch has no such form or touches lines outside the pull request's diff (GitHub: 422)."""
+        found = suggest.suggestions(diff)
+        if found is not None:
+            try:
+                github.review(job.repo, number, job.head_sha, body, [s.comment() for s in found])
+                return
+            except GitHubError as exc:
+                if exc.status != 422:
+                    raise
+        github.comment(job.repo, number, body)
 
 def _pr_line(values: dict[str, Any]) -> str:
     return f"Pull request: {values['pr_url']}" if values.get("pr_url") else "The patch is below."

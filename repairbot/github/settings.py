@@ -35,6 +35,10 @@ class BotSettings(BaseSettings):
     allow_forks: bool = Field(
         default=False, description="Repair failures of pull requests from forks (reported, never pushed)."
     )
+    review_pull_requests: bool = Field(
+        default=False, description="A failing pull request gets the fix as a review with suggested changes "
+        "instead of a pull request of its own.",
+    )
     max_concurrent_per_repo: int = Field(default=2, gt=0, description="Jobs of one repository pending at once.")
     max_jobs_per_day: int = Field(default=50, gt=0, description="Jobs started for one repository per 24 hours.")
     poll_s: float = Field(default=1.0, gt=0, description="How often the reporter looks at the jobs it follows.")

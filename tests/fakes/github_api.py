@@ -16,6 +16,10 @@ Shapes follow GitHub's REST documentation (API version 2022-11-28); the fields r
   state, title, body, head{ref, sha}, base{ref}}`; 422 when `head` is no branch of the
   repository's remote (the bare repository given) or a pull request for it is open.
 - `GET|PATCH /repos/{owner}/{repo}/pulls/{number}` `{body?}` -> 200 the pull request; 404.
+- `POST /repos/{owner}/{repo}/pulls/{number}/reviews` `{commit_id, body, event, comments[{path, line,
+  side, start_line?, start_side?, body}]}` -> 200 `{id, html_url, state, body}`; 422 "Line could not
+  be resolved" when a comment's lines are not all right-side lines of the pull request's diff
+  (`git diff base...head` of the remote: added and context lines of its hunks).
 - `POST /repos/{owner}/{repo}/issues/{number}/comments` `{body}` -> 201 `{id, html_url, body}`.
 - `GET /repos/{owner}/{repo}/collaborators/{username}/permission` -> 200 `{permission, role_name,
   user{login}}` from the permissions given (else `none`).
@@ -63,6 +67,7 @@ class FakeGitHub:
     pulls: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
     comments: list[dict[str, Any]] = field(default_factory=list)
     git_requests: list[tuple[str, str, str]] = field(default_factory=list)
+    reviews: list[dict[str, Any]] = field(default_factory=list)
     _numbers: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
@@ -70,6 +75,17 @@ class FakeGitHub:
     def next_number(self, repo: str) -> int:
         self._numbers[repo] = self._numbers.get(repo, 0) + 1
         return self._numbers[repo]
+
+    def add_pull(self, repo: str, head: str, base: str) -> int:
+        """A pull request someone opened (not the bot): `head` and `base` branches of the remote."""
+        with self.lock:
+            number = self.next_number(repo)
+            self.pulls[(repo, number)] = {
+                "number": number, "html_url": f"https://github.example/{repo}/pull/{number}", "state": "open",
+                "title": "a change", "body": "", "head": {"ref": head, "sha": _rev(self.remotes[repo], head)},
+                "base": {"ref": base}, "created_at": _now(),
+            }
+        return number
 
     def clone_url(self, repo: str) -> str:
         return f"{self.url}/git/{repo}.git"
@@ -85,6 +101,7 @@ ROUTES = [
     ("POST", re.compile(r"/repos/([\w.-]+/[\w.-]+)/pulls"), "create_pull"),
     ("GET", re.compile(r"/repos/([\w.-]+/[\w.-]+)/pulls/(\d+)"), "get_pull"),
     ("PATCH", re.compile(r"/repos/([\w.-]+/[\w.-]+)/pulls/(\d+)"), "update_pull"),
+    ("POST", re.compile(r"/repos/([\w.-]+/[\w.-]+)/pulls/(\d+)/reviews"), "create_review"),
     ("POST", re.compile(r"/repos/([\w.-]+/[\w.-]+)/issues/(\d+)/comments"), "comment"),
     ("GET", re.compile(r"/repos/([\w.-]+/[\w.-]+)/collaborators/([\w-]+)/permission"), "permission"),
 ]
@@ -272,6 +289,24 @@ class _Handler(BaseHTTPRequestHandler):
                 pull[name] = body[name]
         return 200, pull
 
+    def create_review(self, body: dict[str, Any], repo: str, number: str) -> tuple[int, dict[str, Any]]:
+        pull = self._pull(repo, number)
+        if body.get("event") not in ("COMMENT", "APPROVE", "REQUEST_CHANGES") or not isinstance(body.get("body"), str):
+            raise _Reply(422, {"message": "Invalid request: event and body are required"})
+        commentable = _right_lines(self.fake.remotes[repo], pull["base"]["ref"], pull["head"]["ref"])
+        for comment in body.get("comments", []):
+            first = comment.get("start_line", comment.get("line"))
+            lines = set(range(first, comment["line"] + 1)) if isinstance(first, int) else {None}
+            if comment.get("side", "RIGHT") != "RIGHT" or not lines <= commentable.get(comment.get("path"), set()):
+                raise _Reply(422, {"message": "Unprocessable Entity",
+                                   "errors": ["Pull request review thread line must be part of the diff",
+                                              "Line could not be resolved"]})
+        review = {"id": len(self.fake.reviews) + 1, "repo": repo, "number": int(number), "state": "COMMENTED",
+                  "commit_id": body.get("commit_id"), "body": body["body"], "comments": body.get("comments", []),
+                  "html_url": f"https://github.example/{repo}/pull/{number}#pullrequestreview-{len(self.fake.reviews) + 1}"}
+        self.fake.reviews.append(review)
+        return 200, review
+
     def comment(self, body: dict[str, Any], repo: str, number: str) -> tuple[int, dict[str, Any]]:
         if not isinstance(body.get("body"), str):
             raise _Reply(422, {"message": "Invalid request: body is required"})
@@ -290,6 +325,24 @@ def _rev(remote: Path, branch: str) -> str | None:
     result = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"], cwd=remote,
                             capture_output=True, text=True, check=False)
     return result.stdout.strip() or None
+
+
+def _right_lines(remote: Path, base: str, head: str) -> dict[str, set[int]]:
+    """Per file, the head-side line numbers a review may comment on: added and context lines
+    of the hunks of `git diff base...head`."""
+    diff = subprocess.run(["git", "diff", f"{base}...{head}"], cwd=remote, capture_output=True, text=True,
+                          check=True).stdout
+    lines: dict[str, set[int]] = {}
+    path, new = "", 0
+    for line in diff.splitlines():
+        if line.startswith("+++ "):
+            path = line[4:].removeprefix("b/")
+        elif line.startswith("@@"):
+            new = int(re.match(r"@@ -\S+ \+(\d+)", line).group(1))  # type: ignore[union-attr]
+        elif line.startswith((" ", "+")) and not line.startswith("+++"):
+            lines.setdefault(path, set()).add(new)
+            new += 1
+    return lines
 
 
 class Server:
