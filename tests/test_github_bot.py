@@ -426,7 +426,8 @@ def test_a_fix_outside_the_pull_requests_diff_comes_as_a_comment(bot: Bot) -> No
 def test_deliveries_dedupe_and_limits_refuse_with_the_reason_on_every_backend(database_url: str) -> None:
     store = BotStore(database_url)
     assert store.record_delivery("abc", "workflow_run") and not store.record_delivery("abc", "workflow_run")
-    settings = BotSettings(webhook_secret=SECRET, token="t", max_concurrent_per_repo=1, max_jobs_per_day=2)  # type: ignore[arg-type]
+    settings = BotSettings(webhook_secret=SECRET, token="t",  # type: ignore[arg-type]
+                           max_concurrent_per_repo=1, max_jobs_per_day=2)
     from repairbot.db.queue import RecordedInput
 
     def request(branch: str) -> RepairRequest:

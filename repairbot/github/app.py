@@ -59,7 +59,7 @@ def create_app(bot: BotSettings, operator: Settings, store: BotStore, report: bo
 
     @app.get("/health", summary="Liveness and the database")
     def health() -> dict[str, Any]:
-        return {"status": "ok", "pending": sum(1 for job in store.bot_jobs(500) if job.state == PENDING)}
+        return {"status": "ok", "pending": sum(1 for job in store.pending_jobs() if job.state == PENDING)}
 
     @app.get("/jobs", summary="The bot's recent jobs, newest first")
     def jobs(limit: int = 50) -> list[dict[str, Any]]:

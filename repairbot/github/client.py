@@ -5,7 +5,6 @@ Requests and the response fields read (GitHub REST API, version 2022-11-28):
 - `PATCH /repos/{owner}/{repo}/check-runs/{id}` {status, conclusion, completed_at, output} -> 200
 - `POST /repos/{owner}/{repo}/pulls` {title, head, base, body, maintainer_can_modify} -> 201 {number, html_url}
 - `PATCH /repos/{owner}/{repo}/pulls/{number}` {body} -> 200
-- `GET /repos/{owner}/{repo}/pulls/{number}` -> 200 {head: {ref}, base: {ref}}
 - `POST /repos/{owner}/{repo}/pulls/{number}/reviews` {commit_id, body, event: COMMENT,
   comments[{path, line, side, start_line?, start_side?, body}]} -> 200 {id, html_url};
   422 when a line is not in the pull request's diff
@@ -66,9 +65,6 @@ class GitHub:
 
     def update_pull_body(self, repo: str, number: int, body: str) -> None:
         self._call("PATCH", f"/repos/{repo}/pulls/{number}", 200, {"body": body})
-
-    def pull(self, repo: str, number: int) -> dict[str, Any]:
-        return self._call("GET", f"/repos/{repo}/pulls/{number}", 200)
 
     def review(self, repo: str, number: int, commit_id: str, body: str, comments: list[dict[str, object]]) -> str:
         """A review (event COMMENT) with line comments: GitHub's suggested changes."""

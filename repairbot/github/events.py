@@ -10,7 +10,7 @@
   (`check_run.app.id`) is skipped, or a neutral report would start a job on itself;
 - every one: `repository.full_name`, `.clone_url`, and `installation.id` for an App;
 - `issue_comment` (action `created` on a pull request): `issue.number`,
-  `issue.pull_request`, `comment.body`, `comment.user.login`, `comment.author_association`.
+  `issue.pull_request`, `comment.body`, `comment.user.login`.
 
 A payload that lacks a field its event needs is `Refused(400)`; an event that needs no job
 is `Ignored` with the reason, answered 202."""
@@ -51,8 +51,7 @@ class RetryRequest:
 
     repo: str
     pull_number: int
-    user: str
-    association: str
+    user: str  # may ask only with write, maintain or admin permission (asked of the API, not the payload)
     hint: str
     installation_id: int | None
 
@@ -128,6 +127,5 @@ def _comment(payload: dict[str, Any]) -> RetryRequest | Ignored:
     if not LOGIN.match(user):
         raise Refused(400, "payload's comment.user.login is not a GitHub login")
     return RetryRequest(
-        repo=_repo(payload), pull_number=_get(payload, "issue.number", int), user=user, association=_get(payload, "comment.author_association"),
-        hint=_get(payload, "comment.body"), installation_id=_installation(payload),
+        repo=_repo(payload), pull_number=_get(payload, "issue.number", int), user=user, hint=_get(payload, "comment.body"), installation_id=_installation(payload),
     )

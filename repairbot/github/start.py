@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from repairbot.config import Settings
 from repairbot.db.queue import RecordedInput
 from repairbot.github import events, guards
+from repairbot.github.client import GitHub
 from repairbot.github.settings import BotSettings
 from repairbot.github.store import BotStore
 from repairbot.github.webhook import Delivery
@@ -38,9 +40,10 @@ class Answer:
 class Starter:
     """Turns deliveries into jobs for one service process."""
 
-    def __init__(self, bot: BotSettings, operator: Settings, store: BotStore, github: Any) -> None:
+    def __init__(self, bot: BotSettings, operator: Settings, store: BotStore,
+                 github: Callable[[int | None], GitHub]) -> None:
         self.bot, self.operator, self.store = bot, operator, store
-        self.github = github  # installation id -> GitHub (repairbot.github.client)
+        self.github = github  # installation id -> its API client
 
     def handle(self, delivery: Delivery) -> Answer:
         if delivery.event == "ping":

@@ -71,10 +71,6 @@ class BotStore(QueueStore):
                 update(GitHubDelivery).where(GitHubDelivery.delivery_id == delivery_id).values(outcome=outcome[:2000])
             )
 
-    def delivery_outcome(self, delivery_id: str) -> str | None:
-        with self._sessions() as session:
-            return session.scalar(select(GitHubDelivery.outcome).where(GitHubDelivery.delivery_id == delivery_id))
-
     def add_job(
         self, repair_job_id: int, delivery_id: str, request: RepairRequest, retry_of: int | None = None,
         hint: str | None = None, pr: tuple[int, str] | None = None,

@@ -15,7 +15,7 @@ Shapes follow GitHub's REST documentation (API version 2022-11-28); the fields r
 - `POST /repos/{owner}/{repo}/pulls` `{title, head, base, body?}` -> 201 `{number, html_url,
   state, title, body, head{ref, sha}, base{ref}}`; 422 when `head` is no branch of the
   repository's remote (the bare repository given) or a pull request for it is open.
-- `GET|PATCH /repos/{owner}/{repo}/pulls/{number}` `{body?}` -> 200 the pull request; 404.
+- `PATCH /repos/{owner}/{repo}/pulls/{number}` `{body?}` -> 200 the pull request; 404.
 - `POST /repos/{owner}/{repo}/pulls/{number}/reviews` `{commit_id, body, event, comments[{path, line,
   side, start_line?, start_side?, body}]}` -> 200 `{id, html_url, state, body}`; 422 "Line could not
   be resolved" when a comment's lines are not all right-side lines of the pull request's diff
@@ -99,7 +99,6 @@ ROUTES = [
     ("POST", re.compile(r"/repos/([\w.-]+/[\w.-]+)/check-runs"), "create_check_run"),
     ("PATCH", re.compile(r"/repos/([\w.-]+/[\w.-]+)/check-runs/(\d+)"), "update_check_run"),
     ("POST", re.compile(r"/repos/([\w.-]+/[\w.-]+)/pulls"), "create_pull"),
-    ("GET", re.compile(r"/repos/([\w.-]+/[\w.-]+)/pulls/(\d+)"), "get_pull"),
     ("PATCH", re.compile(r"/repos/([\w.-]+/[\w.-]+)/pulls/(\d+)"), "update_pull"),
     ("POST", re.compile(r"/repos/([\w.-]+/[\w.-]+)/pulls/(\d+)/reviews"), "create_review"),
     ("POST", re.compile(r"/repos/([\w.-]+/[\w.-]+)/issues/(\d+)/comments"), "comment"),
@@ -278,9 +277,6 @@ class _Handler(BaseHTTPRequestHandler):
         if pull is None:
             raise _Reply(404, {"message": "Not Found"})
         return pull
-
-    def get_pull(self, _: dict[str, Any], repo: str, number: str) -> tuple[int, dict[str, Any]]:
-        return 200, self._pull(repo, number)
 
     def update_pull(self, body: dict[str, Any], repo: str, number: str) -> tuple[int, dict[str, Any]]:
         pull = self._pull(repo, number)
