@@ -2,14 +2,14 @@
 API of the tests (tests/fakes/github_api.py, real HTTP, git over HTTP with tokens) and a bare
 repository holding the `word_stats` example; jobs on the embedded worker, templates only.
 
-    python scripts/bench_bot.py [--runs 5] [--requests 300] [--burst 100] [--database URL]
+    python scripts/bench_bot.py [--runs 5] [--requests 300] [--burst 100] [--postgres]
 
 - latency: a signed `workflow_run` failure for a new commit on a new branch -> the pull request
   recorded on the fake (the service's answer, the queue, the clone, the repair, the push,
   the API calls), one after another; median and every value;
 - webhook requests per second accepted while a job runs: `--requests` signed deliveries
   (a successful `workflow_run`: verified, deduplicated, read and answered 202, no job) from 8
-  client threads, during a repair job;
+  client threads sharing one HTTP client, during a repair job;
 - a burst of `--burst` failure deliveries for one branch, from 8 threads: answers by status,
   how long they took, and then what ran: jobs recorded, superseded, check runs, pull requests.
 
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import concurrent.futures
 import statistics
 import subprocess
@@ -31,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.conftest import fresh_postgres_database  # noqa: E402
 from tests.fakes.github_api import wait_for  # noqa: E402
 from tests.test_github_bot import REPO, Bot, new_commit, running_bot, workflow_run  # noqa: E402
 
@@ -84,7 +86,9 @@ def burst(bot: Bot, count: int) -> dict[str, object]:
                                        if a.json().get("status") == "ignored"),
         "jobs_recorded": len(jobs), "superseded": sum(1 for j in jobs if j["state"] == "superseded"),
         "reported": sum(1 for j in jobs if j["state"] == "reported"),
-        "repair_jobs_run_to_the_end": sum(1 for j in jobs if j["repair_status"] not in ("cancelled", "queued")),
+        "repair_job_statuses": dict(collections.Counter(j["repair_status"] for j in jobs)),
+        "check_runs_closed_as_cancelled": sum(1 for r in list(bot.fake.check_runs.values())[runs_before:]
+                                              if r["conclusion"] == "cancelled"),
         "check_runs": len(bot.fake.check_runs) - runs_before, "pull_requests": len(bot.fake.pulls) - pulls_before,
         "burst_to_pull_request_s": round(to_pr_s, 1),
     }
@@ -95,12 +99,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--burst", type=int, default=100)
-    parser.add_argument("--database", help="database URL (default: a new SQLite file)")
+    parser.add_argument("--postgres", action="store_true", help="a new database on the local PostgreSQL server "
+                        "(default: a new SQLite file)")
     args = parser.parse_args()
     print("load before:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
-    with tempfile.TemporaryDirectory(prefix="bench-bot-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="bench-bot-") as scratch, contextlib.ExitStack() as stack:
         root = Path(scratch)
-        database = args.database or f"sqlite:///{root / 'db' / 'repairbot.db'}"
+        database = stack.enter_context(fresh_postgres_database()) if args.postgres else \
+            f"sqlite:///{root / 'db' / 'repairbot.db'}"
+        print(f"database: {database.split(':')[0]}")
         limits = {"REPAIRBOT_GITHUB_MAX_CONCURRENT_PER_REPO": "1000", "REPAIRBOT_GITHUB_MAX_JOBS_PER_DAY": "100000"}
         with running_bot(root, database, limits) as bot:
             print(f"latency webhook -> pull request ({args.runs} runs, {REPO}, templates, embedded worker):")

@@ -100,6 +100,7 @@ class Bot:
     work: git.Repo
     head_sha: str
     database_url: str
+    http: httpx.Client
     deliveries: int = 0
 
     def post(self, event: str, payload: Any, *, delivery: str | None = None, secret: str = SECRET,
@@ -110,7 +111,7 @@ class Bot:
                    "Content-Type": "application/json"}
         if signed:
             headers["X-Hub-Signature-256"] = signature(secret.encode(), raw)
-        return httpx.post(f"{self.url}/github/webhook", content=raw, headers=headers, timeout=60)
+        return self.http.post(f"{self.url}/github/webhook", content=raw, headers=headers)
 
     @property
     def clone_url(self) -> str:
@@ -118,10 +119,10 @@ class Bot:
         return self.fake.clone_url(REPO)
 
     def jobs(self, limit: int = 50) -> list[dict[str, Any]]:
-        return httpx.get(f"{self.url}/jobs", params={"limit": limit}, timeout=30).json()
+        return self.http.get(f"{self.url}/jobs", params={"limit": limit}).json()
 
     def job(self, job_id: int) -> dict[str, Any]:
-        return httpx.get(f"{self.url}/jobs/{job_id}", timeout=30).json()
+        return self.http.get(f"{self.url}/jobs/{job_id}").json()
 
 
 def rsa_pair() -> tuple[str, str]:
@@ -162,7 +163,8 @@ def running_bot(root: Path, database_url: str, extra_env: dict[str, str] | None 
         try:
             url = f"http://127.0.0.1:{port}"
             wait_for(lambda: _healthy(url, process), "the service to answer /health", 120)
-            yield Bot(url, fake, bare, work, work.head.commit.hexsha, database_url)
+            with httpx.Client(timeout=60, limits=httpx.Limits(max_connections=16)) as http:
+                yield Bot(url, fake, bare, work, work.head.commit.hexsha, database_url, http)
         finally:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGTERM)
