@@ -87,6 +87,7 @@ def burst(bot: Bot, count: int) -> dict[str, object]:
         "jobs_recorded": len(jobs), "superseded": sum(1 for j in jobs if j["state"] == "superseded"),
         "reported": sum(1 for j in jobs if j["state"] == "reported"),
         "repair_job_statuses": dict(collections.Counter(j["repair_status"] for j in jobs)),
+        "failed_repair_jobs": [bot.job(j["id"])["repair"]["error"] for j in jobs if j["repair_status"] == "failed"],
         "check_runs_closed_as_cancelled": sum(1 for r in list(bot.fake.check_runs.values())[runs_before:]
                                               if r["conclusion"] == "cancelled"),
         "check_runs": len(bot.fake.check_runs) - runs_before, "pull_requests": len(bot.fake.pulls) - pulls_before,

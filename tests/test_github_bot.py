@@ -436,8 +436,8 @@ def test_deliveries_dedupe_and_limits_refuse_with_the_reason_on_every_backend(da
         return RepairRequest(REPO, "file:///x", branch, "a" * 40, None, False)
 
     def add(branch: str) -> int:
-        job = store.enqueue_job("file:///x", [], RecordedInput("github", {}, url="file:///x", commit="a" * 40))
-        return store.add_job(job, f"d{job}", request(branch))
+        recorded = RecordedInput("github", {}, url="file:///x", commit="a" * 40)
+        return store.add_job(recorded, [], f"d-{branch}", request(branch))[0]
 
     assert guards.refusal(request("one"), settings, store) is None
     add("one")

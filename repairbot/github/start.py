@@ -70,8 +70,9 @@ class Starter:
             return Answer(202, {"status": "ignored", "reason": refused})
         overrides: dict[str, Any] = {"locations": [hint]} if hint and LOCATION_HINT.match(hint) else {}
         recorded = RecordedInput("github", overrides, url=request.clone_url, commit=request.head_sha)
-        repair_job_id = self.store.enqueue_job(request.clone_url, self.operator.test_command or [], recorded)
-        bot_job_id = self.store.add_job(repair_job_id, delivery_id, request, retry_of, hint, pr)
+        bot_job_id, repair_job_id = self.store.add_job(
+            recorded, self.operator.test_command or [], delivery_id, request, retry_of, hint, pr
+        )
         superseded = supersede_older(self.store, request.repo, request.branch, bot_job_id)
         dispatch_all([repair_job_id], self.operator, self.store)
         logger.info("bot job %d (repair job %d): %s %s at %s", bot_job_id, repair_job_id, request.repo,

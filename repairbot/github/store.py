@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from repairbot.db.models import GitHubDelivery, GitHubJob, RepairJob, utcnow
-from repairbot.db.queue import QueueStore
+from repairbot.db.queue import QueueStore, RecordedInput, add_queued_job
 from repairbot.github.events import RepairRequest
 
 PENDING, REPORTED, SUPERSEDED = "pending", "reported", "superseded"
@@ -72,10 +72,15 @@ class BotStore(QueueStore):
             )
 
     def add_job(
-        self, repair_job_id: int, delivery_id: str, request: RepairRequest, retry_of: int | None = None,
-        hint: str | None = None, pr: tuple[int, str] | None = None,
-    ) -> int:
+        self, recorded: RecordedInput, test_command: list[str], delivery_id: str, request: RepairRequest,
+        retry_of: int | None = None, hint: str | None = None, pr: tuple[int, str] | None = None,
+    ) -> tuple[int, int]:
+        """Record a queued repair job and its bot job in one transaction (a worker polling the
+        queue must never find the one without the other: it reads the installation from the
+        bot job); returns (bot job id, repair job id)."""
+        repository_id = self._repository_id(request.clone_url)
         with self._sessions.begin() as session:
+            repair_job_id = add_queued_job(session, repository_id, test_command, recorded)
             row = GitHubJob(
                 repair_job_id=repair_job_id, delivery_id=delivery_id, repo=request.repo, branch=request.branch,
                 head_sha=request.head_sha, clone_url=request.clone_url, installation_id=request.installation_id,
@@ -84,7 +89,7 @@ class BotStore(QueueStore):
             )
             session.add(row)
             session.flush()
-            return row.id
+            return row.id, repair_job_id
 
     def pending_count(self, repo: str) -> int:
         with self._sessions() as session:
