@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import sqlalchemy.exc
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
@@ -55,6 +56,9 @@ def create_app(bot: BotSettings, operator: Settings, store: BotStore, report: bo
             answer = await run_in_threadpool(starter.handle, delivery)
         except Refused as refused:
             return JSONResponse({"status": "refused", "reason": refused.reason}, status_code=refused.status)
+        except sqlalchemy.exc.OperationalError as exc:  # the database busy or gone: nothing was started
+            return JSONResponse({"status": "refused", "reason": f"database unavailable, redeliver: {exc.orig}"},
+                                status_code=503)
         return JSONResponse(answer.body, status_code=answer.status)
 
     @app.get("/health", summary="Liveness and the database")

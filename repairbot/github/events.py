@@ -56,6 +56,8 @@ class RetryRequest:
     installation_id: int | None
 
 
+Wanted = RepairRequest | RetryRequest | Ignored
+
 SHA = re.compile(r"^[0-9a-f]{40}$|^[0-9a-f]{64}$")
 REPO = re.compile(r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")
 LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$")
@@ -83,7 +85,7 @@ def _installation(payload: dict[str, Any]) -> int | None:
     return _get(payload, "installation.id", int) if "installation" in payload else None
 
 
-def read(event: str, payload: dict[str, Any], own_app_id: str | None = None) -> RepairRequest | RetryRequest | Ignored:
+def read(event: str, payload: dict[str, Any], own_app_id: str | None = None) -> Wanted:
     """What `event` with `payload` asks of the bot."""
     if event == "issue_comment":
         return _comment(payload)

@@ -7,8 +7,10 @@ cancelled): the webhook answers in milliseconds, the reporter does the talking t
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,21 +46,34 @@ class Starter:
                  github: Callable[[int | None], GitHub]) -> None:
         self.bot, self.operator, self.store = bot, operator, store
         self.github = github  # installation id -> its API client
+        # SQLite takes one writer at a time and makes the others wait, at most a few seconds:
+        # a burst of deliveries handled by many threads at once timed out ("database is
+        # locked"). Taking turns in this process leaves the wait to the worker's short writes.
+        self._turn: contextlib.AbstractContextManager[Any] = \
+            threading.Lock() if store.single_writer else contextlib.nullcontext()
 
     def handle(self, delivery: Delivery) -> Answer:
         if delivery.event == "ping":
             return Answer(200, {"status": "pong"})
         wanted = events.read(delivery.event, delivery.payload, self.bot.app_id)  # Refused(400) first
+        with self._turn:
+            return self._handle(delivery, wanted)
+
+    def _handle(self, delivery: Delivery, wanted: events.Wanted) -> Answer:
         ignored = Answer(202, {"status": "ignored", "reason": wanted.reason}) if isinstance(wanted, events.Ignored) \
             else None
         if not self.store.record_delivery(delivery.delivery_id, delivery.event, str(ignored.body) if ignored else ""):
             return Answer(202, {"status": "ignored", "reason": f"delivery {delivery.delivery_id} was seen before"})
         if ignored is not None:
             return ignored
-        if isinstance(wanted, events.RetryRequest):
-            answer = self._retry(delivery.delivery_id, wanted)
-        else:
-            answer = self.start(delivery.delivery_id, wanted)
+        try:
+            if isinstance(wanted, events.RetryRequest):
+                answer = self._retry(delivery.delivery_id, wanted)
+            else:
+                answer = self.start(delivery.delivery_id, wanted)
+        except Exception:  # nothing started: a redelivery must not be taken for a duplicate
+            self.store.forget_delivery(delivery.delivery_id)
+            raise
         self.store.set_delivery_outcome(delivery.delivery_id, str(answer.body))
         return answer
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from repairbot.db.models import GitHubDelivery, GitHubJob, RepairJob, utcnow
@@ -64,6 +64,15 @@ class BotStore(QueueStore):
         except IntegrityError:
             return False
         return True
+
+    @property
+    def single_writer(self) -> bool:
+        """Whether the database takes one writer at a time (SQLite)."""
+        return self._sessions.kw["bind"].dialect.name == "sqlite"
+
+    def forget_delivery(self, delivery_id: str) -> None:
+        with self._sessions.begin() as session:
+            session.execute(delete(GitHubDelivery).where(GitHubDelivery.delivery_id == delivery_id))
 
     def set_delivery_outcome(self, delivery_id: str, outcome: str) -> None:
         with self._sessions.begin() as session:
