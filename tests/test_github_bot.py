@@ -472,3 +472,46 @@ def test_the_bots_own_check_run_is_no_repair_request() -> None:
     from repairbot.github import events
 
     assert isinstance(events.read("check_run", check_payload("check_run", int(APP_ID)), APP_ID), events.Ignored)
+
+
+def hostile_job() -> tuple[Any, Any]:
+    """A bot job whose repository wrote markup into its test ids, file names and patch."""
+    from datetime import datetime, timezone
+
+    from repairbot.db.store import JobDetail, JobSummary, StoredPatch
+    from repairbot.domain import SuspiciousLocation
+    from repairbot.github.store import BotJob
+
+    now = datetime.now(timezone.utc)
+    evil = "<script>alert(1)</script> ``` @everyone [x](http://evil)"
+    job = BotJob(1, 1, "d", REPO, "main", "c" * 40, "https://x", None, False, [], "reported", "success", None, 3,
+                 1, "https://github.example/pr/1", None, evil, now, now)
+    summary = JobSummary(1, "https://x", "succeeded", None, now, now, 1, 1, None, "bwrap", None, 1)
+    diff = f"--- a/{evil}.py\n+++ b/{evil}.py\n@@ -1 +1 @@\n-x = '{evil}'\n+y = 1\n"
+    detail = JobDetail(summary, ["pytest"], [(f"tests/test_x.py::{evil}", "boom")], [],
+                       [SuspiciousLocation(f"{evil}.py", 1, 1, 0.5, "ochiai")],
+                       [StoredPatch(1, f"{evil}.py", "template:x", evil, diff, "plausible")], {}, None)
+    return job, detail
+
+
+def test_the_pages_escape_what_the_repository_wrote() -> None:
+    from repairbot.github import pages
+
+    page = pages.job_detail(*hostile_job())
+    assert "<script>" not in page and "&lt;script&gt;" in page
+
+
+def test_the_pull_request_body_keeps_what_the_repository_wrote_in_code() -> None:
+    """Rendered as CommonMark (markdown-it, rich's parser): the repository's text shows only
+    inside code, never as HTML, a link or a mention."""
+    import re
+
+    from markdown_it import MarkdownIt
+
+    from repairbot.github import markdown
+
+    html = MarkdownIt("commonmark").render(markdown.fix_body(*hostile_job(), None))
+    outside_code = re.sub(r"<code[^>]*>.*?</code>", "", html, flags=re.DOTALL)
+    assert "@everyone" in html and "@everyone" not in outside_code
+    assert "<script>" not in html and 'href="http://evil"' not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
