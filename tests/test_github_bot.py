@@ -515,3 +515,12 @@ def test_the_pull_request_body_keeps_what_the_repository_wrote_in_code() -> None
     assert "@everyone" in html and "@everyone" not in outside_code
     assert "<script>" not in html and 'href="http://evil"' not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_serve_without_its_settings_is_a_one_line_error(tmp_path: Path) -> None:
+    env = {name: value for name, value in os.environ.items() if not name.startswith("REPAIRBOT_GITHUB_")}
+    env["REPAIRBOT_DATA_DIR"] = str(tmp_path)
+    result = subprocess.run([sys.executable, "-m", "repairbot", "serve"], env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 2
+    assert "REPAIRBOT_GITHUB_WEBHOOK_SECRET: Field required" in result.stderr and len(result.stderr.splitlines()) == 1

@@ -74,5 +74,8 @@ def load_bot_settings() -> BotSettings:
     try:
         return BotSettings()  # type: ignore[call-arg]
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(
+            f"{'REPAIRBOT_GITHUB_' + str(e['loc'][0]).upper() + ': ' if e['loc'] else ''}{e['msg']}"
+            for e in exc.errors()
+        )
         raise BadInput(f"invalid GitHub bot settings (REPAIRBOT_GITHUB_*): {problems}") from exc
