@@ -247,6 +247,33 @@ def worker(
 
 
 @app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+) -> None:
+    """Run the GitHub bot: webhooks on failing CI become repair jobs, fixes become pull
+    requests (settings: REPAIRBOT_GITHUB_*; see "Run it as a GitHub App" in the README)."""
+    import logging
+
+    try:
+        import uvicorn
+
+        from repairbot.github.app import create_app
+        from repairbot.github.settings import load_bot_settings
+        from repairbot.github.store import BotStore
+    except ImportError as exc:
+        raise _fail(f"`repairbot serve` needs the bot extra: pip install 'repairbot[bot]' ({exc})") from None
+    try:
+        bot = load_bot_settings()
+        settings = load_settings()
+    except RepairbotError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    store = BotStore(settings.database_url)
+    uvicorn.run(create_app(bot, settings, store), host=host, port=port, log_level="info")
+
+
+@app.command()
 def cancel(job_id: Annotated[int, typer.Argument(help="Job id from `repairbot submit` or `repairbot jobs`.")]) -> None:
     """Cancel a queued job: one waiting is dropped, a running one stops within seconds and
     its worker removes its test runs and files."""

@@ -34,7 +34,9 @@ from validators.runners import runner_kind
 logger = logging.getLogger(__name__)
 
 # What a repository may say about itself: how its tests run and where its code is.
-REPO_DESCRIBES = frozenset({"test_command", "runner", "java_main_roots", "java_test_roots", "ignore_tests"})
+REPO_DESCRIBES = frozenset({
+    "test_command", "runner", "java_main_roots", "java_test_roots", "ignore_tests", "open_pull_request",
+})
 # Budgets a repository may set where the operator set none, at most to the default: a
 # project may ask for less work, never for more than the operator agreed to.
 REPO_BUDGETS = frozenset({
@@ -162,6 +164,10 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Test ids (fnmatch patterns, comma-separated in the environment) that fail for reasons unrelated "
         "to the bug: neither repair targets nor regressions.",
+    )
+    open_pull_request: bool = Field(
+        default=True, description="`repairbot serve`: push a branch and open a pull request with a fix; False: "
+        "the fix goes only into the check run (and a comment on a failing pull request).",
     )
     localize_formula: FormulaName = "ochiai"
     localize_granularity: Granularity = Field(

@@ -39,6 +39,8 @@ TABLES = {
     "test_runs",
     "validation_outcomes",
     "job_inputs",
+    "github_deliveries",
+    "github_jobs",
 }
 
 BUGGY = "def add(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    return a * b\n"
@@ -93,7 +95,7 @@ def reproduction() -> Reproduction:
 def test_upgrade_creates_every_table(database_url: str) -> None:
     upgrade(database_url)
 
-    assert tables_and_revision(database_url) == (TABLES | {"alembic_version"}, "0004")
+    assert tables_and_revision(database_url) == (TABLES | {"alembic_version"}, "0005")
 
 
 def test_downgrade_to_base_then_upgrade_again(database_url: str, tmp_path: Path) -> None:
@@ -107,7 +109,7 @@ def test_downgrade_to_base_then_upgrade_again(database_url: str, tmp_path: Path)
 
     upgrade(database_url)
     store = JobStore(database_url, migrate=False)
-    assert tables_and_revision(database_url) == (TABLES | {"alembic_version"}, "0004")
+    assert tables_and_revision(database_url) == (TABLES | {"alembic_version"}, "0005")
     assert store.list_jobs() == []
     store.close()
 

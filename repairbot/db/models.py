@@ -252,3 +252,47 @@ class TestRunRow(Base):
     peak_memory_bytes: Mapped[int | None] = mapped_column(BigInteger)
 
     job: Mapped[RepairJob] = relationship(back_populates="test_runs")
+
+
+class GitHubDelivery(Base):
+    """A webhook delivery seen by `repairbot serve`: its `X-GitHub-Delivery` id is unique, so
+    a redelivery (GitHub's retry, the operator's "Redeliver") finds its row and starts nothing."""
+
+    __tablename__ = "github_deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(String(64), unique=True)
+    event: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    outcome: Mapped[str] = mapped_column(Text)
+
+
+class GitHubJob(Base):
+    """A repair job the bot started for a failed CI run, and what it told GitHub about it.
+
+    `state`: "pending" until the reporter has delivered the result, then "reported";
+    "superseded" when a newer failure on the same branch took over. `pull_numbers` are the
+    open pull requests whose head is the failing commit (from the event)."""
+
+    __tablename__ = "github_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    repair_job_id: Mapped[int] = mapped_column(ForeignKey("repair_jobs.id", ondelete="CASCADE"), unique=True, index=True)
+    delivery_id: Mapped[str] = mapped_column(String(64))
+    repo: Mapped[str] = mapped_column(String(255), index=True)
+    branch: Mapped[str] = mapped_column(String(255))
+    head_sha: Mapped[str] = mapped_column(String(64))
+    clone_url: Mapped[str] = mapped_column(Text)
+    installation_id: Mapped[int | None] = mapped_column(BigInteger)
+    fork: Mapped[bool] = mapped_column(Boolean)
+    pull_numbers: Mapped[list[int]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(32), index=True)
+    conclusion: Mapped[str | None] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(Text)
+    check_run_id: Mapped[int | None] = mapped_column(BigInteger)
+    pr_number: Mapped[int | None] = mapped_column(Integer)
+    pr_url: Mapped[str | None] = mapped_column(Text)
+    retry_of: Mapped[int | None] = mapped_column(ForeignKey("github_jobs.id", ondelete="SET NULL"))
+    hint: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, or_, select, update
+from sqlalchemy.orm import Session
 
 from repairbot.config import Settings
 from repairbot.db.models import (
@@ -73,20 +74,7 @@ class QueueStore(JobStore):
         repaired (a project's absolute path, a git URL, a benchmark bug)."""
         repository_id = self._repository_id(source)
         with self._sessions.begin() as session:
-            job = RepairJob(
-                repository_id=repository_id,
-                status=JobStatus.QUEUED,
-                test_command=list(test_command),
-                settings=dict(recorded.overrides),
-                created_at=utcnow(),
-                input=JobInput(
-                    kind=recorded.kind, archive=recorded.archive, url=recorded.url, commit=recorded.commit,
-                    overrides=dict(recorded.overrides),
-                ),
-            )
-            session.add(job)
-            session.flush()
-            return job.id
+            return add_queued_job(session, repository_id, test_command, recorded)
 
     def recorded_input(self, job_id: int) -> RecordedInput:
         with self._sessions() as session:
@@ -160,12 +148,17 @@ class QueueStore(JobStore):
             job = _job(session, job_id)
             if job.input is None:
                 raise ValueError(f"job {job_id} was not queued: it ends with its `repairbot repair` process (Ctrl-C)")
-            if job.status not in FINISHED:
-                job.cancel_requested = True
-                if job.status is JobStatus.QUEUED:
-                    job.status = JobStatus.CANCELLED
-                    job.finished_at = utcnow()
-                    job.error = "cancelled before it started"
+            # Two guarded UPDATEs, not a read-modify-write of the row: a worker claiming the job
+            # meanwhile must find the flag (or the job cancelled), never have its claim overwritten.
+            session.execute(
+                update(RepairJob).where(RepairJob.id == job_id, RepairJob.status == JobStatus.QUEUED)
+                .values(status=JobStatus.CANCELLED, cancel_requested=True, finished_at=utcnow(),
+                        error="cancelled before it started")
+            )
+            session.execute(
+                update(RepairJob).where(RepairJob.id == job_id, RepairJob.status.not_in(FINISHED))
+                .values(cancel_requested=True)
+            )
         return self.state(job_id)
 
     def queued_jobs(self, limit: int = 100) -> list[int]:
@@ -208,6 +201,25 @@ class QueueStore(JobStore):
             session.execute(
                 update(RepairJob).where(RepairJob.id == job_id, RepairJob.worker == worker).values(lease_expires_at=None)
             )
+
+
+def add_queued_job(session: Session, repository_id: int, test_command: list[str], recorded: RecordedInput) -> int:
+    """Add a queued job with its input in `session` (the caller's transaction, which may
+    record more that a worker must find together with the job); returns its id."""
+    job = RepairJob(
+        repository_id=repository_id,
+        status=JobStatus.QUEUED,
+        test_command=list(test_command),
+        settings=dict(recorded.overrides),
+        created_at=utcnow(),
+        input=JobInput(
+            kind=recorded.kind, archive=recorded.archive, url=recorded.url, commit=recorded.commit,
+            overrides=dict(recorded.overrides),
+        ),
+    )
+    session.add(job)
+    session.flush()
+    return job.id
 
 
 def _lease_expired(now: datetime) -> ColumnElement[bool]:

@@ -68,7 +68,7 @@ def execute(job_id: int, operator: Settings, store: QueueStore, worker: str) -> 
     lease = _Lease(store, job_id, worker, operator.job_lease_s)
     try:
         with cancellable(), lease, _job_temp_dir(job_id) as scratch:
-            _run(job_id, store, scratch)
+            _run(job_id, operator, store, scratch)
     except Cancelled:
         reason = lease.reason or "cancelled by SIGTERM"
         if store.state(job_id).status in (JobStatus.RUNNING, JobStatus.CANCELLED):  # not a finished job's late signal
@@ -81,12 +81,12 @@ def execute(job_id: int, operator: Settings, store: QueueStore, worker: str) -> 
     return Ran(job_id, True)
 
 
-def _run(job_id: int, store: QueueStore, scratch: Path) -> None:
+def _run(job_id: int, operator: Settings, store: QueueStore, scratch: Path) -> None:
     recorded = store.recorded_input(job_id)
     project = scratch / "project"
     project.mkdir()
     try:
-        materialize(recorded, project)
+        materialize(recorded, project, job_id, operator.database_url)
         settings = load_settings(project, **recorded.overrides)
     except BadInput as exc:
         store.finish_job(job_id, JobStatus.FAILED, error=str(exc))
@@ -120,14 +120,21 @@ def remove_orphans() -> list[Path]:
     return removed
 
 
-def materialize(recorded: RecordedInput, project: Path) -> None:
-    """Write the job's project into the empty folder `project`."""
+def materialize(recorded: RecordedInput, project: Path, job_id: int, database_url: str) -> None:
+    """Write the job's project into the empty folder `project`. A GitHub bot's job ("github")
+    is a git job whose clone carries the bot's token in git's environment (never in the
+    URL or the database): computed here, from this worker's own settings."""
     if recorded.kind in ("snapshot", "benchmark") and recorded.archive is not None:
         snapshot.unpack(recorded.archive, project)
-    elif recorded.kind == "git" and recorded.url:
+    elif recorded.kind in ("git", "github") and recorded.url:
         from repairbot.queue.gitsource import clone
 
-        clone(recorded.url, recorded.commit, project)
+        env = None
+        if recorded.kind == "github":
+            from repairbot.github.gitauth import clone_env_for_job
+
+            env = clone_env_for_job(job_id, database_url)
+        clone(recorded.url, recorded.commit, project, env)
     else:
         raise BadInput(f"the job's recorded input of kind {recorded.kind!r} is incomplete")
 

@@ -25,11 +25,13 @@ def check_commit(commit: str) -> None:
         raise BadInput(f"{commit!r} is not a commit hash or ref name")
 
 
-def clone(url: str, commit: str | None, project: Path) -> None:
+def clone(url: str, commit: str | None, project: Path, env: dict[str, str] | None = None) -> None:
     """Clone `url` into the empty folder `project` and check out `commit` (default: the
-    remote's HEAD). Hooks of the clone never run: a clone copies none."""
+    remote's HEAD). Hooks of the clone never run: a clone copies none. `env`: extra
+    environment of the clone (credentials in git's config variables, see
+    repairbot.github.gitauth)."""
     try:
-        repo = git.Repo.clone_from(url, project, no_checkout=commit is not None, multi_options=["--quiet"])
+        repo = git.Repo.clone_from(url, project, env=env, no_checkout=commit is not None, multi_options=["--quiet"])
         if commit is not None:
             check_commit(commit)
             repo.git.checkout("--quiet", "--detach", commit)
