@@ -197,7 +197,12 @@ def bench_defects4j(
         raise typer.BadParameter("name the bugs to repair with --projects and/or --bugs", param_hint="--projects")
     modes = _modes(mode)
     try:
-        install = d4j.Installation.at(defects4j)
+        settings = load_settings()
+    except RepairbotError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(exc.exit_code) from None
+    try:
+        install = d4j.Installation.at(defects4j, settings.defects4j_env)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--defects4j") from None
     try:
@@ -211,12 +216,7 @@ def bench_defects4j(
     if generators:
         overrides["generators"] = _generators(generators)
     overrides = {k: v for k, v in overrides.items() if v is not None}
-    try:
-        settings = load_settings()
-    except RepairbotError as exc:
-        err.print(f"error: {exc}", markup=False)
-        raise typer.Exit(exc.exit_code) from None
     with err.status(f"{len(selected)} Defects4J bug(s)") as status:
         progress = lambda message: status.update(markup(message))  # noqa: E731
-        rows = d4j.evaluate_defects4j(install, selected, modes, out, overrides, progress, settings.sandbox)
+        rows = d4j.evaluate_defects4j(install, selected, modes, out, overrides, settings, progress)
     _summarize(rows, out)

@@ -32,16 +32,16 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from benchmarks.bugs import Bug
 from benchmarks.evaluate import BugResult, Mode, append_result, evaluate, read_results
+from repairbot.config import Settings
 from validators import defects4j_runner
 from validators.defects4j_runner import Defects4JRunner, install_dir, perl_error
 from validators.process import CommandNotRunnable, scrubbed_env
-from validators.sandbox import Preference
 
 CHECKOUT_TIMEOUT_S = 600.0
 BIDS_TIMEOUT_S = 120.0
@@ -66,9 +66,10 @@ class SetupFailed(Exception):
 class Installation:
     home: Path  # the folder holding framework/
     executable: Path  # its framework/bin/defects4j
+    env: dict[str, str] = field(default_factory=dict)  # the settings' defects4j_env (e.g. PERL5LIB)
 
     @classmethod
-    def at(cls, path: Path) -> Installation:
+    def at(cls, path: Path, env: dict[str, str] | None = None) -> Installation:
         """The installation `path` names: its home or its executable. Raises ValueError."""
         path = path.expanduser().resolve()
         executable = path if path.is_file() else path / "framework" / "bin" / "defects4j"
@@ -77,7 +78,7 @@ class Installation:
         home = install_dir(executable)
         if not (home / "framework" / "projects").is_dir():
             raise ValueError(f"{home} is no Defects4J installation (no framework/projects/)")
-        return cls(home, executable)
+        return cls(home, executable, dict(env or {}))
 
     def patch_file(self, project: str, bug_id: int) -> Path:
         return self.home / "framework" / "projects" / project / "patches" / f"{bug_id}.src.patch"
@@ -91,7 +92,7 @@ class Installation:
         try:
             return subprocess.run(
                 [str(self.executable), *args], capture_output=True, text=True, timeout=timeout_s,
-                env=scrubbed_env(), stdin=subprocess.DEVNULL,
+                env=scrubbed_env(self.env), stdin=subprocess.DEVNULL,
             )
         except subprocess.TimeoutExpired as exc:
             raise SetupFailed(f"defects4j {args[0]} did not finish within {timeout_s:.0f}s") from exc
@@ -156,9 +157,7 @@ def _project_name(name: str, known: list[str]) -> str:
     raise ValueError(f"no project {name!r} in this Defects4J installation (it has: {', '.join(known)})")
 
 
-def prepare_bug(
-    install: Installation, project: str, bug_id: int, out_dir: Path, sandbox: Preference = "auto"
-) -> Bug:
+def prepare_bug(install: Installation, project: str, bug_id: int, out_dir: Path, settings: Settings) -> Bug:
     """Check out, export and read the reference fix of one bug (see the module doc).
     Raises SetupFailed with the step that failed."""
     name = f"{project}-{bug_id}"
@@ -166,7 +165,7 @@ def prepare_bug(
     install.checkout(project, bug_id, workdir)
     info_file = out_dir / "defects4j" / f"{name}.json"
     if not info_file.is_file():
-        info = export_info(install, workdir, sandbox)
+        info = export_info(install, workdir, settings)
         info_file.parent.mkdir(parents=True, exist_ok=True)
         info_file.write_text(json.dumps(asdict(info), indent=2) + "\n", encoding="utf-8")
     patch = install.patch_file(project, bug_id)
@@ -176,9 +175,13 @@ def prepare_bug(
     return Bug(name, "java", workdir, fixed, test_command=[str(install.executable)])
 
 
-def export_info(install: Installation, workdir: Path, sandbox: Preference = "auto") -> BugInfo:
-    """Every property of `EXPORTS`, each a `defects4j export` in the sandbox."""
-    runner = Defects4JRunner(install.executable, defects4j_runner.choose_sandbox(install.executable, sandbox))
+def export_info(install: Installation, workdir: Path, settings: Settings) -> BugInfo:
+    """Every property of `EXPORTS`, each a `defects4j export` in the sandbox, with the
+    framework's environment of the settings (some exports build the project first)."""
+    runner = Defects4JRunner(
+        install.executable, defects4j_runner.choose_sandbox(install.executable, settings.sandbox),
+        env=dict(settings.defects4j_env), memory_mib=settings.defects4j_memory_mib,
+    )
     runner.prepare(workdir)
     values: dict[str, list[str]] = {}
     for key, prop in EXPORTS.items():
@@ -251,8 +254,8 @@ def evaluate_defects4j(
     modes: list[Mode],
     out_dir: Path,
     overrides: dict[str, Any],
+    settings: Settings,
     progress: Callable[[str], None] = lambda _: None,
-    sandbox: Preference = "auto",
 ) -> list[BugResult]:
     """Set up and repair each bug in each mode, resuming from `out_dir/results.jsonl`: a bug
     whose rows are all there is not even checked out again. A bug that cannot be set up gets
@@ -268,7 +271,7 @@ def evaluate_defects4j(
             continue
         progress(f"{name}: checkout and export")
         try:
-            bug = prepare_bug(install, project, bug_id, out_dir, sandbox)
+            bug = prepare_bug(install, project, bug_id, out_dir, settings)
         except SetupFailed as exc:
             for mode in modes:
                 key = (suite, name, mode)

@@ -155,7 +155,7 @@ def test_developer_patch_in_either_direction_gives_the_fixed_file(tmp_path: Path
 def test_given_lines_of_a_pure_addition_are_the_statements_around_it(tmp_path: Path) -> None:
     fixed = CALC_FIXED.replace("        return a + b;\n", "        if (a == 0) return b;\n        return a + b;\n")
     home = fake_installation(tmp_path / "d4j", {7: (bug_tree(CALC_FIXED), developer_patch(fixed, CALC_FIXED))})
-    bug = prepare_bug(Installation.at(home), "Calc", 7, tmp_path / "out", sandbox="auto")
+    bug = prepare_bug(Installation.at(home), "Calc", 7, tmp_path / "out", load_settings())
     assert bug.fixed == {SOURCE: textwrap.dedent(fixed)}
     assert given_locations(bug) == [f"{SOURCE}:5"]  # no statement before it in the method: the one after
     info = json.loads((tmp_path / "out" / "defects4j" / "Calc-7.json").read_text())

@@ -369,7 +369,10 @@ def test_compile_errors_from_javac_ant_and_maven(tmp_path: Path) -> None:
         "src/Foo.java:12: error: cannot find symbol",
         "src/Bar.java:1: error: class, interface, enum, or record expected",
     ]
-    assert compile_errors("error: invalid flag: -Xbogus\nUsage: javac <options>\n", root) == "Usage: javac <options>"
+    assert compile_errors("error: invalid flag: -Xbogus\nUsage: javac <options>\n", root) == "javac: error: invalid flag: -Xbogus"
+    ant_on_java17 = "    [javac] error: Source option 6 is no longer supported. Use 7 or later.\nBUILD FAILED\n"
+    assert compile_errors(ant_on_java17, root) == "javac: error: Source option 6 is no longer supported. Use 7 or later."
+    assert compile_errors("Exception in thread \"main\"\nBUILD FAILED\n", root) == "BUILD FAILED"
 
 
 def test_surefire_style_java_reports(tmp_path: Path) -> None:

@@ -195,7 +195,8 @@ class Defects4JRunner:
         try:
             text = _read(out, workdir) if result.exit_code == 0 else None
             if text is None:
-                why = "timed out" if result.timed_out else perl_error(result.output)
+                # An export that builds first fails with the build's errors.
+                why = "timed out" if result.timed_out else compile_errors(result.output, workdir, perl_error)
                 raise CommandNotRunnable(f"defects4j export -p {prop} failed: {why}")
             return [line.strip() for line in text.splitlines() if line.strip()]
         finally:

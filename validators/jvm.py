@@ -78,12 +78,15 @@ def java_options_env(options: list[str], variable: str = "JAVA_TOOL_OPTIONS") ->
 # javac (also as Ant's `[javac]` log lines) and the Maven compiler plugin.
 _JAVAC_ERROR = re.compile(r"^(?:\[javac\]\s*)?(?P<file>\S[^:]*\.java):(?P<line>\d+): error: (?P<msg>.*)$")
 _MAVEN_ERROR = re.compile(r"^\[ERROR\] (?P<file>\S[^:]*\.java):\[(?P<line>\d+),\d+\] (?P<msg>.*)$")
+# javac refusing its options, no file involved (Java 17 on a `-source 6` build).
+_JAVAC_OPTION_ERROR = re.compile(r"^(?:\[javac\]\s*)?error: (?P<msg>.*)$")
 MAX_COMPILE_ERRORS = 5
 
 
 def compile_errors(output: str, workdir: Path, otherwise: Callable[[str], str] = last_line) -> str:
     """The first compiler errors as `file:line: error: message`, files relative to the work
-    dir, each once (Maven repeats them); when none has that shape (a crashed or misused
+    dir, each once (Maven repeats them), or javac's errors about its options (`error: Source
+    option 6 is no longer supported`); when none has either shape (a crashed or misused
     compiler), what `otherwise` reads from the output (its last line)."""
     root = str(workdir.resolve()) + "/"
     found: dict[str, None] = {}
@@ -92,6 +95,8 @@ def compile_errors(output: str, workdir: Path, otherwise: Callable[[str], str] =
         match = _JAVAC_ERROR.match(line) or _MAVEN_ERROR.match(line)
         if match:
             found[f"{match['file'].removeprefix(root)}:{match['line']}: error: {match['msg']}"] = None
+        elif option := _JAVAC_OPTION_ERROR.match(line):
+            found[f"javac: error: {option['msg']}"] = None
     return "\n".join(list(found)[:MAX_COMPILE_ERRORS]) or otherwise(output)
 
 
