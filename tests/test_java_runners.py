@@ -591,6 +591,15 @@ def test_perl_error_is_the_line_before_the_require_unwinding() -> None:
     assert perl_error("BEGIN failed--compilation aborted at /d4j/core/Project.pm line 3.\n") == (
         "BEGIN failed--compilation aborted at /d4j/core/Project.pm line 3.")  # nothing above it: kept
     assert perl_error("Failing tests: 0\n") == "Failing tests: 0"
+    ant_failed = ("BUILD FAILED\n"
+                  "/d4j/framework/projects/defects4j.build.xml:83: The following error occurred while executing this line:\n"
+                  "/d4j/framework/projects/Math/Math.build.xml:66: Unable to create javax script engine for javascript\n"
+                  "\nTotal time: 0 seconds\n"
+                  "Cannot export property tests.trigger at /d4j/framework/bin/d4j/d4j-export line 112.\n"
+                  "Compilation failed in require at /d4j/framework/bin/defects4j line 195.\n")
+    assert perl_error(ant_failed) == (
+        "Cannot export property tests.trigger at /d4j/framework/bin/d4j/d4j-export line 112. "
+        "(Ant: /d4j/framework/projects/Math/Math.build.xml:66: Unable to create javax script engine for javascript)")
 
 
 def test_defects4j_exports(shared_checkout: tuple[Defects4JRunner, Path]) -> None:

@@ -115,12 +115,30 @@ def install_dir(executable: Path) -> Path:
 
 
 def perl_error(output: str) -> str:
-    """The line that says why a Defects4J script died: the last line before the lines Perl
-    adds while unwinding `require`s (see the module doc); the last line when there are none."""
+    """Why a Defects4J script died: the last line before the lines Perl adds while unwinding
+    `require`s (see the module doc), the last line when there are none; after it, when an
+    Ant build failed, Ant's innermost reason (`Cannot export property tests.trigger at ...
+    (Ant: .../Math.build.xml:66: Unable to create javax script engine for javascript)`)."""
     lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
     while len(lines) > 1 and _PERL_UNWIND.match(lines[-1]):
         lines.pop()
-    return last_line(lines[-1] if lines else "")
+    died = lines[-1] if lines else ""
+    ant = _ant_failure(lines)
+    return last_line(f"{died} (Ant: {ant})" if ant and ant != died else died)
+
+
+def _ant_failure(lines: list[str]) -> str | None:
+    """The last line of Ant's last `BUILD FAILED` block (before `Total time:`): the
+    innermost of the nested "error occurred while executing this line" reasons."""
+    starts = [i for i, line in enumerate(lines) if line == "BUILD FAILED"]
+    if not starts:
+        return None
+    block = []
+    for line in lines[starts[-1] + 1 :]:
+        if line.startswith("Total time:"):
+            break
+        block.append(line)
+    return block[-1] if block else None
 
 
 def choose_sandbox(executable: Path, preferred: Preference = "auto") -> Sandbox:
