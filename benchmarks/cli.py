@@ -180,7 +180,8 @@ def bench_examples(
 def bench_defects4j(
     defects4j: Annotated[Path, typer.Option("--defects4j", help="Your Defects4J installation (the folder holding "
                                             "framework/) or its framework/bin/defects4j.")],
-    projects: Annotated[Optional[str], typer.Option(help="Comma-separated projects (Lang,Math): all their active bugs.")] = None,
+    projects: Annotated[Optional[str], typer.Option(
+        help="Comma-separated projects (Lang,Math): all their active bugs.")] = None,
     bugs: Annotated[Optional[str], typer.Option(help="Comma-separated bugs (Lang-6,Math-70).")] = None,
     out: Annotated[Path, typer.Option(help=OUT_HELP)] = Path("bench-results/defects4j"),
     mode: Annotated[str, typer.Option(help=MODE_HELP)] = "given",

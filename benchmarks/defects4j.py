@@ -189,7 +189,8 @@ def export_info(install: Installation, workdir: Path, settings: Settings) -> Bug
             lines = runner.export(workdir, prop)
         except CommandNotRunnable as exc:
             raise SetupFailed(f"export: {exc}") from exc
-        values[key] = [part for line in lines for part in (line.split(":") if prop.startswith("cp.") else [line]) if part]
+        parts = (line.split(":") if prop.startswith("cp.") else [line] for line in lines)  # a class path: its entries
+        values[key] = [part for split in parts for part in split if part]
     return BugInfo(**values)
 
 
@@ -275,7 +276,8 @@ def evaluate_defects4j(
         except SetupFailed as exc:
             for mode in modes:
                 key = (suite, name, mode)
-                rows.append(done[key] if key in done else append_result(results_file, BugResult(*key, error=f"setup: {exc}")))
+                row = done.get(key) or append_result(results_file, BugResult(suite, name, mode, error=f"setup: {exc}"))
+                rows.append(row)
             progress(f"{name}: setup: {exc}")
             continue
         rows += evaluate(suite, [bug], modes, out_dir, overrides, progress=progress)
