@@ -236,7 +236,7 @@ class _Job:
         if self.spent_during is not None or self.elapsed() > settings.time_budget_s:
             during = f" during {self.spent_during}" if self.spent_during else ""
             return f"time budget of {settings.time_budget_s:g}s spent{during}"
-        return "every candidate of every generator was validated"
+        return "the generators gave no more candidates (each within its own time limit) and all were validated"
 
     def elapsed(self) -> float:
         return time.monotonic() - self.start
