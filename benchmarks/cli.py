@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from benchmarks import defects4j as d4j
 from benchmarks import examples, quixbugs
 from benchmarks.bugs import Bug
 from benchmarks.evaluate import BugResult, Mode, bug_table, evaluate, summary_table
@@ -63,6 +64,11 @@ def _names(bugs: str | None) -> set[str] | None:
     return {name.strip().lower() for name in bugs.split(",") if name.strip()} if bugs else None
 
 
+def _listed(text: str | None) -> list[str]:
+    """A comma-separated option's items."""
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
 def _check_known(names: set[str] | None, suites: dict[str, list[Bug]], what: str) -> None:
     unknown = (names or set()) - {bug.name.lower() for selected in suites.values() for bug in selected}
     if unknown:
@@ -87,6 +93,11 @@ def _run(
         else:
             rows = [row for suite, bugs in suites.items()
                     for row in evaluate(suite, bugs, modes, out, overrides, progress=progress, repeat=repeat)]
+    return _summarize(rows, out)
+
+
+def _summarize(rows: list[BugResult], out: Path) -> list[BugResult]:
+    """Print the summary and write it to `out/summary.md`."""
     summary = summary_table(rows)
     (out / "summary.md").write_text(summary + "\n", encoding="utf-8")
     typer.echo(summary)
@@ -182,3 +193,50 @@ def bench_report(
         raise typer.Exit(exc.exit_code) from None
     typer.echo(written.totals)
     err.print(f"report: {written.markdown} and {written.html}", markup=False, soft_wrap=True)
+
+
+@bench_app.command("defects4j")
+def bench_defects4j(
+    defects4j: Annotated[Path, typer.Option("--defects4j", help="Your Defects4J installation (the folder holding "
+                                            "framework/) or its framework/bin/defects4j.")],
+    projects: Annotated[Optional[str], typer.Option(
+        help="Comma-separated projects (Lang,Math): all their active bugs.")] = None,
+    bugs: Annotated[Optional[str], typer.Option(help="Comma-separated bugs (Lang-6,Math-70).")] = None,
+    out: Annotated[Path, typer.Option(help=OUT_HELP)] = Path("bench-results/defects4j"),
+    mode: Annotated[str, typer.Option(help=MODE_HELP)] = "given",
+    time_budget: Annotated[float, typer.Option(help="Seconds per bug and mode.")] = 300.0,
+    test_timeout: Annotated[Optional[float], typer.Option(
+        help="Seconds for a bug's baseline test run (default: the setting defects4j_test_timeout_s).")] = None,
+    generators: Annotated[Optional[str], typer.Option(help=GENERATORS_HELP)] = None,
+) -> None:
+    """Repair Defects4J bugs from your installation: each checked out into OUT/checkouts,
+    judged against the developer patch shipped with it; 'given' takes its faulty lines.
+    'localized' needs per-test coverage of a Defects4J checkout, not integrated yet: its rows
+    say so."""
+    if not projects and not bugs:
+        raise typer.BadParameter("name the bugs to repair with --projects and/or --bugs", param_hint="--projects")
+    modes = _modes(mode)
+    try:
+        settings = load_settings()
+    except RepairbotError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(exc.exit_code) from None
+    try:
+        install = d4j.Installation.at(defects4j, settings.defects4j_env)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--defects4j") from None
+    try:
+        selected = d4j.selected_bugs(install, _listed(projects), _listed(bugs))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--bugs" if bugs else "--projects") from None
+    except d4j.SetupFailed as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(1) from None
+    overrides: dict[str, object] = {"time_budget_s": time_budget, "defects4j_test_timeout_s": test_timeout}
+    if generators:
+        overrides["generators"] = _generators(generators)
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    with err.status(f"{len(selected)} Defects4J bug(s)") as status:
+        progress = lambda message: status.update(markup(message))  # noqa: E731
+        rows = d4j.evaluate_defects4j(install, selected, modes, out, overrides, settings, progress)
+    _summarize(rows, out)

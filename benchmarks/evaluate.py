@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import statistics
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -46,6 +46,9 @@ class BugResult:
     # measured) and the rank of the first that holds a statement the reference fix changes.
     locations_ranked: int = 0
     fault_rank: int | None = None
+    # Seconds per pipeline stage (the job's timings, "total" left out; medians like total_s).
+    stage_s: dict[str, float] = field(default_factory=dict)
+    stopped: str = ""  # why the job stopped looking (repairbot.pipeline), "" for an error row
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -101,6 +104,8 @@ def repair_bug(
     result = results[0]
     row.candidates_tried = result.candidates_tried
     row.total_s = statistics.median(r.timings.get("total", 0.0) for r in results)
+    row.stage_s = median_stages([r.timings for r in results])
+    row.stopped = result.stopped
     found = [r.time_to_first_plausible_s for r in results if r.time_to_first_plausible_s is not None]
     row.time_to_first_plausible_s = statistics.median(found) if found else None
     if result.patches:
@@ -120,6 +125,13 @@ def with_reference(row: BugResult, bug: Bug, locations: list[SuspiciousLocation]
         row.locations_ranked = len(locations)
         row.fault_rank = fault_rank(fault_of(bug), locations)
     return row
+
+
+def median_stages(timings: list[dict[str, float]]) -> dict[str, float]:
+    """Per stage, the median seconds over repairs (a stage a repair did not reach counts 0),
+    in the order the first repair ran them; "total" is the row's `total_s`."""
+    stages = dict.fromkeys(stage for t in timings for stage in t if stage != "total")
+    return {stage: round(statistics.median(t.get(stage, 0.0) for t in timings), 3) for stage in stages}
 
 
 def job_settings(bug: Bug, mode: Mode, overrides: dict[str, Any]) -> Settings:

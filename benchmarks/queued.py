@@ -25,7 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.bugs import Bug, matches_fix
-from benchmarks.evaluate import BugResult, Mode, append_result, job_overrides, read_results, with_reference
+from benchmarks.evaluate import (
+    BugResult, Mode, append_result, job_overrides, median_stages, read_results, with_reference,
+)
 from repairbot.config import Settings
 from repairbot.db.models import JobStatus
 from repairbot.db.queue import QueueStore
@@ -112,6 +114,8 @@ def stored_result(key: Key, bug: Bug, store: QueueStore, job_id: int) -> BugResu
         raise LookupError(f"job {job_id} of {key} is not in the database")
     row = BugResult(*key, candidates_tried=detail.summary.candidates_tried)  # type: ignore[arg-type]
     row.total_s = detail.timings.get("total", 0.0)
+    row.stage_s = median_stages([detail.timings])
+    row.stopped = detail.stopped or ""
     row.time_to_first_plausible_s = detail.time_to_first_plausible_s
     if detail.summary.status in (JobStatus.FAILED.value, JobStatus.CANCELLED.value):
         row.error = f"job {job_id} {detail.summary.status}: {detail.summary.error or 'no reason recorded'}"

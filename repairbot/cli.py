@@ -133,7 +133,7 @@ def _summarize(result: RepairResult) -> None:
                   f"({failing} failing test(s) now pass)", highlight=False)
     else:
         err.print(f"[yellow]job {result.job_id}: no plausible patch[/] among {result.candidates_tried} "
-                  f"candidate(s) for {failing} failing test(s)", highlight=False)
+                  f"candidate(s) for {failing} failing test(s): {markup(result.stopped)}", highlight=False)
 
 
 def _apply(path: Path, result: RepairResult) -> None:
@@ -205,7 +205,8 @@ def _wait_for(store: JobStore, job_id: int) -> int:
         out.print(best.diff, end="", markup=False)
         return EXIT_PATCH_FOUND
     if s.status == JobStatus.NO_PATCH.value:
-        err.print(f"[yellow]job {job_id}: no plausible patch[/] among {s.candidates_tried} candidate(s)",
+        stopped = f": {markup(detail.stopped)}" if detail.stopped else ""
+        err.print(f"[yellow]job {job_id}: no plausible patch[/] among {s.candidates_tried} candidate(s){stopped}",
                   highlight=False)
         return EXIT_NO_PATCH
     if s.status == JobStatus.CANCELLED.value:

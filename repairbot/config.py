@@ -29,6 +29,7 @@ from repairbot.errors import BadInput
 from repairbot.localize import TRACE_WEIGHT, FormulaName, Granularity
 from repairbot.models.install import DEFAULT_MODEL
 from validators import safe_files
+from validators.defects4j_runner import DEFAULT_MEMORY_MIB
 from validators.runners import runner_kind
 
 logger = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ REPO_DESCRIBES = frozenset({
 # project may ask for less work, never for more than the operator agreed to.
 REPO_BUDGETS = frozenset({
     "time_budget_s", "max_candidates", "max_plausible", "max_locations", "test_timeout_s", "baseline_reruns",
-    "infill_time_limit_s", "masked_time_limit_s",
+    "infill_time_limit_s", "masked_time_limit_s", "defects4j_test_timeout_s",
 })
 # A settings file larger than this is not a settings file.
 MAX_REPO_CONFIG_BYTES = safe_files.MiB
@@ -137,6 +138,24 @@ class Settings(BaseSettings):
     max_plausible: int = Field(default=1, gt=0, description="Stop once this many plausible patches exist.")
     max_locations: int = Field(default=10, gt=0, description="Suspicious statements handed to generation.")
     test_timeout_s: float = Field(default=120.0, gt=0, description="Timeout of the first (baseline) test run.")
+    defects4j_test_timeout_s: float = Field(
+        default=900.0, gt=0,
+        description="Defects4J: timeout of the baseline test run (a Defects4J suite takes minutes: 4-8 for Lang).",
+    )
+    defects4j_relevant_tests: bool = Field(
+        default=True,
+        description="Defects4J: run the bug's relevant tests (`defects4j test -r`) wherever the whole suite would run "
+        "(baseline, plausibility); false: the whole suite.",
+    )
+    defects4j_memory_mib: int = Field(
+        default=DEFAULT_MEMORY_MIB, ge=512,
+        description="Defects4J: memory limit of each framework call; the JVMs' heap is capped at 3/4 of it.",
+    )
+    defects4j_env: dict[str, str] = Field(
+        default_factory=dict,
+        description="Defects4J: extra environment of the framework (JSON in the environment), e.g. PERL5LIB, "
+        "or JAVA_TOOL_OPTIONS with --add-opens for Java 17.",
+    )
     sandbox: Literal["auto", "bwrap", "none"] = "auto"
     runner: str = Field(
         default="auto", description="Test runner: auto-detected (defects4j, maven, pytest, javac) or named."

@@ -174,6 +174,8 @@ class RepairResult:
     patches: list[ValidationResult]
     timings: dict[str, float]
     time_to_first_plausible_s: float | None
+    # Why the job stopped looking: a plausible patch, the time budget spent during a stage, ...
+    stopped: str = ""
 
     @property
     def candidates_tried(self) -> int:

@@ -39,8 +39,9 @@ from repairbot.languages.registry import language_for, languages
 from repairbot.localize import GivenLines, Suspect, check_given, parse_given, suspects
 from repairbot.models import resolve
 from repairbot.rank import normalized, order_for_validation, rank_patches
-from repairbot.reproduce import passing_in_full_copy, reproduce
+from repairbot.reproduce import baseline_plan, passing_in_full_copy, reproduce
 from repairbot.workspace import Workspace
+from validators.defects4j_runner import Defects4JOptions
 from validators.pytest_runner import PytestRunner
 from validators.runner import CoverageUnavailable, LineCoverage, TestRunner
 from validators.runners import runner_for
@@ -97,7 +98,8 @@ def make_runner(settings: Settings, project: Path) -> TestRunner:
     try:
         java = settings.java
         return runner_for(
-            project, settings.runner, settings.test_command, settings.sandbox, java.main_roots, java.test_roots
+            project, settings.runner, settings.test_command, settings.sandbox, java.main_roots, java.test_roots,
+            Defects4JOptions(settings.defects4j_relevant_tests, settings.defects4j_memory_mib, settings.defects4j_env),
         )
     except SandboxUnavailable as exc:
         raise BadInput(f"{exc} (set REPAIRBOT_SANDBOX=auto to fall back to resource limits only)") from exc
@@ -224,6 +226,7 @@ class _Job:
         self.start = time.monotonic()
         self.timings: dict[str, float] = {}
         self.budget_spent = False
+        self.spent_during: str | None = None  # the stage in which the budget ran out
 
     @contextmanager
     def stage(self, name: str, message: str) -> Iterator[None]:
@@ -232,6 +235,21 @@ class _Job:
         start = time.monotonic()
         yield
         self.timings[name] = self.timings.get(name, 0.0) + time.monotonic() - start
+        if self.spent_during is None and self.elapsed() > self.settings.time_budget_s:
+            self.spent_during = name
+
+    def stop_reason(self, tally: _Tally) -> str:
+        """Why the job stopped looking: a job with no patch says whether it ran out of time
+        (and where the time went) or of candidates (issue 16)."""
+        settings = self.settings
+        if tally.plausible >= settings.max_plausible:
+            return f"found {tally.plausible} plausible patch(es) (max_plausible)"
+        if len(tally.validations) >= settings.max_candidates:
+            return f"validated max_candidates ({settings.max_candidates}) candidates"
+        if self.spent_during is not None or self.elapsed() > settings.time_budget_s:
+            during = f" during {self.spent_during}" if self.spent_during else ""
+            return f"time budget of {settings.time_budget_s:g}s spent{during}"
+        return "the generators gave no more candidates (each within its own time limit) and all were validated"
 
     def elapsed(self) -> float:
         return time.monotonic() - self.start
@@ -323,12 +341,14 @@ def _finish(
     """Rank the plausible patches and record the job's end."""
     patches = rank_patches(tally.validations)
     job.timings["total"] = job.elapsed()
+    stopped = job.stop_reason(tally)
     job.store.finish_job(
         job.id,
         JobStatus.SUCCEEDED if patches else JobStatus.NO_PATCH,
         timings=job.timings,
         time_to_first_plausible_s=tally.first_plausible_s,
         ranked_candidate_ids=[tally.candidate_ids[p.candidate] for p in patches],
+        stopped=stopped,
     )
     return RepairResult(
         job_id=job.id,
@@ -339,6 +359,7 @@ def _finish(
         patches=patches,
         timings=job.timings,
         time_to_first_plausible_s=tally.first_plausible_s,
+        stopped=stopped,
     )
 
 
@@ -361,16 +382,15 @@ def reproduce_failure(
     flaky and ignored tests subtracted, and, where the work copy left something out (`.git`,
     a venv), the failing tests run once more in a full copy: one that passes there is no
     target (`passing_in_full_copy`)."""
-    reproduction = reproduce(
-        runner, workspace.root, settings.test_timeout_s, reruns=settings.baseline_reruns, ignore=settings.ignore_tests
-    )
+    plan = baseline_plan(runner, workspace.root, settings)
+    reproduction = reproduce(runner, workspace.root, plan, reruns=settings.baseline_reruns, ignore=settings.ignore_tests)
     if not workspace.left_out:
         return reproduction
     left_out = ", ".join(sorted(workspace.left_out))
     try:
         with workspace.full_copy() as full:
             progress(f"running the {len(reproduction.failing)} failing test(s) in a full copy (with {left_out})")
-            return passing_in_full_copy(runner, full, reproduction, settings.test_timeout_s, left_out)
+            return passing_in_full_copy(runner, full, reproduction, plan.timeout_s, left_out)
     except safe_files.TooLarge as exc:
         progress(f"failing tests not checked in a full copy: {exc}")
         return reproduction

@@ -33,6 +33,7 @@ def to_json(result: RepairResult) -> dict[str, Any]:
         "candidates_by_generator": dict(Counter(v.candidate.generator.split(":")[0] for v in result.validations)),
         "time_to_first_plausible_s": result.time_to_first_plausible_s,
         "timings_s": {stage: round(seconds, 3) for stage, seconds in result.timings.items()},
+        "stopped": result.stopped,
         "patches": [_patch(rank, v) for rank, v in enumerate(result.patches, start=1)],
     }
 

@@ -1,6 +1,14 @@
 """Reproduce the failure: run the whole suite with per-test coverage, then again to catch
 flaky tests.
 
+What "the whole suite" and "again" mean is the `Baseline` plan's (`baseline_plan`): for most
+projects the suite under `test_timeout_s`, rerun whole. A Defects4J checkout runs under its
+own limit (`defects4j_test_timeout_s`: its suites take minutes), the runner's suite is the
+bug's relevant tests where the settings say so, only the failing tests are rerun, and only
+the bug's trigger tests (`defects4j export -p tests.trigger`) are repair targets: another
+test that fails here fails for this machine's sake (issue 16: a test that reads the home
+dir), not the bug's, and is recorded as a baseline failure with why.
+
 A job needs at least one failing test; anything else (no tests, tests that cannot be
 collected, code that does not compile, a command that does not run, a suite that hangs) is
 the user's input to fix, so it ends here with a message that says what to do.
@@ -14,22 +22,53 @@ regression of a candidate.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
 
+from repairbot.config import Settings
 from repairbot.domain import Reproduction, TestRun
 from repairbot.errors import BadInput
+from validators.defects4j_runner import Defects4JRunner
 from validators.process import CommandNotRunnable, last_line
 from validators.runner import TestRunner
 
+NOT_A_TRIGGER_TEST = "fails before any patch but is not one of the bug's trigger tests (defects4j export -p tests.trigger)"
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """How the failure is reproduced (see the module doc)."""
+
+    timeout_s: float
+    # The setting that gave `timeout_s`, named when the run outlasts it.
+    timeout_setting: str = "test_timeout_s"
+    # The only tests that may be repair targets; None: every failing test.
+    targets: frozenset[str] | None = None
+    # Reruns run only the tests that failed: a Defects4J suite takes minutes.
+    rerun_failing_only: bool = False
+
+
+def baseline_plan(runner: TestRunner, workdir: Path, settings: Settings) -> Baseline:
+    if not isinstance(runner, Defects4JRunner):
+        return Baseline(settings.test_timeout_s)
+    try:
+        targets = frozenset(runner.trigger_tests(workdir))
+    except CommandNotRunnable as exc:
+        raise BadInput(f"cannot read the bug's trigger tests: {exc}") from exc
+    return Baseline(settings.defects4j_test_timeout_s, "defects4j_test_timeout_s", targets or None, True)
+
 
 def reproduce(
-    runner: TestRunner, workdir: Path, timeout_s: float, *, reruns: int = 1, ignore: Sequence[str] = ()
+    runner: TestRunner, workdir: Path, plan: Baseline | float, *, reruns: int = 1, ignore: Sequence[str] = ()
 ) -> Reproduction:
     """The baseline run (its per-test coverage is then `runner.line_coverage(workdir)`),
-    plus `reruns` runs without coverage that only look for flaky tests."""
+    plus `reruns` runs without coverage that only look for flaky tests; a plan that is a
+    number is the timeout of a plain `Baseline`."""
+    plan = plan if isinstance(plan, Baseline) else Baseline(plan)
+    timeout_s = plan.timeout_s
     run = _run(runner, workdir, timeout_s, with_coverage=True)
-    _check_usable(run, runner, timeout_s)
+    _check_usable(run, runner, plan)
     if all(o.ok for o in run.outcomes):
         raise BadInput(f"all {len(run.outcomes)} tests pass: there is no failure to repair")
     baseline: dict[str, str] = {
@@ -37,9 +76,14 @@ def reproduce(
         for o in run.outcomes
         if any(fnmatchcase(o.test_id, pattern) for pattern in ignore)
     }
+    if plan.targets is not None:
+        _check_targets_fail(run, plan.targets)
+        baseline.update({o.test_id: NOT_A_TRIGGER_TEST for o in run.outcomes
+                         if not o.ok and o.test_id not in plan.targets and o.test_id not in baseline})
     first_ok = {o.test_id: o.ok for o in run.outcomes}
+    rerun_tests = [o.test_id for o in run.outcomes if not o.ok] if plan.rerun_failing_only else None
     for _ in range(reruns):
-        rerun = _run(runner, workdir, timeout_s, with_coverage=False)
+        rerun = _run(runner, workdir, timeout_s, with_coverage=False, tests=rerun_tests)
         if rerun.timed_out or rerun.violation or rerun.compile_error:
             break  # not comparable; the first run stands
         for outcome in rerun.outcomes:
@@ -91,11 +135,26 @@ def _run(
         raise BadInput(f"test command cannot run: {exc}") from exc
 
 
-def _check_usable(run: TestRun, runner: TestRunner, timeout_s: float) -> None:
-    if run.timed_out:  # a hang and a slow suite look the same from here: name both
+def _check_targets_fail(run: TestRun, targets: frozenset[str]) -> None:
+    """At least one target test must fail: else the bug does not show here."""
+    failed = {o.test_id for o in run.outcomes if not o.ok}
+    if not failed & targets:
+        ran = {o.test_id for o in run.outcomes} & targets
+        why = "pass" if ran else "did not run"
+        raise BadInput(f"the bug's trigger tests ({', '.join(sorted(targets))}) {why}: the bug does not reproduce here")
+
+
+def _check_usable(run: TestRun, runner: TestRunner, plan: Baseline) -> None:
+    variable = f"REPAIRBOT_{plan.timeout_setting.upper()}"
+    if run.timed_out and plan.timeout_setting == "test_timeout_s":  # a hang and a slow suite look alike: name both
         raise BadInput(
-            f"the test suite did not finish within {timeout_s:.0f}s (test_timeout_s): a test hangs, "
-            "or the suite needs longer; fix the hang, or raise the limit with REPAIRBOT_TEST_TIMEOUT_S"
+            f"the test suite did not finish within {plan.timeout_s:.0f}s (test_timeout_s): a test hangs, "
+            f"or the suite needs longer; fix the hang, or raise the limit with {variable}"
+        )
+    if run.timed_out:  # a limit for a whole suite known to take minutes: the suite's
+        raise BadInput(
+            f"the baseline tests did not finish within {plan.timeout_s:.0f}s ({plan.timeout_setting}, "
+            f"the limit of the whole run): raise it with {variable}"
         )
     if run.violation:
         raise BadInput(f"the test suite itself exceeds the sandbox's {run.violation}: {last_line(run.output)}")

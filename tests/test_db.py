@@ -95,7 +95,7 @@ def reproduction() -> Reproduction:
 def test_upgrade_creates_every_table(database_url: str) -> None:
     upgrade(database_url)
 
-    assert tables_and_revision(database_url) == (TABLES | {"alembic_version"}, "0005")
+    assert tables_and_revision(database_url) == (TABLES | {"alembic_version"}, "0006")
 
 
 def test_downgrade_to_base_then_upgrade_again(database_url: str, tmp_path: Path) -> None:
@@ -109,7 +109,7 @@ def test_downgrade_to_base_then_upgrade_again(database_url: str, tmp_path: Path)
 
     upgrade(database_url)
     store = JobStore(database_url, migrate=False)
-    assert tables_and_revision(database_url) == (TABLES | {"alembic_version"}, "0005")
+    assert tables_and_revision(database_url) == (TABLES | {"alembic_version"}, "0006")
     assert store.list_jobs() == []
     store.close()
 
@@ -154,6 +154,7 @@ def test_full_job_round_trip(store: JobStore, tmp_path: Path) -> None:
         timings={"reproduce": 0.75, "localize": 0.5, "validate": 10.9},
         time_to_first_plausible_s=1.25,
         ranked_candidate_ids=[ids[1]],
+        stopped="found 1 plausible patch(es) (max_plausible)",
     )
     after = datetime.now(timezone.utc)
 
@@ -190,6 +191,7 @@ def test_full_job_round_trip(store: JobStore, tmp_path: Path) -> None:
     )
     assert detail.timings == {"reproduce": 0.75, "localize": 0.5, "validate": 10.9}
     assert detail.time_to_first_plausible_s == 1.25
+    assert detail.stopped == "found 1 plausible patch(es) (max_plausible)"
     assert store.get_job(job_id + 1) is None
 
 

@@ -17,11 +17,12 @@ import pytest
 from repairbot.domain import TestStatus
 from tests.test_sandbox import processes_with
 from tests.test_validators import write
-from validators.defects4j_runner import Defects4JRunner, parse_all_tests, parse_failing_tests
+from validators.defects4j_runner import Defects4JRunner, parse_all_tests, parse_failing_tests, perl_error
 from validators.junit_runner import JavacJUnitRunner, choose_sandbox
 from validators.jvm import compile_errors
 from validators.junit_xml import parse_java_junit_xml
 from validators.maven_runner import MavenRunner, surefire_filter
+from validators.process import CommandNotRunnable
 from validators.runners import detect_kind, runner_for
 from validators.sandbox import Sandbox
 
@@ -198,6 +199,30 @@ def test_settable_roots_and_any_test_class_name(tmp_path: Path, sandbox: Sandbox
     }, run.output
 
 
+HOME_TEST = """\
+    package calc;
+    import java.io.File;
+    import org.junit.Test;
+    import static org.junit.Assert.assertTrue;
+    public class HomeTest {
+        @Test public void home() throws Exception {
+            File probe = File.createTempFile("probe", ".txt", new File(System.getProperty("user.home")));
+            assertTrue(probe.delete());
+        }
+    }
+    """
+
+
+def test_tests_get_a_writable_home(tmp_path: Path, sandbox: Sandbox) -> None:
+    """Issue 16: the JVM reads user.home from the password file, /nonexistent for the sandbox
+    uid; a test writing there failed only in the sandbox."""
+    workdir = project(tmp_path / "p", {"src/main/java/calc/Calc.java": CALC, "src/test/java/calc/HomeTest.java": HOME_TEST})
+    runner = JavacJUnitRunner(sandbox)
+    runner.prepare(workdir)
+    run = runner.run(workdir, 60)
+    assert statuses(run) == {"calc.HomeTest#home": TestStatus.PASSED}, run.output
+
+
 def test_no_tests_found_is_diagnosed(tmp_path: Path, sandbox: Sandbox) -> None:
     workdir = project(tmp_path, {"src/Calc.java": CALC})  # flat layout, no test dir
     runner = JavacJUnitRunner(sandbox)
@@ -344,7 +369,10 @@ def test_compile_errors_from_javac_ant_and_maven(tmp_path: Path) -> None:
         "src/Foo.java:12: error: cannot find symbol",
         "src/Bar.java:1: error: class, interface, enum, or record expected",
     ]
-    assert compile_errors("error: invalid flag: -Xbogus\nUsage: javac <options>\n", root) == "Usage: javac <options>"
+    assert compile_errors("error: invalid flag: -Xbogus\nUsage: javac <options>\n", root) == "javac: error: invalid flag: -Xbogus"
+    ant_on_java17 = "    [javac] error: Source option 6 is no longer supported. Use 7 or later.\nBUILD FAILED\n"
+    assert compile_errors(ant_on_java17, root) == "javac: error: Source option 6 is no longer supported. Use 7 or later."
+    assert compile_errors("Exception in thread \"main\"\nBUILD FAILED\n", root) == "BUILD FAILED"
 
 
 def test_surefire_style_java_reports(tmp_path: Path) -> None:
@@ -402,10 +430,14 @@ def test_maven_runner_offline_outcomes_selection_and_compile_error(tmp_path: Pat
     if missing:
         pytest.skip(f"Debian's Maven plugins are not installed under {DEBIAN_MAVEN_REPO}: {missing}")
     workdir = maven_project(tmp_path / "mvn")
+    write(workdir, {"src/test/java/calc/HomeTest.java": HOME_TEST})  # in Surefire's forked JVM
     runner = MavenRunner(local_repository=DEBIAN_MAVEN_REPO)
     runner.prepare(workdir)
-    run = runner.run(workdir, 120, tests=["calc.CalcTest#add", "calc.CalcTest#neg"])
-    assert statuses(run) == {"calc.CalcTest#add": TestStatus.FAILED, "calc.CalcTest#neg": TestStatus.PASSED}, run.output
+    run = runner.run(workdir, 120, tests=["calc.CalcTest#add", "calc.CalcTest#neg", "calc.HomeTest#home"])
+    assert statuses(run) == {
+        "calc.CalcTest#add": TestStatus.FAILED, "calc.CalcTest#neg": TestStatus.PASSED,
+        "calc.HomeTest#home": TestStatus.PASSED,
+    }, run.output
     assert runner.diagnose(run) is None
 
     (workdir / "src/main/java/calc/Calc.java").write_text(textwrap.dedent(CALC_BROKEN))
@@ -446,9 +478,27 @@ D4J_PROJECT = {
 }
 
 
-def make_checkout(root: Path) -> tuple[Defects4JRunner, Path]:
+# Run alone (-t): what every JVM of a Defects4J call gets from the runner.
+ENV_CASE = """\
+    package calc;
+    import java.io.File;
+    import org.junit.Test;
+    import static org.junit.Assert.assertTrue;
+    public class EnvCase {
+        @Test public void home() throws Exception {
+            File probe = File.createTempFile("probe", ".txt", new File(System.getProperty("user.home")));
+            assertTrue(probe.delete());
+        }
+        @Test public void heap() {
+            assertTrue("max heap " + Runtime.getRuntime().maxMemory(), Runtime.getRuntime().maxMemory() <= 768L << 20);
+        }
+    }
+    """
+
+
+def make_checkout(root: Path, **options: object) -> tuple[Defects4JRunner, Path]:
     workdir = project(root, D4J_PROJECT)
-    runner = Defects4JRunner(FAKE_DEFECTS4J)
+    runner = Defects4JRunner(FAKE_DEFECTS4J, **options)  # type: ignore[arg-type]
     runner.prepare(workdir)
     return runner, workdir
 
@@ -508,6 +558,58 @@ def test_defects4j_hanging_test_is_killed_at_the_timeout(shared_checkout: tuple[
     run = runner.run(workdir, 2, tests=["calc.SpinCase#spin"])
     assert run.timed_out and run.outcomes == []
     assert processes_with(str(workdir)) == []
+
+
+def test_defects4j_jvms_get_a_capped_heap_and_a_writable_home(tmp_path: Path) -> None:
+    """Issue 16: the JVM sized its heap from the host's RAM (the cgroup is invisible in the
+    sandbox) and took /nonexistent, the sandbox uid's home in the password file, as user.home."""
+    runner, workdir = make_checkout(tmp_path / "checkout", memory_mib=1024)
+    write(workdir, {"src/test/java/calc/EnvCase.java": ENV_CASE})
+    runner.prepare(workdir)
+    assert runner.java_options()[0] == "-Xmx768m"
+    run = runner.run(workdir, 120, tests=["calc.EnvCase#home", "calc.EnvCase#heap"])
+    assert statuses(run) == {"calc.EnvCase#home": TestStatus.PASSED, "calc.EnvCase#heap": TestStatus.PASSED}, run.output
+
+
+def test_defects4j_environment_from_settings_reaches_the_framework(checkout: tuple[Defects4JRunner, Path]) -> None:
+    """Extra environment (e.g. PERL5LIB) reaches the framework: here the fake's stand-in for a
+    missing Perl module, whose die output ends in Perl's `require` lines, never the reason."""
+    _, workdir = checkout
+    runner = Defects4JRunner(FAKE_DEFECTS4J, checkout[0].sandbox, env={"FAKE_D4J_MISSING_MODULE": "DBI"})
+    run = runner.run(workdir, 60)
+    assert run.compile_error is not None and run.compile_error.startswith("Can't locate DBI.pm in @INC"), run.output
+    assert "Compilation failed in require" in run.output
+    with pytest.raises(CommandNotRunnable, match=r"export -p tests.trigger failed: Can't locate DBI.pm"):
+        runner.trigger_tests(workdir)
+
+
+def test_perl_error_is_the_line_before_the_require_unwinding() -> None:
+    died = ("Running ant (compile.tests)................................................ OK\n"
+            "Cannot compile test suite! at /d4j/framework/bin/d4j/d4j-test line 131.\n"
+            "Compilation failed in require at /d4j/framework/bin/defects4j line 195.\n")
+    assert perl_error(died) == "Cannot compile test suite! at /d4j/framework/bin/d4j/d4j-test line 131."
+    assert perl_error("BEGIN failed--compilation aborted at /d4j/core/Project.pm line 3.\n") == (
+        "BEGIN failed--compilation aborted at /d4j/core/Project.pm line 3.")  # nothing above it: kept
+    assert perl_error("Failing tests: 0\n") == "Failing tests: 0"
+    ant_failed = ("BUILD FAILED\n"
+                  "/d4j/framework/projects/defects4j.build.xml:83: The following error occurred while executing this line:\n"
+                  "/d4j/framework/projects/Math/Math.build.xml:66: Unable to create javax script engine for javascript\n"
+                  "\nTotal time: 0 seconds\n"
+                  "Cannot export property tests.trigger at /d4j/framework/bin/d4j/d4j-export line 112.\n"
+                  "Compilation failed in require at /d4j/framework/bin/defects4j line 195.\n")
+    assert perl_error(ant_failed) == (
+        "Cannot export property tests.trigger at /d4j/framework/bin/d4j/d4j-export line 112. "
+        "(Ant: /d4j/framework/projects/Math/Math.build.xml:66: Unable to create javax script engine for javascript)")
+
+
+def test_defects4j_exports(shared_checkout: tuple[Defects4JRunner, Path]) -> None:
+    runner, workdir = shared_checkout
+    assert runner.relevant_tests(workdir) == ["calc.CalcTest"]
+    assert runner.export(workdir, "dir.src.classes") == ["src/main/java"]
+    classpath = runner.export(workdir, "cp.test")[0].split(":")
+    assert str(workdir / "target/test-classes") in classpath and any(p.endswith("junit4.jar") for p in classpath)
+    with pytest.raises(CommandNotRunnable, match="export -p no.such failed"):
+        runner.export(workdir, "no.such")
 
 
 def test_defects4j_result_files() -> None:

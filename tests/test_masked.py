@@ -285,6 +285,13 @@ def test_java_masks_are_filled_and_parse_checked(tmp_path: Path) -> None:
     assert candidates[0].generator == "masked:callee"
 
 
+def test_a_filling_that_repeats_the_statements_semicolon_loses_it(tmp_path: Path) -> None:
+    """Issue 16: `return solve(f, min, max);;` is "unreachable statement" to javac."""
+    model = FakeModel({"            return <mask>;": [Completion("code.hashCode();", -0.1)]})
+    _, candidates = generate(tmp_path, model, [at(4, file="Cart.java")], source=JAVA, file="Cart.java")
+    assert [c.patched for c in candidates] == [JAVA.replace("code.length()", "code.hashCode()")]
+
+
 def test_the_time_limit_counts_over_calls_and_reaches_the_model_as_a_deadline(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -27,6 +27,19 @@ after the first failing one), else the whole suite once, keeping the outcomes as
 A whole-suite run cannot stop early. Every call runs in the sandbox with a timeout: the
 compile under `compile_timeout_s`, all test calls of one `run` together under `timeout_s`.
 
+When a d4j script dies, Perl ends its message with the lines of each `require` it unwound,
+always `Compilation failed in require at .../framework/bin/defects4j line 195.` (after
+`BEGIN failed--compilation aborted at ...` for a module that failed to load): the reason is
+the line before them (`perl_error`), e.g. `Cannot compile sources! at .../d4j-compile line 60.`
+or `Can't locate DBI.pm in @INC (...)`.
+
+The JVMs (Ant's, which also runs the tests: Defects4J's `run.dev.tests` does not fork) see
+no cgroup in the sandbox and would size their heap from the host's RAM; the runner caps the
+heap below the run's memory limit (`memory_mib`) and gives them a writable `user.home`,
+through `_JAVA_OPTIONS`, which every JVM reads and which wins over the command line's own
+options. A full Lang suite peaked at 3.8 GB uncapped (issue 16), over the sandbox's 2 GiB
+default: the runner's default limit is 4 GiB.
+
 Pointing it at a real installation: set `executable` to `$D4J_HOME/framework/bin/defects4j`,
 or set `DEFECTS4J_HOME`, or put `framework/bin` on PATH. The installation dir (the one
 holding `framework/`) is bound read-only into the sandbox; Defects4J needs perl with its
@@ -47,10 +60,12 @@ from pathlib import Path
 
 from repairbot.domain import TestOutcome, TestRun, TestStatus
 from validators import safe_files
-from validators.jvm import ARTIFACTS_DIR, combine_runs, compile_errors, remove_artifact, sandbox_shows
+from validators.jvm import (
+    ARTIFACTS_DIR, combine_runs, compile_errors, java_options_env, remove_artifact, sandbox_shows, user_home_options,
+)
 from validators.process import CommandNotRunnable, last_line, scrubbed_env
 from validators.runner import CoverageUnavailable, LineCoverage
-from validators.sandbox import Preference, Sandbox, SandboxLimits, SandboxResult, detect_sandbox
+from validators.sandbox import MiB, Preference, Sandbox, SandboxLimits, SandboxResult, detect_sandbox
 
 FAILING_TESTS = "failing_tests"
 ALL_TESTS = "all_tests"
@@ -60,6 +75,12 @@ _FAILURE_HEADER = re.compile(r"^([^:]+)(?:::([^:]+))?$")
 _STARTED_TEST = re.compile(r"^([^\[\(]*)(\[.*\])?\((.*)\)\s*$")
 # Entries of all_tests that stand for a class, not a test method.
 CLASS_LEVEL_NAMES = ("initializationError", "warning")
+# The lines Perl adds below a `die` for each `require` and `use` it unwound.
+_PERL_UNWIND = re.compile(r"^(Compilation failed in require|BEGIN failed--compilation aborted) at .* line \d+\.?$")
+DEFAULT_MEMORY_MIB = 4096
+# Of the memory limit, the JVM heap's share; the rest is the JVM's own (metaspace, code,
+# threads), Perl's and Ant's launcher's.
+HEAP_SHARE = 0.75
 COVERAGE_NOT_INTEGRATED = (
     "per-test coverage of a Defects4J checkout is not integrated yet (JaCoCo: validators/jacoco.py)"
 )
@@ -93,8 +114,44 @@ def install_dir(executable: Path) -> Path:
     return real.parent
 
 
+def perl_error(output: str) -> str:
+    """Why a Defects4J script died: the last line before the lines Perl adds while unwinding
+    `require`s (see the module doc), the last line when there are none; after it, when an
+    Ant build failed, Ant's innermost reason (`Cannot export property tests.trigger at ...
+    (Ant: .../Math.build.xml:66: Unable to create javax script engine for javascript)`)."""
+    lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
+    while len(lines) > 1 and _PERL_UNWIND.match(lines[-1]):
+        lines.pop()
+    died = lines[-1] if lines else ""
+    ant = _ant_failure(lines)
+    return last_line(f"{died} (Ant: {ant})" if ant and ant != died else died)
+
+
+def _ant_failure(lines: list[str]) -> str | None:
+    """The last line of Ant's last `BUILD FAILED` block (before `Total time:`): the
+    innermost of the nested "error occurred while executing this line" reasons."""
+    starts = [i for i, line in enumerate(lines) if line == "BUILD FAILED"]
+    if not starts:
+        return None
+    block = []
+    for line in lines[starts[-1] + 1 :]:
+        if line.startswith("Total time:"):
+            break
+        block.append(line)
+    return block[-1] if block else None
+
+
 def choose_sandbox(executable: Path, preferred: Preference = "auto") -> Sandbox:
     return detect_sandbox(preferred, ro_paths=[install_dir(executable)])
+
+
+@dataclass(frozen=True)
+class Defects4JOptions:
+    """What the settings say about Defects4J runs (see `Defects4JRunner`)."""
+
+    relevant_only: bool = False
+    memory_mib: int = DEFAULT_MEMORY_MIB
+    env: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -109,6 +166,8 @@ class Defects4JRunner:
     compile_timeout_s: float = 600.0
     # Extra environment for Defects4J itself (e.g. PERL5LIB); the host's stays out.
     env: dict[str, str] = field(default_factory=dict)
+    # The memory limit of each call; the JVMs' heap gets HEAP_SHARE of it.
+    memory_mib: int = DEFAULT_MEMORY_MIB
     language = "java"
 
     def __post_init__(self) -> None:
@@ -129,10 +188,21 @@ class Defects4JRunner:
         (workdir / ARTIFACTS_DIR).mkdir(exist_ok=True)
         self.sandbox.prepare_workdir(workdir)
 
+    def java_options(self) -> list[str]:
+        """What every JVM of a call gets (see the module doc)."""
+        return [f"-Xmx{int(self.memory_mib * HEAP_SHARE)}m", *user_home_options(self.sandbox)]
+
+    def call_env(self) -> dict[str, str]:
+        """`env`, with the JVM options after any `_JAVA_OPTIONS` of its own: the later wins."""
+        options = [*self.env.get("_JAVA_OPTIONS", "").split(), *self.java_options()]
+        return scrubbed_env({**self.env, **java_options_env(options, "_JAVA_OPTIONS")})
+
     def _call(self, workdir: Path, args: list[str], timeout_s: float) -> SandboxResult:
-        limits = SandboxLimits(timeout_s=timeout_s, cpu_time_s=math.ceil(2 * timeout_s) + 1)
+        limits = SandboxLimits(
+            timeout_s=timeout_s, cpu_time_s=math.ceil(2 * timeout_s) + 1, memory_bytes=self.memory_mib * MiB
+        )
         argv = [str(self.executable), args[0], "-w", str(workdir), *args[1:]]
-        return self.sandbox.run(argv, workdir, limits, scrubbed_env(self.env))
+        return self.sandbox.run(argv, workdir, limits, self.call_env())
 
     def export(self, workdir: Path, prop: str) -> list[str]:
         """A property's values (`defects4j export -p PROP`), one per line; through a file
@@ -143,7 +213,9 @@ class Defects4JRunner:
         try:
             text = _read(out, workdir) if result.exit_code == 0 else None
             if text is None:
-                raise CommandNotRunnable(f"defects4j export -p {prop} failed: {last_line(result.output)}")
+                # An export that builds first fails with the build's errors.
+                why = "timed out" if result.timed_out else compile_errors(result.output, workdir, perl_error)
+                raise CommandNotRunnable(f"defects4j export -p {prop} failed: {why}")
             return [line.strip() for line in text.splitlines() if line.strip()]
         finally:
             remove_artifact(out, workdir)
@@ -151,6 +223,10 @@ class Defects4JRunner:
     def trigger_tests(self, workdir: Path) -> list[str]:
         """The tests that expose the bug, as our ids."""
         return [from_defects4j_id(t) for t in self.export(workdir, "tests.trigger")]
+
+    def relevant_tests(self, workdir: Path) -> list[str]:
+        """The test classes that load a class the fix modifies (what `-r` runs)."""
+        return self.export(workdir, "tests.relevant")
 
     def line_coverage(self, workdir: Path) -> LineCoverage:
         raise CoverageUnavailable(COVERAGE_NOT_INTEGRATED)
@@ -168,7 +244,7 @@ class Defects4JRunner:
         if compiled.exit_code != 0:
             error = (
                 f"defects4j compile did not finish within {self.compile_timeout_s:.0f}s"
-                if compiled.timed_out else compile_errors(compiled.output, workdir)
+                if compiled.timed_out else compile_errors(compiled.output, workdir, perl_error)
             )
             return combine_runs(workdir, [], [compiled], compile_error=error)
         calls, wanted = self._plan(tests)
@@ -196,11 +272,11 @@ class Defects4JRunner:
 
     def diagnose(self, run: TestRun) -> str | None:
         if "is not a valid working directory" in run.output:  # fails the compile step first
-            return f"not a Defects4J checkout (no .defects4j.config): {last_line(run.output)}"
+            return f"not a Defects4J checkout (no .defects4j.config): {perl_error(run.output)}"
         if run.compile_error:
             return f"the checkout does not compile: {run.compile_error.splitlines()[0]}"
         if not run.outcomes:
-            return f"{self.describe()} gave no test results (exit code {run.exit_code}): {last_line(run.output)}"
+            return f"{self.describe()} gave no test results (exit code {run.exit_code}): {perl_error(run.output)}"
         return None
 
 

@@ -48,7 +48,9 @@ from repairbot.domain import TestRun
 from repairbot.languages import java
 from validators import safe_files
 from validators.jacoco import JacocoCoverage
-from validators.jvm import ARTIFACTS_DIR, combine_runs, compile_errors, read_reports, remove_artifact, safe_dir
+from validators.jvm import (
+    ARTIFACTS_DIR, combine_runs, compile_errors, read_reports, remove_artifact, safe_dir, user_home_options,
+)
 from validators.process import CommandNotRunnable, last_line, scrubbed_env
 from validators.runner import LineCoverage
 from validators.sandbox import Preference, Sandbox, SandboxLimits, SandboxResult, detect_sandbox
@@ -254,8 +256,9 @@ class JavacJUnitRunner:
             timeout_s=timeout_s, cpu_time_s=math.ceil(2 * timeout_s) + 1, memory_bytes=self.memory_bytes
         )
 
-    def _heap_option(self, limits: SandboxLimits) -> str:
-        return f"-Xmx{limits.memory_bytes // 2 // (1024 * 1024)}m"
+    def _jvm_options(self, limits: SandboxLimits) -> list[str]:
+        """The JVM's options, its heap capped at half the memory limit and a home it can write."""
+        return [*self.jvm_options, f"-Xmx{limits.memory_bytes // 2 // (1024 * 1024)}m", *user_home_options(self.sandbox)]
 
     def _setup(self, workdir: Path, layout: JavaLayout, libs: list[str]) -> str:
         """Everything besides the sources that shapes the classes: a change means rebuild."""
@@ -319,7 +322,7 @@ class JavacJUnitRunner:
     def _javac(self, workdir: Path, files: list[str], out: Path, classpath: list[Path | str]) -> SandboxResult:
         limits = self._limits(self.compile_timeout_s)
         argv = [
-            "javac", *(f"-J{o}" for o in [*self.jvm_options, self._heap_option(limits)]),
+            "javac", *(f"-J{o}" for o in self._jvm_options(limits)),
             "-d", str(out), "-cp", _classpath(classpath), *self.javac_options, *files,
         ]
         return self.sandbox.run(argv, workdir, limits, scrubbed_env())
@@ -387,7 +390,7 @@ class JavacJUnitRunner:
             self.test_classes_dir(workdir), self.classes_dir(workdir), *self._lib_jars(workdir),
         ]
         argv = [
-            "java", *self.jvm_options, self._heap_option(limits), *extra.options,
+            "java", *self._jvm_options(limits), *extra.options,
             "-cp", _classpath(classpath), LAUNCHER_MAIN,
             "--disable-banner", "--disable-ansi-colors", "--details=none",
             "--fail-if-no-tests", f"--reports-dir={reports}",

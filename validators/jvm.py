@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Callable
 from fnmatch import fnmatchcase
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from repairbot.domain import TestOutcome, TestRun
 from validators import safe_files
 from validators.junit_xml import JUnitParseError, parse_java_junit_xml
 from validators.process import last_line
-from validators.sandbox import SYSTEM_DIRS, Sandbox, SandboxResult
+from validators.sandbox import SANDBOX_HOME, SYSTEM_DIRS, Sandbox, SandboxResult
 
 # Where a runner keeps its artifacts in the work dir (compiled classes, reports).
 ARTIFACTS_DIR = ".repairbot"
@@ -53,18 +54,40 @@ def remove_artifact(path: Path, workdir: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+# --- the JVM in the sandbox ---------------------------------------------------------------
+
+
+def user_home_options(sandbox: Sandbox) -> list[str]:
+    """`-Duser.home` for a JVM in `sandbox`. The JVM takes `user.home` from the password
+    file, not from HOME: for the sandbox uid (65534) that is /nonexistent, and a test that
+    writes under the home dir fails only in the sandbox (issue 16), a failure no patch can
+    fix. In bwrap mode the home is the private /tmp (HOME already says so); in rlimits mode
+    the JVM runs as the caller, whose own home is left to it."""
+    return [f"-Duser.home={SANDBOX_HOME}"] if sandbox.mode == "bwrap" else []
+
+
+def java_options_env(options: list[str], variable: str = "JAVA_TOOL_OPTIONS") -> dict[str, str]:
+    """`options` for every JVM a build tool starts (Maven's forks, Ant's), through the
+    environment variable each JVM reads; none when there are none. JAVA_TOOL_OPTIONS comes
+    before the command line's own options (they win); `_JAVA_OPTIONS` comes after (it wins)."""
+    return {variable: " ".join(options)} if options else {}
+
+
 # --- compile errors ------------------------------------------------------------------------
 
 # javac (also as Ant's `[javac]` log lines) and the Maven compiler plugin.
 _JAVAC_ERROR = re.compile(r"^(?:\[javac\]\s*)?(?P<file>\S[^:]*\.java):(?P<line>\d+): error: (?P<msg>.*)$")
 _MAVEN_ERROR = re.compile(r"^\[ERROR\] (?P<file>\S[^:]*\.java):\[(?P<line>\d+),\d+\] (?P<msg>.*)$")
+# javac refusing its options, no file involved (Java 17 on a `-source 6` build).
+_JAVAC_OPTION_ERROR = re.compile(r"^(?:\[javac\]\s*)?error: (?P<msg>.*)$")
 MAX_COMPILE_ERRORS = 5
 
 
-def compile_errors(output: str, workdir: Path) -> str:
+def compile_errors(output: str, workdir: Path, otherwise: Callable[[str], str] = last_line) -> str:
     """The first compiler errors as `file:line: error: message`, files relative to the work
-    dir, each once (Maven repeats them); the output's last line when none has that shape (a
-    crashed or misused compiler)."""
+    dir, each once (Maven repeats them), or javac's errors about its options (`error: Source
+    option 6 is no longer supported`); when none has either shape (a crashed or misused
+    compiler), what `otherwise` reads from the output (its last line)."""
     root = str(workdir.resolve()) + "/"
     found: dict[str, None] = {}
     for raw in output.splitlines():
@@ -72,7 +95,9 @@ def compile_errors(output: str, workdir: Path) -> str:
         match = _JAVAC_ERROR.match(line) or _MAVEN_ERROR.match(line)
         if match:
             found[f"{match['file'].removeprefix(root)}:{match['line']}: error: {match['msg']}"] = None
-    return "\n".join(list(found)[:MAX_COMPILE_ERRORS]) or last_line(output)
+        elif option := _JAVAC_OPTION_ERROR.match(line):
+            found[f"javac: error: {option['msg']}"] = None
+    return "\n".join(list(found)[:MAX_COMPILE_ERRORS]) or otherwise(output)
 
 
 # --- reports and runs ---------------------------------------------------------------------

@@ -31,7 +31,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from repairbot.domain import TestOutcome, TestRun
-from validators.jvm import combine_runs, compile_errors, read_reports, remove_artifact, safe_dir, sandbox_shows
+from validators.jvm import (
+    combine_runs, compile_errors, java_options_env, read_reports, remove_artifact, safe_dir, sandbox_shows,
+    user_home_options,
+)
 from validators.process import last_line, scrubbed_env
 from validators.runner import CoverageUnavailable, LineCoverage
 from validators.sandbox import Preference, Sandbox, SandboxLimits, detect_sandbox
@@ -104,7 +107,9 @@ class MavenRunner:
         if stop_at_first_failure:
             argv.append("-Dsurefire.skipAfterFailureCount=1")
         limits = SandboxLimits(timeout_s=timeout_s, cpu_time_s=math.ceil(2 * timeout_s) + 1)
-        result = self.sandbox.run(argv, workdir, limits, scrubbed_env({"MAVEN_OPTS": self.maven_opts}))
+        # Every JVM of the build (Maven's, Surefire's forks) reads JAVA_TOOL_OPTIONS: the home.
+        env = {"MAVEN_OPTS": self.maven_opts, **java_options_env(user_home_options(self.sandbox))}
+        result = self.sandbox.run(argv, workdir, limits, scrubbed_env(env))
         compile_error = None
         if result.exit_code not in (0, None) and any(m in result.output for m in COMPILE_FAILURE_MARKERS):
             compile_error = compile_errors(result.output, workdir)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from repairbot.languages import java
 from validators import defects4j_runner, junit_runner, maven_runner, pytest_runner
-from validators.defects4j_runner import Defects4JRunner
+from validators.defects4j_runner import Defects4JOptions, Defects4JRunner
 from validators.junit_runner import JavacJUnitRunner
 from validators.maven_runner import MavenRunner
 from validators.pytest_runner import PytestRunner, default_test_command
@@ -36,12 +36,14 @@ class RunnerOptions:
     """`command`: the test command for pytest, the `mvn` to use (e.g. `./mvnw`) for Maven,
     the `defects4j` executable for Defects4J; javac projects take none. `main_roots` and
     `test_roots`: where a javac project keeps its code and its tests when that is not where
-    the runner looks (junit_runner.detect_layout); a build tool knows its own."""
+    the runner looks (junit_runner.detect_layout); a build tool knows its own. `defects4j`:
+    the options of a Defects4J runner, ignored by the others."""
 
     command: list[str] | None = None
     sandbox: Preference = "auto"
     main_roots: list[str] | None = None
     test_roots: list[str] | None = None
+    defects4j: Defects4JOptions = Defects4JOptions()
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,11 @@ def _maven(options: RunnerOptions) -> TestRunner:
 
 def _defects4j(options: RunnerOptions) -> TestRunner:
     executable = Path(options.command[0]) if options.command else defects4j_runner.find_executable()
-    return Defects4JRunner(executable, defects4j_runner.choose_sandbox(executable, options.sandbox))
+    given = options.defects4j
+    return Defects4JRunner(
+        executable, defects4j_runner.choose_sandbox(executable, options.sandbox), relevant_only=given.relevant_only,
+        env=dict(given.env), memory_mib=given.memory_mib,
+    )
 
 
 def _pytest(options: RunnerOptions) -> TestRunner:
@@ -129,10 +135,11 @@ def runner_for(
     sandbox: Preference = "auto",
     main_roots: list[str] | None = None,
     test_roots: list[str] | None = None,
+    defects4j: Defects4JOptions = Defects4JOptions(),
 ) -> TestRunner:
     """The runner `kind` names (`auto`: the one the project needs), built with the options
     (see `RunnerOptions`)."""
     chosen = runner_kind(detect_kind(project) if kind == "auto" else kind)
     if not chosen.takes_source_roots and (main_roots is not None or test_roots is not None):
         raise ValueError(f"source roots are for javac + JUnit projects, not a {chosen.name} one")
-    return chosen.build(RunnerOptions(command, sandbox, main_roots, test_roots))
+    return chosen.build(RunnerOptions(command, sandbox, main_roots, test_roots, defects4j))

@@ -84,6 +84,8 @@ SECRET_PATHS = (
 VIEW_MOUNTS = ("/proc", "/dev", "/tmp")
 
 CGROUP_DRAIN_S = 5.0
+# HOME (and TMPDIR) of a bwrap run: its private, writable /tmp.
+SANDBOX_HOME = "/tmp"
 
 
 @dataclass(frozen=True)
@@ -626,7 +628,7 @@ class Sandbox:
     def _env(self, env: dict[str, str]) -> dict[str, str]:
         if self.mode == "rlimits":
             return dict(env)
-        return {**env, "HOME": "/tmp", "TMPDIR": "/tmp"}
+        return {**env, "HOME": SANDBOX_HOME, "TMPDIR": SANDBOX_HOME}
 
     def command(self, argv: list[str], workdir: Path) -> list[str]:
         """The full command line `run` starts (public for logs and debugging)."""

@@ -114,6 +114,8 @@ class RepairJob(Base):
     error: Mapped[str | None] = mapped_column(Text)
     timings: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
     time_to_first_plausible_s: Mapped[float | None] = mapped_column(Float)
+    # Why a finished job stopped looking (repairbot.pipeline: `_Job.stop_reason`).
+    stopped: Mapped[str | None] = mapped_column(Text)
     candidates_tried: Mapped[int] = mapped_column(Integer, default=0)
     # Which sandbox ran the tests and, for a fallback, why: never a silent downgrade.
     sandbox: Mapped[str | None] = mapped_column(Text)

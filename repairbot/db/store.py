@@ -77,6 +77,7 @@ class JobDetail:
     patches: list[StoredPatch]
     timings: dict[str, float]
     time_to_first_plausible_s: float | None
+    stopped: str | None = None  # why the job stopped looking
 
 
 class JobStore:
@@ -203,6 +204,7 @@ class JobStore:
         timings: dict[str, float] | None = None,
         time_to_first_plausible_s: float | None = None,
         ranked_candidate_ids: Sequence[int] = (),
+        stopped: str | None = None,
     ) -> None:
         """End the job; `ranked_candidate_ids` are its plausible candidates, best first.
         `error` is capped: it may quote a test's output, which can be megabytes long."""
@@ -214,6 +216,7 @@ class JobStore:
             if timings is not None:
                 job.timings = dict(timings)
             job.time_to_first_plausible_s = time_to_first_plausible_s
+            job.stopped = stopped
             for rank, candidate_id in enumerate(ranked_candidate_ids, start=1):
                 candidate = session.get(CandidateRow, candidate_id)
                 if candidate is None or candidate.job_id != job_id:
@@ -287,6 +290,7 @@ class JobStore:
                 ],
                 timings=dict(job.timings),
                 time_to_first_plausible_s=job.time_to_first_plausible_s,
+                stopped=job.stopped,
             )
 
     def _repository_id(self, path: str) -> int:

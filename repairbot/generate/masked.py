@@ -154,9 +154,20 @@ def _filled(proposal: _Proposal, completion: Completion) -> Candidate | None:
     if completion.truncated:
         return None
     text = completion.text.rstrip() if proposal.mask.multi_line else completion.text.strip()
+    text = _without_repeated_terminator(text, proposal.mask.after + proposal.source.text_after(proposal.mask.end))
     if not text:
         return None
     return _candidate(proposal, text, completion.mean_logprob)
+
+
+def _without_repeated_terminator(filling: str, following: str) -> str:
+    """A filling that ends its statement with the `;` the code after the mask already has
+    loses its own: `return <mask>;` filled with `solve(f, min, max);` would read
+    `return solve(f, min, max);;`, an empty statement after a return that javac rejects as
+    unreachable (issue 16: a correct fix lost so)."""
+    if filling.endswith(";") and following.lstrip(" \t").startswith(";"):
+        return filling[:-1].rstrip()
+    return filling
 
 
 def _candidate(proposal: _Proposal, filling: str, mean_logprob: float) -> Candidate | None:
