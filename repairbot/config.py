@@ -97,6 +97,11 @@ class Settings(BaseSettings):
         default=True, description="Constrain the model's decoding with the completion engine (Repilot)."
     )
     infill_time_limit_s: float = Field(default=120.0, gt=0, description="Model time of one job's infill generator.")
+    model_hint: str | None = Field(
+        default=None, max_length=500,
+        description="A person's hint for the code model (the bot's `@repairbot retry <sentence>`): "
+        "a comment above each hole in the model's prompts.",
+    )
     masked_samples: int = Field(
         default=2, gt=0, description="Model completions per masked template (GAMMA), the first greedy."
     )
@@ -246,7 +251,8 @@ class Settings(BaseSettings):
     @property
     def code_model(self) -> CodeModelSettings:
         return CodeModelSettings(
-            self.model, self.data_dir, threads=self.model_threads, token_merging=self.model_token_merging
+            self.model, self.data_dir, threads=self.model_threads, token_merging=self.model_token_merging,
+            hint=self.model_hint,
         )
 
     @property
@@ -284,12 +290,14 @@ class Settings(BaseSettings):
 @dataclass(frozen=True)
 class CodeModelSettings:
     """The code model of the generators that need one (`model`, `data_dir`, `model_threads`,
-    `model_token_merging`): one model per process, shared by infill and masked templates."""
+    `model_token_merging`, `model_hint`): one model per process, shared by infill and masked
+    templates."""
 
     name: str  # the default model's name, a GGUF file in data_dir/models, or a path
     data_dir: Path
     threads: int
     token_merging: bool
+    hint: str | None = None  # `model_hint`: what a person said about the fault, shown in every prompt
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from repairbot.db.queue import QueueStore
 from repairbot.github import guards
 from repairbot.github.events import RepairRequest
 from repairbot.github.settings import BotSettings
@@ -372,6 +373,14 @@ def test_a_maintainers_retry_with_a_location_updates_the_pull_request(bot: Bot) 
     notes = [c for c in bot.fake.comments if c["number"] == number]
     assert len(notes) == 1 and "Retried" in notes[0]["body"] and "counting.py:14" in notes[0]["body"]
     assert len([p for (repo, _), p in bot.fake.pulls.items() if repo == REPO]) == 1  # updated, not a second one
+
+    # Words that name no place go into the code model's prompts.
+    answer = comment(bot, number, "@repairbot retry the  count\nis off by one", "maintainer")
+    assert answer.status_code == 202 and answer.json()["status"] == "accepted", answer.text
+    worded = bot.job(answer.json()["job"])
+    wait_for(lambda: bot.job(worded["id"])["state"] == "reported", "the worded retry to be reported")
+    recorded = QueueStore(bot.database_url).recorded_input(worded["repair_job_id"])
+    assert recorded.overrides == {"model_hint": "the count is off by one"}
 
 
 def test_a_newer_failure_on_the_branch_supersedes_the_older_job(bot: Bot) -> None:

@@ -414,3 +414,19 @@ def test_the_engine_refuses_endings_that_give_back_the_buggy_or_an_earlier_progr
     assert not guide.allows("total = (cents * count)", final=True)  # the same program again
     assert guide.allows("total = cents - count", final=True)
     assert not guide.allows("  ", final=True)  # deleting the line is no filling
+
+
+def test_a_persons_hint_is_one_comment_line_above_the_hole() -> None:
+    prefix = "def f(a, b):\n    x = 1\n    "
+    assert with_hints(prefix, [], comment="//", note="a is\n  compared   the wrong way") == (
+        "def f(a, b):\n    x = 1\n    // hint: a is compared the wrong way\n    "
+    )
+    assert with_hints(prefix, [], note="  ") == prefix
+
+
+def test_the_infill_prompt_carries_the_hint(tmp_path: Path) -> None:
+    model = FakeModel({})
+    (tmp_path / "m.py").write_bytes(SOURCE.encode("utf-8"))
+    InfillGenerator(model, InfillBudget(), hint="count is a quantity, not cents").generate(tmp_path, [at(2)], 10)
+    (request,) = model.requests
+    assert request["prefix"] == "def price(cents, count):\n    # hint: count is a quantity, not cents\n    "

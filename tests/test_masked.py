@@ -166,7 +166,7 @@ class FakeModel:
 
     def infill(self, prefix, suffix, n, max_tokens, stop=(), deadline=None, guide=None) -> list[Completion]:
         line = prefix.rsplit("\n", 1)[-1] + MASK + suffix.split("\n", 1)[0]
-        self.requests.append(dict(line=line, suffix=suffix, n=n, max_tokens=max_tokens, stop=stop,
+        self.requests.append(dict(line=line, prefix=prefix, suffix=suffix, n=n, max_tokens=max_tokens, stop=stop,
                                   deadline=deadline, guide=guide))
         self.clock.now += self.seconds
         return self.fillings.get(line, [])[:n]
@@ -366,3 +366,13 @@ def test_default_model_fills_the_callee_mask_of_a_wrong_method(tmp_path: Path) -
     assert result.patches, [v.candidate.description for v in result.validations]
     best = result.patches[0].candidate
     assert best.generator.startswith("masked:") and best.patched == FIXED
+
+
+def test_a_persons_hint_is_a_comment_above_the_masked_line(tmp_path: Path) -> None:
+    model = FakeModel({})
+    (tmp_path / "m.py").write_text(LOOP)
+    MaskedTemplateGenerator(model, MaskedBudget(), hint="the loop stops one item early").generate(tmp_path, [at(2)], 100)
+    assert model.requests
+    for request in model.requests:
+        above, line = request["prefix"].rsplit("\n", 2)[-2:]
+        assert above == "    # hint: the loop stops one item early" and line.startswith("    ")

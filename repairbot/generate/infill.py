@@ -116,13 +116,15 @@ class InfillGenerator:
 
     def __init__(
         self, model: LanguageModel, budget: InfillBudget = InfillBudget(),
-        retrieved: Mapping[SuspiciousLocation, RetrievalContext] | None = None,
+        retrieved: Mapping[SuspiciousLocation, RetrievalContext] | None = None, hint: str | None = None,
     ) -> None:
         """`retrieved`: past fixes (RAP-Gen) and similar lines (MultiMend) per location,
-        shown in its prompt; the past fixes also favour candidates that make the same edit."""
+        shown in its prompt; the past fixes also favour candidates that make the same edit.
+        `hint`: a person's words about the fault, shown in every prompt."""
         self._model = model
         self._budget = budget
         self._retrieved = retrieved or {}
+        self._hint = hint
         self.stats = InfillStats()
 
     def generate(self, project_root: Path, locations: list[SuspiciousLocation], limit: int) -> list[Candidate]:
@@ -144,8 +146,11 @@ class InfillGenerator:
             guide = completion_guide(source, hole, project_root) if self._budget.constrained else None
             context = self._retrieved.get(location)
             prompt_prefix, prompt_suffix = bounded_prompt(source, hole.prefix, hole.suffix)
-            if context is not None:
-                prompt_prefix = with_hints(prompt_prefix, context.fixes, context.similar_lines, source.language.line_comment)
+            if context is not None or self._hint:
+                prompt_prefix = with_hints(
+                    prompt_prefix, context.fixes if context else (), context.similar_lines if context else (),
+                    source.language.line_comment, self._hint,
+                )
             completions = self._model.infill(
                 prompt_prefix, prompt_suffix, n=self._budget.samples, max_tokens=self._budget.max_tokens,
                 stop=hole.stop, deadline=start + remaining, guide=guide,
@@ -193,15 +198,17 @@ _TOKEN = re.compile(r"\w+|[^\w\s]")
 
 def with_hints(
     prefix: str, fixes: Sequence[RetrievedFix], similar_lines: Sequence[SimilarLine] = (), comment: str = "#",
+    note: str | None = None,
 ) -> str:
     """The prompt's prefix with retrieved context as comments just above the hole, at its
-    indentation: the lines of the file most like the suspicious one (MultiMend: a bug is
-    often the line that differs from its siblings, which a long file's prompt may have cut)
-    and past fixes (RAP-Gen puts them in the generator's input; for a decoder that fills a
-    hole, the nearest context is what it reads most). Of a fix only the changed lines are
-    shown: the context lines of a mined hunk are noise here."""
+    indentation: a person's `note` about the fault (one line: it stays a comment), the lines
+    of the file most like the suspicious one (MultiMend: a bug is often the line that differs
+    from its siblings, which a long file's prompt may have cut) and past fixes (RAP-Gen puts
+    them in the generator's input; for a decoder that fills a hole, the nearest context is
+    what it reads most). Of a fix only the changed lines are shown: the context lines of a
+    mined hunk are noise here."""
     head, newline, indentation = prefix.rpartition("\n")
-    lines = []
+    lines = [f"{comment} hint: {' '.join(note.split())}"] if note and note.strip() else []
     if similar_lines:
         lines.append(f"{comment} similar lines in this file:")
         lines += [f"{comment}   {similar.text.strip()}" for similar in similar_lines]
@@ -300,7 +307,7 @@ def infill_generator(
         time_limit_s=min(section.time_limit_s, time_left_s),
         constrained=section.constrained,
     )
-    return InfillGenerator(load_code_model(section.model), budget, retrieved)
+    return InfillGenerator(load_code_model(section.model), budget, retrieved, section.model.hint)
 
 
 def load_code_model(model: CodeModelSettings) -> LanguageModel:

@@ -33,7 +33,7 @@ from pathlib import Path
 from repairbot.config import MaskedSettings
 from repairbot.domain import Candidate, SuspiciousLocation
 from repairbot.generate.describe import describe_change
-from repairbot.generate.infill import Hole, load_code_model
+from repairbot.generate.infill import Hole, load_code_model, with_hints
 from repairbot.generate.masks import Mask, Name, OneOf, masks
 from repairbot.generate.prompt import bounded_prompt
 from repairbot.generate.sources import SourceFile, load_source
@@ -72,9 +72,11 @@ class _Proposal:
 class MaskedTemplateGenerator:
     name = "masked"
 
-    def __init__(self, model: LanguageModel, budget: MaskedBudget = MaskedBudget()) -> None:
+    def __init__(self, model: LanguageModel, budget: MaskedBudget = MaskedBudget(), hint: str | None = None) -> None:
+        """`hint`: a person's words about the fault, shown in every prompt."""
         self._model = model
         self._budget = budget
+        self._hint = hint
         self.stats = MaskedStats()
 
     def generate(self, project_root: Path, locations: list[SuspiciousLocation], limit: int) -> list[Candidate]:
@@ -125,6 +127,8 @@ class MaskedTemplateGenerator:
         )
         start = time.monotonic()
         prefix, suffix = bounded_prompt(source, hole.prefix, hole.suffix)
+        if self._hint:
+            prefix = _with_hint(prefix, self._hint, source.language.line_comment)
         completions = self._model.infill(
             prefix, _window(suffix, self._budget.suffix_lines), n=self._budget.samples,
             max_tokens=self._budget.max_tokens * (2 if mask.multi_line else 1), stop=hole.stop,
@@ -134,6 +138,14 @@ class MaskedTemplateGenerator:
         self.stats.masks += 1
         self.stats.completions += len(completions)
         return [c for c in (_filled(proposal, completion) for completion in completions) if c is not None]
+
+
+def _with_hint(prefix: str, hint: str, comment: str) -> str:
+    """The prompt's prefix with a person's hint as a comment above the line the mask is on
+    (a mask mostly starts mid-line, where no comment can go)."""
+    line = prefix[prefix.rfind("\n") + 1 :]
+    indented = len(prefix) - len(line.lstrip(" \t"))
+    return with_hints(prefix[:indented], (), (), comment, hint) + prefix[indented:]
 
 
 def _hole(source: SourceFile, mask: Mask) -> Hole:
@@ -253,4 +265,4 @@ def masked_generator(section: MaskedSettings, time_left_s: float) -> MaskedTempl
         time_limit_s=min(section.time_limit_s, time_left_s),
         constrained=section.constrained,
     )
-    return MaskedTemplateGenerator(load_code_model(section.model), budget)
+    return MaskedTemplateGenerator(load_code_model(section.model), budget, section.model.hint)

@@ -83,7 +83,7 @@ class Starter:
         refused = guards.refusal(request, self.bot, self.store, superseding=len(older))
         if refused is not None:
             return Answer(202, {"status": "ignored", "reason": refused})
-        overrides: dict[str, Any] = {"locations": [hint]} if hint and LOCATION_HINT.match(hint) else {}
+        overrides = _hint_overrides(hint)
         recorded = RecordedInput("github", overrides, url=request.clone_url, commit=request.head_sha)
         bot_job_id, repair_job_id = self.store.add_job(
             recorded, self.operator.test_command or [], delivery_id, request, retry_of, hint, pr
@@ -129,3 +129,11 @@ def supersede_older(store: BotStore, repo: str, branch: str, newest: int) -> lis
             store.request_cancel(job.repair_job_id)
             superseded.append(job.id)
     return superseded
+
+
+def _hint_overrides(hint: str | None) -> dict[str, Any]:
+    """A hint that names a place in the code is the job's given location; any other words
+    go into the code model's prompts."""
+    if not hint:
+        return {}
+    return {"locations": [hint]} if LOCATION_HINT.match(hint) else {"model_hint": hint}
