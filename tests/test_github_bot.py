@@ -33,6 +33,7 @@ from repairbot.github.webhook import signature
 from tests.budgets import UNHURRIED_ENV
 from tests.conftest import fresh_postgres_database
 from tests.fakes.github_api import FakeGitHub, Server, wait_for
+from tests.test_queue_workers import worker
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 SECRET = "it's a secret to everybody"
@@ -102,6 +103,7 @@ class Bot:
     head_sha: str
     database_url: str
     http: httpx.Client
+    env: dict[str, str]  # the service's environment, which a worker of its jobs needs too
     deliveries: int = 0
 
     def post(self, event: str, payload: Any, *, delivery: str | None = None, secret: str = SECRET,
@@ -143,7 +145,7 @@ def running_bot(root: Path, database_url: str, extra_env: dict[str, str] | None 
                       permissions={"maintainer": "write", "stranger": "read"})
     port = free_port()
     env = {
-        **os.environ, **UNHURRIED_ENV,
+        **{name: value for name, value in os.environ.items() if name != "REPAIRBOT_BROKER_URL"}, **UNHURRIED_ENV,
         "REPAIRBOT_DATABASE_URL": database_url,
         "REPAIRBOT_DATA_DIR": str(root / "data"),
         "REPAIRBOT_GENERATORS": "templates",
@@ -155,7 +157,6 @@ def running_bot(root: Path, database_url: str, extra_env: dict[str, str] | None 
         "REPAIRBOT_GITHUB_DENY_REPOS": "octo/secret-*",
         **(extra_env or {}),
     }
-    env.pop("REPAIRBOT_BROKER_URL", None)
     with Server(fake) as api_url:
         env["REPAIRBOT_GITHUB_API_URL"] = api_url
         with open(root / "serve.log", "ab") as log:
@@ -165,7 +166,7 @@ def running_bot(root: Path, database_url: str, extra_env: dict[str, str] | None 
             url = f"http://127.0.0.1:{port}"
             wait_for(lambda: _healthy(url, process), "the service to answer /health", 120)
             with httpx.Client(timeout=60, limits=httpx.Limits(max_connections=16)) as http:
-                yield Bot(url, fake, bare, work, work.head.commit.hexsha, database_url, http)
+                yield Bot(url, fake, bare, work, work.head.commit.hexsha, database_url, http, env)
         finally:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGTERM)
@@ -533,3 +534,22 @@ def test_serve_without_its_settings_is_a_one_line_error(tmp_path: Path) -> None:
                             timeout=120)
     assert result.returncode == 2
     assert "REPAIRBOT_GITHUB_WEBHOOK_SECRET: Field required" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.postgres
+def test_with_a_broker_a_worker_of_its_own_runs_the_bots_job(tmp_path: Path, redis_url: str) -> None:
+    """The service and a worker share only the database and the broker, as on two machines:
+    the worker clones with an installation token it gets from its own settings."""
+    with contextlib.ExitStack() as stack:
+        url = stack.enter_context(fresh_postgres_database())
+        bot = stack.enter_context(running_bot(tmp_path, url, {"REPAIRBOT_BROKER_URL": redis_url}))
+        stack.enter_context(worker(bot.env, tmp_path / "worker.log"))
+        answer = bot.post("workflow_run", workflow_run(bot.head_sha, clone_url=bot.clone_url))
+        assert answer.status_code == 202 and answer.json()["status"] == "accepted", answer.text
+        job_id = answer.json()["job"]
+        wait_for(lambda: bot.job(job_id)["state"] == "reported", "the worker's job to be reported")
+        job = bot.job(job_id)
+        assert job["conclusion"] == "success" and job["pr_number"] is not None
+        assert not (tmp_path / "data" / "local-worker.lock").exists()  # no embedded worker ran it
+        branch = f"repairbot/fix-{bot.head_sha[:7]}"
+        assert changed_lines(git.Repo(bot.bare).git.diff(bot.head_sha, branch)) == EXPECTED

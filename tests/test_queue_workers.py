@@ -38,16 +38,6 @@ LEASE_S = 4
 
 
 @pytest.fixture
-def redis_url() -> Iterator[str]:
-    """A Redis database of its own (one of the 16), emptied before and after."""
-    url = f"redis://127.0.0.1:6379/{random.randint(1, 15)}"
-    client = redis.Redis.from_url(url)
-    client.flushdb()
-    yield url
-    client.flushdb()
-
-
-@pytest.fixture
 def rabbitmq_url() -> str:
     make_app(RABBITMQ_URL).control.purge()  # messages an interrupted run left behind
     return RABBITMQ_URL
