@@ -210,9 +210,9 @@ def bench_defects4j(
     generators: Annotated[Optional[str], typer.Option(help=GENERATORS_HELP)] = None,
 ) -> None:
     """Repair Defects4J bugs from your installation: each checked out into OUT/checkouts,
-    judged against the developer patch shipped with it; 'given' takes its faulty lines.
-    'localized' needs per-test coverage of a Defects4J checkout, not integrated yet: its rows
-    say so."""
+    judged against the developer patch shipped with it; 'given' takes its faulty lines,
+    'localized' ranks them from per-test JaCoCo coverage of the tests its baseline ran (the
+    relevant tests by default) and records where the developer-patched lines ranked."""
     if not projects and not bugs:
         raise typer.BadParameter("name the bugs to repair with --projects and/or --bugs", param_hint="--projects")
     modes = _modes(mode)
