@@ -292,6 +292,33 @@ def test_bench_defects4j_localized_records_where_the_developer_patched_line_rank
     assert "| Defects4J Calc | 1 | 1 | 1 | 1 | 1 |" in (out / "report.md").read_text()
 
 
+def test_bench_defects4j_queue_runs_each_checkout_as_a_benchmark_job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--queue`: the bugs are set up here, then each (bug, mode) is a job on the queue (here
+    the embedded worker, through a SQLite database) carrying a snapshot of its checkout, judged
+    from what the job recorded; a bug that cannot be set up is a row without a job."""
+    monkeypatch.setenv("REPAIRBOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("REPAIRBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'queue.db'}")
+    monkeypatch.delenv("REPAIRBOT_BROKER_URL", raising=False)
+    tree = {
+        STATS: STATS_BUGGY, "src/test/java/calc/StatsTest.java": STATS_TEST,
+        "defects4j.build.properties": PROPERTIES.format(trigger="calc.StatsTest::min", relevant="calc.StatsTest"),
+    }
+    patch = unified_diff(STATS, textwrap.dedent(STATS_FIXED), textwrap.dedent(STATS_BUGGY))
+    home = fake_installation(tmp_path / "d4j", {1: (tree, patch)})
+    out = tmp_path / "out"
+    args = ["bench", "defects4j", "--defects4j", str(home), "--bugs", "Calc-1,Calc-2", "--out", str(out),
+            "--mode", "both", "--generators", "templates", "--time-budget", "600", "--queue"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    rows = {(row["bug"], row["mode"]): row for row in map(json.loads, (out / "results.jsonl").read_text().splitlines())}
+    assert rows[("Calc-1", "localized")]["fault_rank"] == 1, rows
+    assert rows[("Calc-1", "given")]["error"] == "" and rows[("Calc-1", "given")]["stage_s"]["reproduce"] > 0
+    assert rows[("Calc-2", "given")]["error"].startswith("setup: checkout failed: Wrong version_id: 2b")
+    assert len((out / "queued.jsonl").read_text().splitlines()) == 2  # Calc-1 in each mode
+    assert CliRunner().invoke(app, args).exit_code == 0  # resumes: nothing queued again
+    assert len((out / "queued.jsonl").read_text().splitlines()) == 2
+
+
 @pytest.mark.parametrize("budget_s, stopped", [
     (0.5, "time budget of 0.5s spent during reproduce"),
     # No Java fix templates: nothing to validate, in time.
