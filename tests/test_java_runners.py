@@ -14,10 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from repairbot.domain import TestStatus
+from repairbot.domain import TestOutcome, TestStatus
 from tests.test_sandbox import processes_with
 from tests.test_validators import write
-from validators.defects4j_runner import Defects4JRunner, parse_all_tests, parse_failing_tests, perl_error
+from validators.defects4j_runner import (
+    Defects4JRunner, coverage_order, parse_all_tests, parse_failing_tests, perl_error,
+)
 from validators.junit_runner import JavacJUnitRunner, choose_sandbox
 from validators.jvm import compile_errors
 from validators.junit_xml import parse_java_junit_xml
@@ -602,6 +604,15 @@ def test_defects4j_per_test_coverage_of_the_last_runs_test_classes(shared_checko
         bare.run(workdir, 60, with_coverage=True)
         with pytest.raises(CoverageUnavailable, match="the sandbox does not show the coverage helpers"):
             bare.line_coverage(workdir)
+
+
+def test_defects4j_coverage_runs_the_classes_of_failing_tests_last() -> None:
+    """Static initialization is charged to the test that first loads a class: to a passing
+    one where it can be, not to the failing test (Lang-6: its tables outranked the fault)."""
+    outcomes = [TestOutcome("a.STest#fails", TestStatus.FAILED), TestOutcome("a.BrokenTest", TestStatus.ERROR),
+                TestOutcome("a.PTest#x", TestStatus.PASSED), TestOutcome("a.STest#ok", TestStatus.PASSED),
+                TestOutcome("a.QTest#y", TestStatus.PASSED)]
+    assert coverage_order(outcomes) == ["a.PTest", "a.QTest", "a.STest", "a.BrokenTest"]
 
 
 def test_perl_error_is_the_line_before_the_require_unwinding() -> None:
