@@ -208,11 +208,13 @@ def bench_defects4j(
     test_timeout: Annotated[Optional[float], typer.Option(
         help="Seconds for a bug's baseline test run (default: the setting defects4j_test_timeout_s).")] = None,
     generators: Annotated[Optional[str], typer.Option(help=GENERATORS_HELP)] = None,
+    queue: Annotated[bool, typer.Option("--queue", help=QUEUE_HELP + " Workers need this Defects4J "
+                                        "installation at the same path.")] = False,
 ) -> None:
     """Repair Defects4J bugs from your installation: each checked out into OUT/checkouts,
-    judged against the developer patch shipped with it; 'given' takes its faulty lines.
-    'localized' needs per-test coverage of a Defects4J checkout, not integrated yet: its rows
-    say so."""
+    judged against the developer patch shipped with it; 'given' takes its faulty lines,
+    'localized' ranks them from per-test JaCoCo coverage of the tests its baseline ran (the
+    relevant tests by default) and records where the developer-patched lines ranked."""
     if not projects and not bugs:
         raise typer.BadParameter("name the bugs to repair with --projects and/or --bugs", param_hint="--projects")
     modes = _modes(mode)
@@ -238,5 +240,10 @@ def bench_defects4j(
     overrides = {k: v for k, v in overrides.items() if v is not None}
     with err.status(f"{len(selected)} Defects4J bug(s)") as status:
         progress = lambda message: status.update(markup(message))  # noqa: E731
-        rows = d4j.evaluate_defects4j(install, selected, modes, out, overrides, settings, progress)
+        run_bugs = d4j.evaluate_defects4j_queued if queue else d4j.evaluate_defects4j
+        try:
+            rows = run_bugs(install, selected, modes, out, overrides, settings, progress)
+        except RepairbotError as exc:  # the queue: a broker that cannot be reached
+            err.print(f"error: {exc}", markup=False)
+            raise typer.Exit(exc.exit_code) from None
     _summarize(rows, out)

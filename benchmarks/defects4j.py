@@ -262,23 +262,61 @@ def evaluate_defects4j(
     whose rows are all there is not even checked out again. A bug that cannot be set up gets
     a row per mode with the reason; the rest is `benchmarks.evaluate.evaluate`'s."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    results_file = out_dir / "results.jsonl"
     rows: list[BugResult] = []
     for project, bug_id in selected:
-        suite, name = suite_name(project), f"{project}-{bug_id}"
-        done = {row.key: row for row in read_results(results_file)}
-        if all((suite, name, mode) in done for mode in modes):
-            rows += [done[(suite, name, mode)] for mode in modes]
-            continue
-        progress(f"{name}: checkout and export")
-        try:
-            bug = prepare_bug(install, project, bug_id, out_dir, settings)
-        except SetupFailed as exc:
-            for mode in modes:
-                key = (suite, name, mode)
-                row = done.get(key) or append_result(results_file, BugResult(suite, name, mode, error=f"setup: {exc}"))
-                rows.append(row)
-            progress(f"{name}: setup: {exc}")
-            continue
-        rows += evaluate(suite, [bug], modes, out_dir, overrides, progress=progress)
+        ready = _ready(install, project, bug_id, modes, out_dir, settings, progress)
+        rows += ready if isinstance(ready, list) else evaluate(
+            suite_name(project), [ready], modes, out_dir, overrides, progress=progress
+        )
     return rows
+
+
+def evaluate_defects4j_queued(
+    install: Installation,
+    selected: list[tuple[str, int]],
+    modes: list[Mode],
+    out_dir: Path,
+    overrides: dict[str, Any],
+    settings: Settings,
+    progress: Callable[[str], None] = lambda _: None,
+) -> list[BugResult]:
+    """`--queue`: every bug set up here first (checkout, export, reference fix), then one
+    "benchmark" job per (bug, mode) on the task queue (`benchmarks.queued`), each carrying a
+    snapshot of its checkout. A worker runs the framework as the job's test command, the
+    executable's path on this machine: workers need the same installation at the same path,
+    and their own settings' `defects4j_env`."""
+    from benchmarks.queued import evaluate_queued  # the queue's client: only when used
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows: list[BugResult] = []
+    suites: dict[str, list[Bug]] = {}
+    for project, bug_id in selected:
+        ready = _ready(install, project, bug_id, modes, out_dir, settings, progress)
+        if isinstance(ready, list):
+            rows += ready
+        else:
+            suites.setdefault(suite_name(project), []).append(ready)
+    return rows + (evaluate_queued(suites, modes, out_dir, overrides, settings, progress) if suites else [])
+
+
+def _ready(
+    install: Installation, project: str, bug_id: int, modes: list[Mode], out_dir: Path, settings: Settings,
+    progress: Callable[[str], None],
+) -> Bug | list[BugResult]:
+    """The bug set up for repair, or its rows instead: those of `out_dir/results.jsonl` when
+    every mode has one (nothing is checked out again), else, for a bug that cannot be set up,
+    a row per mode with the reason, written at once."""
+    results_file = out_dir / "results.jsonl"
+    suite, name = suite_name(project), f"{project}-{bug_id}"
+    done = {row.key: row for row in read_results(results_file)}
+    if all((suite, name, mode) in done for mode in modes):
+        return [done[(suite, name, mode)] for mode in modes]
+    progress(f"{name}: checkout and export")
+    try:
+        return prepare_bug(install, project, bug_id, out_dir, settings)
+    except SetupFailed as exc:
+        progress(f"{name}: setup: {exc}")
+        return [
+            done.get((suite, name, mode)) or append_result(results_file, BugResult(suite, name, mode, error=f"setup: {exc}"))
+            for mode in modes
+        ]

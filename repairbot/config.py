@@ -145,7 +145,8 @@ class Settings(BaseSettings):
     test_timeout_s: float = Field(default=120.0, gt=0, description="Timeout of the first (baseline) test run.")
     defects4j_test_timeout_s: float = Field(
         default=900.0, gt=0,
-        description="Defects4J: timeout of the baseline test run (a Defects4J suite takes minutes: 4-8 for Lang).",
+        description="Defects4J: timeout of the baseline test run (a Defects4J suite takes minutes: 4-8 for Lang), "
+        "and of the per-test coverage run for localization.",
     )
     defects4j_relevant_tests: bool = Field(
         default=True,

@@ -99,7 +99,10 @@ def make_runner(settings: Settings, project: Path) -> TestRunner:
         java = settings.java
         return runner_for(
             project, settings.runner, settings.test_command, settings.sandbox, java.main_roots, java.test_roots,
-            Defects4JOptions(settings.defects4j_relevant_tests, settings.defects4j_memory_mib, settings.defects4j_env),
+            Defects4JOptions(
+                settings.defects4j_relevant_tests, settings.defects4j_memory_mib, settings.defects4j_env,
+                settings.defects4j_test_timeout_s,
+            ),
         )
     except SandboxUnavailable as exc:
         raise BadInput(f"{exc} (set REPAIRBOT_SANDBOX=auto to fall back to resource limits only)") from exc
@@ -167,13 +170,14 @@ def localize_failure(
 
 
 def _coverage(runner: TestRunner, root: Path, given: Sequence[str]) -> LineCoverage:
-    """Per-test coverage, or, for a runner that cannot measure it, none when the user gave
-    the exact faulty lines (they need no ranking) and a clear error otherwise."""
+    """Per-test coverage; none when the user gave the exact faulty lines (they need no
+    ranking, and a Defects4J checkout would measure it in a run of its own), a clear error
+    from a runner that cannot measure it."""
+    if given and all(isinstance(parse_given(spec), GivenLines) for spec in given):
+        return {}
     try:
         return runner.line_coverage(root)
     except CoverageUnavailable as exc:
-        if given and all(isinstance(parse_given(spec), GivenLines) for spec in given):
-            return {}
         raise BadInput(f"{exc}: give the faulty lines instead (--location FILE:LINE or FILE:START-END)") from exc
 
 

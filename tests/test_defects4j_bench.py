@@ -221,6 +221,104 @@ def test_bench_defects4j_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert len((out / "results.jsonl").read_text().splitlines()) == 4
 
 
+STATS_FIXED = """\
+    package calc;
+
+    public class Stats {
+        public static int max(int[] xs) {
+            int best = xs[0];
+            for (int i = 1; i < xs.length; i++) {
+                if (xs[i] > best) {
+                    best = xs[i];
+                }
+            }
+            return best;
+        }
+
+        public static int range(int[] xs) {
+            return max(xs) - min(xs);
+        }
+
+        public static int min(int[] xs) {
+            int best = xs[0];
+            for (int i = 1; i < xs.length; i++) {
+                if (xs[i] < best) {
+                    best = xs[i];
+                }
+            }
+            return best;
+        }
+    }
+    """
+STATS_BUGGY = STATS_FIXED.replace("xs[i] < best", "xs[i] > best")
+STATS_TEST = """\
+    package calc;
+    import org.junit.Test;
+    import static org.junit.Assert.assertEquals;
+    public class StatsTest {
+        @Test public void max() { assertEquals(3, Stats.max(new int[] {1, 3, 2})); }
+        @Test public void minOfOne() { assertEquals(7, Stats.min(new int[] {7})); }
+        @Test public void min() { assertEquals(1, Stats.min(new int[] {3, 1, 2})); }
+        @Test public void range() { assertEquals(4, Stats.range(new int[] {1, 5, 3})); }
+    }
+    """
+STATS = "src/main/java/calc/Stats.java"
+
+
+def test_bench_defects4j_localized_records_where_the_developer_patched_line_ranked(tmp_path: Path) -> None:
+    """Localized mode on a Defects4J checkout: per-test JaCoCo coverage of the relevant tests
+    ranks first the line the developer patch changes, among every line the failing tests
+    ran, and the report counts it in Top-1."""
+    tree = {
+        STATS: STATS_BUGGY, "src/test/java/calc/StatsTest.java": STATS_TEST,
+        "defects4j.build.properties": PROPERTIES.format(
+            trigger="calc.StatsTest::min;calc.StatsTest::range", relevant="calc.StatsTest"),
+    }
+    patch = unified_diff(STATS, textwrap.dedent(STATS_FIXED), textwrap.dedent(STATS_BUGGY))
+    home = fake_installation(tmp_path / "d4j", {1: (tree, patch)})
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, [
+        "bench", "defects4j", "--defects4j", str(home), "--bugs", "Calc-1", "--out", str(out),
+        "--mode", "localized", "--generators", "templates", "--time-budget", "600",
+    ])
+    assert result.exit_code == 0, result.output
+    [row] = map(json.loads, (out / "results.jsonl").read_text().splitlines())
+    assert row["error"] == "" and row["mode"] == "localized", row
+    # min's faulty condition, ahead of what the failing tests also ran (max, range, the rest of min).
+    assert row["fault_rank"] == 1 and row["locations_ranked"] >= 5, row
+    assert row["stage_s"]["localize"] > 0
+    report = CliRunner().invoke(app, ["bench", "report", str(out)])
+    assert report.exit_code == 0, report.output
+    assert "| Defects4J Calc | 1 | 1 | 1 | 1 | 1 |" in (out / "report.md").read_text()
+
+
+def test_bench_defects4j_queue_runs_each_checkout_as_a_benchmark_job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--queue`: the bugs are set up here, then each (bug, mode) is a job on the queue (here
+    the embedded worker, through a SQLite database) carrying a snapshot of its checkout, judged
+    from what the job recorded; a bug that cannot be set up is a row without a job."""
+    monkeypatch.setenv("REPAIRBOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("REPAIRBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'queue.db'}")
+    monkeypatch.delenv("REPAIRBOT_BROKER_URL", raising=False)
+    tree = {
+        STATS: STATS_BUGGY, "src/test/java/calc/StatsTest.java": STATS_TEST,
+        "defects4j.build.properties": PROPERTIES.format(trigger="calc.StatsTest::min", relevant="calc.StatsTest"),
+    }
+    patch = unified_diff(STATS, textwrap.dedent(STATS_FIXED), textwrap.dedent(STATS_BUGGY))
+    home = fake_installation(tmp_path / "d4j", {1: (tree, patch)})
+    out = tmp_path / "out"
+    args = ["bench", "defects4j", "--defects4j", str(home), "--bugs", "Calc-1,Calc-2", "--out", str(out),
+            "--mode", "both", "--generators", "templates", "--time-budget", "600", "--queue"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    rows = {(row["bug"], row["mode"]): row for row in map(json.loads, (out / "results.jsonl").read_text().splitlines())}
+    assert rows[("Calc-1", "localized")]["fault_rank"] == 1, rows
+    assert rows[("Calc-1", "given")]["error"] == "" and rows[("Calc-1", "given")]["stage_s"]["reproduce"] > 0
+    assert rows[("Calc-2", "given")]["error"].startswith("setup: checkout failed: Wrong version_id: 2b")
+    assert len((out / "queued.jsonl").read_text().splitlines()) == 2  # Calc-1 in each mode
+    assert CliRunner().invoke(app, args).exit_code == 0  # resumes: nothing queued again
+    assert len((out / "queued.jsonl").read_text().splitlines()) == 2
+
+
 @pytest.mark.parametrize("budget_s, stopped", [
     (0.5, "time budget of 0.5s spent during reproduce"),
     # No Java fix templates: nothing to validate, in time.

@@ -14,17 +14,20 @@ from pathlib import Path
 
 import pytest
 
-from repairbot.domain import TestStatus
+from repairbot.domain import TestOutcome, TestStatus
 from tests.test_sandbox import processes_with
 from tests.test_validators import write
-from validators.defects4j_runner import Defects4JRunner, parse_all_tests, parse_failing_tests, perl_error
+from validators.defects4j_runner import (
+    Defects4JRunner, coverage_order, parse_all_tests, parse_failing_tests, perl_error,
+)
 from validators.junit_runner import JavacJUnitRunner, choose_sandbox
 from validators.jvm import compile_errors
 from validators.junit_xml import parse_java_junit_xml
 from validators.maven_runner import MavenRunner, surefire_filter
 from validators.process import CommandNotRunnable
+from validators.runner import CoverageUnavailable
 from validators.runners import detect_kind, runner_for
-from validators.sandbox import Sandbox
+from validators.sandbox import Sandbox, detect_sandbox
 
 FAKE_DEFECTS4J = Path(__file__).parent / "fakes" / "defects4j"
 DEBIAN_MAVEN_REPO = Path("/usr/share/maven-repo")
@@ -581,6 +584,35 @@ def test_defects4j_environment_from_settings_reaches_the_framework(checkout: tup
     assert "Compilation failed in require" in run.output
     with pytest.raises(CommandNotRunnable, match=r"export -p tests.trigger failed: Can't locate DBI.pm"):
         runner.trigger_tests(workdir)
+
+
+def test_defects4j_per_test_coverage_of_the_last_runs_test_classes(shared_checkout: tuple[Defects4JRunner, Path]) -> None:
+    """Localization on a Defects4J checkout: JaCoCo per test, over the classes the framework
+    built, for the test classes of the last run made with coverage (here the relevant ones)."""
+    runner, workdir = shared_checkout
+    relevant = Defects4JRunner(FAKE_DEFECTS4J, runner.sandbox, relevant_only=True)
+    assert relevant.line_coverage(workdir) == {}  # no run with coverage: nothing to measure
+    relevant.run(workdir, 60, with_coverage=True)
+    assert relevant.line_coverage(workdir) == {
+        "src/main/java/calc/Calc.java": {3: {"calc.CalcTest#add"}, 4: {"calc.CalcTest#neg"}},  # no OtherTest
+    }
+    relevant.coverage_timeout_s = 0.2
+    with pytest.raises(CoverageUnavailable, match=r"coverage run of 1 test class\(es\) did not finish within 0s"):
+        relevant.line_coverage(workdir)
+    if runner.sandbox.mode == "bwrap":  # one that shows the installation but not the coverage helpers
+        bare = Defects4JRunner(FAKE_DEFECTS4J, detect_sandbox(ro_paths=[FAKE_DEFECTS4J.parent]), relevant_only=True)
+        bare.run(workdir, 60, with_coverage=True)
+        with pytest.raises(CoverageUnavailable, match="the sandbox does not show the coverage helpers"):
+            bare.line_coverage(workdir)
+
+
+def test_defects4j_coverage_runs_the_classes_of_failing_tests_last() -> None:
+    """Static initialization is charged to the test that first loads a class: to a passing
+    one where it can be, not to the failing test (Lang-6: its tables outranked the fault)."""
+    outcomes = [TestOutcome("a.STest#fails", TestStatus.FAILED), TestOutcome("a.BrokenTest", TestStatus.ERROR),
+                TestOutcome("a.PTest#x", TestStatus.PASSED), TestOutcome("a.STest#ok", TestStatus.PASSED),
+                TestOutcome("a.QTest#y", TestStatus.PASSED)]
+    assert coverage_order(outcomes) == ["a.PTest", "a.QTest", "a.STest", "a.BrokenTest"]
 
 
 def test_perl_error_is_the_line_before_the_require_unwinding() -> None:

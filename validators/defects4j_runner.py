@@ -40,6 +40,11 @@ through `_JAVA_OPTIONS`, which every JVM reads and which wins over the command l
 options. A full Lang suite peaked at 3.8 GB uncapped (issue 16), over the sandbox's 2 GiB
 default: the runner's default limit is 4 GiB.
 
+Per-test coverage (`line_coverage`, for localization) is measured on request in a JaCoCo run
+of its own over the test classes of the last run made `with_coverage` (the relevant tests when
+`relevant_only`), with the framework's class path: see validators/defects4j_coverage.py. Only
+a job that ranks suspects asks for it; one whose faulty lines are given never pays for it.
+
 Pointing it at a real installation: set `executable` to `$D4J_HOME/framework/bin/defects4j`,
 or set `DEFECTS4J_HOME`, or put `framework/bin` on PATH. The installation dir (the one
 holding `framework/`) is bound read-only into the sandbox; Defects4J needs perl with its
@@ -60,6 +65,8 @@ from pathlib import Path
 
 from repairbot.domain import TestOutcome, TestRun, TestStatus
 from validators import safe_files
+from validators.defects4j_coverage import CheckoutBuild, CoverageRun
+from validators.jacoco import JacocoCoverage
 from validators.jvm import (
     ARTIFACTS_DIR, combine_runs, compile_errors, java_options_env, remove_artifact, sandbox_shows, user_home_options,
 )
@@ -81,9 +88,7 @@ DEFAULT_MEMORY_MIB = 4096
 # Of the memory limit, the JVM heap's share; the rest is the JVM's own (metaspace, code,
 # threads), Perl's and Ant's launcher's.
 HEAP_SHARE = 0.75
-COVERAGE_NOT_INTEGRATED = (
-    "per-test coverage of a Defects4J checkout is not integrated yet (JaCoCo: validators/jacoco.py)"
-)
+DEFAULT_COVERAGE_TIMEOUT_S = 900.0
 
 
 def to_defects4j_id(test_id: str) -> str:
@@ -142,7 +147,8 @@ def _ant_failure(lines: list[str]) -> str | None:
 
 
 def choose_sandbox(executable: Path, preferred: Preference = "auto") -> Sandbox:
-    return detect_sandbox(preferred, ro_paths=[install_dir(executable)])
+    """One that shows the installation and the coverage helpers (validators/jacoco.py)."""
+    return detect_sandbox(preferred, ro_paths=[install_dir(executable), *JacocoCoverage().sandbox_paths()])
 
 
 @dataclass(frozen=True)
@@ -152,6 +158,7 @@ class Defects4JOptions:
     relevant_only: bool = False
     memory_mib: int = DEFAULT_MEMORY_MIB
     env: dict[str, str] = field(default_factory=dict)
+    coverage_timeout_s: float = DEFAULT_COVERAGE_TIMEOUT_S
 
 
 @dataclass
@@ -168,6 +175,11 @@ class Defects4JRunner:
     env: dict[str, str] = field(default_factory=dict)
     # The memory limit of each call; the JVMs' heap gets HEAP_SHARE of it.
     memory_mib: int = DEFAULT_MEMORY_MIB
+    # The per-test coverage run's limit (as long as a baseline run may take).
+    coverage_timeout_s: float = DEFAULT_COVERAGE_TIMEOUT_S
+    coverage: JacocoCoverage = field(default_factory=JacocoCoverage)
+    # checkout -> the test classes of its last run made `with_coverage` (see line_coverage).
+    _coverage_tests: dict[Path, list[str]] = field(default_factory=dict, init=False, repr=False)
     language = "java"
 
     def __post_init__(self) -> None:
@@ -229,7 +241,34 @@ class Defects4JRunner:
         return self.export(workdir, "tests.relevant")
 
     def line_coverage(self, workdir: Path) -> LineCoverage:
-        raise CoverageUnavailable(COVERAGE_NOT_INTEGRATED)
+        """Per-test coverage of the main classes by the test classes of the last run made
+        `with_coverage` in `workdir`, measured now (see validators/defects4j_coverage.py);
+        none without such a run. Raises CoverageUnavailable when it cannot be measured."""
+        workdir = workdir.resolve()
+        test_classes = self._coverage_tests.get(workdir)
+        if not test_classes:
+            return {}
+        build = CheckoutBuild(
+            classes_dir=self._export_one(workdir, "dir.bin.classes"),
+            source_roots=self._export_paths(workdir, "dir.src.classes"),
+            test_classpath=self._export_paths(workdir, "cp.test"),
+        )
+        run = CoverageRun(self.sandbox, self.call_env(), self.memory_mib, self.coverage_timeout_s, self.coverage)
+        return run.measure(workdir, build, test_classes)
+
+    def _export_paths(self, workdir: Path, prop: str) -> list[str]:
+        """A property that lists paths (a class path: `:`-separated)."""
+        try:
+            lines = self.export(workdir, prop)
+        except CommandNotRunnable as exc:
+            raise CoverageUnavailable(str(exc)) from exc
+        return [part for line in lines for part in line.split(os.pathsep) if part]
+
+    def _export_one(self, workdir: Path, prop: str) -> str:
+        values = self._export_paths(workdir, prop)
+        if len(values) != 1:
+            raise CoverageUnavailable(f"defects4j export -p {prop} gave {values or 'nothing'}, not one path")
+        return values[0]
 
     def run(
         self,
@@ -239,7 +278,9 @@ class Defects4JRunner:
         with_coverage: bool = False,
         stop_at_first_failure: bool = False,
     ) -> TestRun:
-        workdir = workdir.resolve()  # with_coverage: not measured here (see line_coverage)
+        workdir = workdir.resolve()  # with_coverage: measured later, when asked (see line_coverage)
+        if with_coverage:
+            self._coverage_tests.pop(workdir, None)
         compiled = self._call(workdir, ["compile"], self.compile_timeout_s)
         if compiled.exit_code != 0:
             error = (
@@ -259,6 +300,8 @@ class Defects4JRunner:
             outcomes += [o for o in found if wanted is None or _asked_for(o.test_id, wanted)]
             if stop_at_first_failure and any(not o.ok for o in found):
                 break
+        if with_coverage:
+            self._coverage_tests[workdir] = coverage_order(outcomes)
         return combine_runs(workdir, outcomes, runs)
 
     def _plan(self, tests: list[str] | None) -> tuple[list[list[str]], set[str] | None]:
@@ -278,6 +321,18 @@ class Defects4JRunner:
         if not run.outcomes:
             return f"{self.describe()} gave no test results (exit code {run.exit_code}): {perl_error(run.output)}"
         return None
+
+
+def coverage_order(outcomes: list[TestOutcome]) -> list[str]:
+    """The test classes of `outcomes`, those with a failing test last. A class's static
+    initialization (constant tables, and whatever it calls) runs once per JVM, in the test
+    that first loads it, and per-test coverage charges it all to that test: run first, a
+    failing test would make every line of it look as suspicious as the fault (Lang-6: 15
+    lines of EntityArrays' initialization ranked ahead of it). Last, it is charged to passing
+    tests wherever they load the same classes."""
+    failing = {o.test_id.split("#", 1)[0] for o in outcomes if not o.ok}
+    classes = dict.fromkeys(o.test_id.split("#", 1)[0] for o in outcomes)
+    return [c for c in classes if c not in failing] + [c for c in classes if c in failing]
 
 
 def read_results(workdir: Path) -> list[TestOutcome]:

@@ -82,7 +82,7 @@ def _defects4j(options: RunnerOptions) -> TestRunner:
     given = options.defects4j
     return Defects4JRunner(
         executable, defects4j_runner.choose_sandbox(executable, options.sandbox), relevant_only=given.relevant_only,
-        env=dict(given.env), memory_mib=given.memory_mib,
+        env=dict(given.env), memory_mib=given.memory_mib, coverage_timeout_s=given.coverage_timeout_s,
     )
 
 
