@@ -240,9 +240,8 @@ def bench_defects4j(
     overrides = {k: v for k, v in overrides.items() if v is not None}
     with err.status(f"{len(selected)} Defects4J bug(s)") as status:
         progress = lambda message: status.update(markup(message))  # noqa: E731
-        run_bugs = d4j.evaluate_defects4j_queued if queue else d4j.evaluate_defects4j
         try:
-            rows = run_bugs(install, selected, modes, out, overrides, settings, progress)
+            rows = d4j.evaluate_defects4j(install, selected, modes, out, overrides, settings, progress, queued=queue)
         except RepairbotError as exc:  # the queue: a broker that cannot be reached
             err.print(f"error: {exc}", markup=False)
             raise typer.Exit(exc.exit_code) from None

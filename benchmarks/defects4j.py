@@ -257,46 +257,34 @@ def evaluate_defects4j(
     overrides: dict[str, Any],
     settings: Settings,
     progress: Callable[[str], None] = lambda _: None,
+    queued: bool = False,
 ) -> list[BugResult]:
     """Set up and repair each bug in each mode, resuming from `out_dir/results.jsonl`: a bug
     whose rows are all there is not even checked out again. A bug that cannot be set up gets
-    a row per mode with the reason; the rest is `benchmarks.evaluate.evaluate`'s."""
+    a row per mode with the reason; the rest is `benchmarks.evaluate.evaluate`'s, one bug
+    after the other.
+
+    `queued` (`--queue`): every bug is set up here first (checkout, export, reference fix),
+    then one "benchmark" job per (bug, mode) goes on the task queue (`benchmarks.queued`),
+    each carrying a snapshot of its checkout. A worker runs the framework as the job's test
+    command, the executable's path on this machine: workers need the same installation at
+    the same path, and their own settings' `defects4j_env`."""
     out_dir.mkdir(parents=True, exist_ok=True)
     rows: list[BugResult] = []
-    for project, bug_id in selected:
-        ready = _ready(install, project, bug_id, modes, out_dir, settings, progress)
-        rows += ready if isinstance(ready, list) else evaluate(
-            suite_name(project), [ready], modes, out_dir, overrides, progress=progress
-        )
-    return rows
-
-
-def evaluate_defects4j_queued(
-    install: Installation,
-    selected: list[tuple[str, int]],
-    modes: list[Mode],
-    out_dir: Path,
-    overrides: dict[str, Any],
-    settings: Settings,
-    progress: Callable[[str], None] = lambda _: None,
-) -> list[BugResult]:
-    """`--queue`: every bug set up here first (checkout, export, reference fix), then one
-    "benchmark" job per (bug, mode) on the task queue (`benchmarks.queued`), each carrying a
-    snapshot of its checkout. A worker runs the framework as the job's test command, the
-    executable's path on this machine: workers need the same installation at the same path,
-    and their own settings' `defects4j_env`."""
-    from benchmarks.queued import evaluate_queued  # the queue's client: only when used
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    rows: list[BugResult] = []
-    suites: dict[str, list[Bug]] = {}
+    for_queue: dict[str, list[Bug]] = {}
     for project, bug_id in selected:
         ready = _ready(install, project, bug_id, modes, out_dir, settings, progress)
         if isinstance(ready, list):
             rows += ready
+        elif queued:
+            for_queue.setdefault(suite_name(project), []).append(ready)
         else:
-            suites.setdefault(suite_name(project), []).append(ready)
-    return rows + (evaluate_queued(suites, modes, out_dir, overrides, settings, progress) if suites else [])
+            rows += evaluate(suite_name(project), [ready], modes, out_dir, overrides, progress=progress)
+    if for_queue:
+        from benchmarks.queued import evaluate_queued  # the queue's client: only when used
+
+        rows += evaluate_queued(for_queue, modes, out_dir, overrides, settings, progress)
+    return rows
 
 
 def _ready(
