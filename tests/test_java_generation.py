@@ -121,11 +121,12 @@ def test_a_java_example_is_repaired_by_the_default_model(tmp_path: Path, monkeyp
 
 # --- a Defects4J checkout through the whole pipeline (the fake CLI of tests/fakes) ---------
 
-def test_a_defects4j_checkout_is_repaired_at_a_given_location(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_defects4j_checkout_is_repaired_at_a_given_or_a_localized_location(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from repairbot import pipeline
     from repairbot.generate import infill as infill_module
     from repairbot.db.store import JobStore
-    from repairbot.errors import BadInput
     from tests.test_java_runners import D4J_PROJECT, FAKE_DEFECTS4J, project
 
     checkout = project(tmp_path / "checkout", D4J_PROJECT)
@@ -145,17 +146,29 @@ def test_a_defects4j_checkout_is_repaired_at_a_given_location(tmp_path: Path, mo
     assert [o.test_id for o in result.reproduction.failing] == ["calc.CalcTest#add"]
     assert store.get_job(result.job_id).test_command == [f"{FAKE_DEFECTS4J} test"]
 
-    # Without locations the job needs coverage, which the Defects4J runner cannot give yet.
-    with pytest.raises(BadInput, match="give the faulty lines instead"):
-        pipeline.repair(checkout, settings.model_copy(update={"locations": []}), store)
+    # Without locations the job localizes from the checkout's per-test coverage (JaCoCo).
+    localized = pipeline.repair(checkout, settings.model_copy(update={"locations": []}), store)
+    assert [(s.file, s.start_line, s.formula) for s in localized.locations[:1]] == [
+        ("src/main/java/calc/Calc.java", 3, "ochiai")
+    ]
+    assert f"+    {fix}" in localized.patches[0].candidate.diff
 
 
-def test_localize_without_coverage_takes_the_given_lines_or_says_why(tmp_path: Path) -> None:
+def test_localize_without_coverage_takes_the_given_lines_or_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`repairbot localize` ranks as a repair job does (`pipeline.localize_failure`): on a
     runner without coverage, exact given lines are the answer, and without them a clear error."""
     from repairbot import pipeline
     from repairbot.errors import BadInput
     from tests.test_java_runners import D4J_PROJECT, FAKE_DEFECTS4J, project
+    from validators.defects4j_runner import Defects4JRunner
+    from validators.runner import CoverageUnavailable
+
+    def unavailable(self: Defects4JRunner, workdir: Path) -> None:
+        raise CoverageUnavailable("this runner measures no per-test coverage")
+
+    monkeypatch.setattr(Defects4JRunner, "line_coverage", unavailable)  # as the Maven runner
 
     checkout = project(tmp_path / "checkout", D4J_PROJECT)
     settings = load_settings(
