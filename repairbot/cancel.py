@@ -26,6 +26,15 @@ from repairbot.errors import Cancelled
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 KILL_INTERVAL_S = 0.05
+_reasons: list[str] = []  # why `stop_main_thread` sent its signal, for the `Cancelled` it raises
+
+
+def stop_main_thread(main_thread_id: int, reason: str) -> None:
+    """From another thread: end the main thread's `cancellable` block with `reason` as the
+    `Cancelled` message, so that the job is recorded with why it stopped at once (not as
+    "cancelled by SIGTERM", corrected later)."""
+    _reasons.append(reason)
+    signal.pthread_kill(main_thread_id, signal.SIGTERM)
 
 
 @contextlib.contextmanager
@@ -40,7 +49,7 @@ def cancellable() -> Iterator[None]:
         if killer.ident is not None:
             return
         killer.start()
-        raise Cancelled(signum)
+        raise Cancelled(signum, _reasons.pop() if signum == signal.SIGTERM and _reasons else None)
 
     previous = {signum: signal.signal(signum, on_signal) for signum in SIGNALS}
     try:

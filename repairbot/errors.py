@@ -24,8 +24,8 @@ class Cancelled(BaseException):
     removes the workspaces and records the job as cancelled. A BaseException, like
     KeyboardInterrupt, so that no `except Exception` on the way swallows it."""
 
-    def __init__(self, signum: int) -> None:
-        super().__init__(f"cancelled by {signal.Signals(signum).name}")
+    def __init__(self, signum: int, reason: str | None = None) -> None:
+        super().__init__(reason or f"cancelled by {signal.Signals(signum).name}")
         self.signum = signum
         self.job_id: int | None = None  # set by the pipeline once the job is recorded as cancelled
 

@@ -6,7 +6,8 @@ local worker (`repairbot.queue.local`), so both keep the same guarantees:
 - a job runs on one worker at a time: `QueueStore.claim` is a compare-and-set, and a
   message for a job that another live worker holds, or that has finished, runs nothing;
 - while it runs, a thread renews the lease; when `repairbot cancel` asked for the job's end
-  (or the lease was lost to another worker), it sends SIGTERM to this process's main thread,
+  (or the lease was lost to another worker), it sends SIGTERM to this process's main thread
+  (`repairbot.cancel.stop_main_thread`, which gives the `Cancelled` its reason),
   where `repairbot.cancel` turns it into `Cancelled`: unwinding kills the sandboxed test runs
   and removes the workspace and the unpacked project, as it does for Ctrl-C in `repair`;
 - a rerun after a dead worker starts from a clean slate of rows (`begin_attempt`) and finds
@@ -19,7 +20,6 @@ import contextlib
 import logging
 import os
 import shutil
-import signal
 import socket
 import tempfile
 import threading
@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from repairbot.cancel import cancellable
+from repairbot.cancel import cancellable, stop_main_thread
 from repairbot.config import Settings, load_settings
 from repairbot.db.models import JobStatus
 from repairbot.db.queue import QueueStore, RecordedInput
@@ -69,8 +69,8 @@ def execute(job_id: int, operator: Settings, store: QueueStore, worker: str) -> 
     try:
         with cancellable(), lease, _job_temp_dir(job_id) as scratch:
             _run(job_id, operator, store, scratch)
-    except Cancelled:
-        reason = lease.reason or "cancelled by SIGTERM"
+    except Cancelled as exc:
+        reason = str(exc)
         if store.state(job_id).status in (JobStatus.RUNNING, JobStatus.CANCELLED):  # not a finished job's late signal
             store.finish_job(job_id, JobStatus.CANCELLED, error=reason)
         logger.info("job %d: %s", job_id, reason)
@@ -147,7 +147,6 @@ class _Lease:
 
     def __init__(self, store: QueueStore, job_id: int, worker: str, lease_s: float) -> None:
         self.store, self.job_id, self.worker, self.lease_s = store, job_id, worker, lease_s
-        self.reason = ""
         self._stop = threading.Event()
         self._main = threading.main_thread().ident
         self._thread = threading.Thread(target=self._renew, name=f"lease-{job_id}", daemon=True)
@@ -168,6 +167,6 @@ class _Lease:
                 logger.warning("job %d: lease not renewed: %s", self.job_id, exc)
                 continue
             if cancel is None or cancel:
-                self.reason = "cancelled by request" if cancel else "lease lost to another worker"
-                signal.pthread_kill(self._main, signal.SIGTERM)  # type: ignore[arg-type]
+                reason = "cancelled by request" if cancel else "lease lost to another worker"
+                stop_main_thread(self._main, reason)  # type: ignore[arg-type]
                 return

@@ -13,12 +13,15 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from repairbot.cancel import cancellable, stop_main_thread
 from repairbot.db.store import JobStore
+from repairbot.errors import Cancelled
 from validators.sandbox import cgroup_layout
 
 # The unpatched add() makes the baseline slow (5 s: a validation run's timeout is five times
@@ -137,3 +140,15 @@ def test_a_signal_cancels_the_job_and_leaves_nothing(signum: int, stage: str, sa
         time.sleep(0.1)
     assert alive(in_flight) == [], [cmdline(pid) for pid in alive(in_flight)]
     assert [cgroup for parent in cgroup_layout().parents() for cgroup in parent.glob(f"repairbot-{proc.pid}-*")] == []
+
+
+def test_a_stop_from_another_thread_is_recorded_with_its_reason() -> None:
+    """A worker's lease thread stops the job: the `Cancelled` that unwinds it says why at
+    once (the job's first record of its end), not "cancelled by SIGTERM"."""
+    main = threading.main_thread().ident
+    assert main is not None and threading.get_ident() == main
+    with pytest.raises(Cancelled, match="^cancelled by request$") as raised:
+        with cancellable():
+            threading.Thread(target=stop_main_thread, args=(main, "cancelled by request")).start()
+            time.sleep(60)
+    assert raised.value.signum == signal.SIGTERM
