@@ -14,6 +14,8 @@ declaration, a closing brace) is no line that coverage ranks or a template rewri
 from __future__ import annotations
 
 import difflib
+import os
+import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,3 +144,12 @@ def same_program(patched: str, reference: str, file: str) -> bool:
         return patched.split() == reference.split()
     program = language.reference_program(patched)
     return program is not None and program == language.reference_program(reference)
+
+
+def git_apply(cwd: Path, diff: str, *options: str) -> subprocess.CompletedProcess[str]:
+    """`git apply` of `diff` with paths relative to `cwd`: no repository above it is looked
+    for (one would make them relative to its root). The caller reads the return code."""
+    return subprocess.run(
+        ["git", "apply", *options, "-"], cwd=cwd, input=diff, text=True, capture_output=True,
+        env={**os.environ, "GIT_CEILING_DIRECTORIES": str(cwd.parent)},
+    )

@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bugs import Bug
+from benchmarks.bugs import Bug, git_apply
 from benchmarks.evaluate import BugResult, Mode, append_result, evaluate, read_results
 from repairbot.config import Settings
 from validators import defects4j_runner
@@ -209,7 +209,7 @@ def fixed_files(checkout: Path, patch: str) -> dict[str, str]:
                     raise SetupFailed(f"the developer patch changes {file}, which the checkout does not have")
                 (copy / file).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(source, copy / file)
-            if _git_apply(copy, patch, *direction):
+            if git_apply(copy, patch, "--whitespace=nowarn", *direction).returncode == 0:
                 return {file: (copy / file).read_text(encoding="utf-8", errors="replace") for file in files}
     raise SetupFailed("the developer patch applies to the checkout in neither direction")
 
@@ -221,16 +221,6 @@ def _patched_paths(patch: str) -> list[str]:
         if line.startswith(("--- a/", "+++ b/")):
             paths[line[6:].split("\t")[0].strip()] = None
     return list(paths)
-
-
-def _git_apply(cwd: Path, patch: str, *options: str) -> bool:
-    """Whether `git apply` took the patch in `cwd` (paths relative to it: no repository
-    above it is looked for)."""
-    done = subprocess.run(
-        ["git", "apply", "--whitespace=nowarn", *options, "-"], cwd=cwd, input=patch, text=True,
-        capture_output=True, env={**os.environ, "GIT_CEILING_DIRECTORIES": str(cwd.parent)},
-    )
-    return done.returncode == 0
 
 
 def _checked_out(workdir: Path) -> tuple[str, str] | None:

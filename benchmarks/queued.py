@@ -16,15 +16,13 @@ interrupted wait follows the jobs already queued instead of submitting them twic
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bugs import Bug, matches_fix
+from benchmarks.bugs import Bug, git_apply, matches_fix
 from benchmarks.evaluate import (
     BugResult, Mode, append_result, job_overrides, median_stages, read_results, with_reference,
 )
@@ -130,24 +128,17 @@ def stored_result(key: Key, bug: Bug, store: QueueStore, job_id: int) -> BugResu
 def patched_files(project: Path, diff: str) -> dict[str, str]:
     """file -> its text after `diff` (as stored, `git apply`-able) is applied to a copy of
     the files of `project` it touches."""
-    files = [entry.split("\t")[-1] for entry in _git_apply(project, diff, "--numstat", "-z").split("\0") if entry]
+    listed = git_apply(project, diff, "--numstat", "-z")
+    listed.check_returncode()
+    files = [entry.split("\t")[-1] for entry in listed.stdout.split("\0") if entry]
     with tempfile.TemporaryDirectory(prefix="repairbot-bench-") as scratch:
         copy = Path(scratch)
         for file in files:
             target = copy / file
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes((project / file).read_bytes())
-        _git_apply(copy, diff)
+        git_apply(copy, diff).check_returncode()
         return {file: (copy / file).read_text(encoding="utf-8") for file in files}
-
-
-def _git_apply(cwd: Path, diff: str, *options: str) -> str:
-    """`git apply` with paths relative to `cwd`: no repository above it is looked for (one
-    would make them relative to its root)."""
-    return subprocess.run(
-        ["git", "apply", *options, "-"], cwd=cwd, input=diff, text=True, capture_output=True, check=True,
-        env={**os.environ, "GIT_CEILING_DIRECTORIES": str(cwd.parent)},
-    ).stdout
 
 
 def _read_queued(path: Path) -> dict[Key, int]:
