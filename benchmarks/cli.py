@@ -210,6 +210,10 @@ def bench_defects4j(
     generators: Annotated[Optional[str], typer.Option(help=GENERATORS_HELP)] = None,
     queue: Annotated[bool, typer.Option("--queue", help=QUEUE_HELP + " Workers need this Defects4J "
                                         "installation at the same path.")] = False,
+    full_suite: Annotated[bool, typer.Option(
+        "--full-suite/--no-full-suite",
+        help="Run each plausible bug's top patch against the whole suite afterwards (tests that fail on the "
+        "fixed version too are set aside); a rerun checks rows not yet checked.")] = True,
 ) -> None:
     """Repair Defects4J bugs from your installation: each checked out into OUT/checkouts,
     judged against the developer patch shipped with it; 'given' takes its faulty lines,
@@ -241,7 +245,9 @@ def bench_defects4j(
     with err.status(f"{len(selected)} Defects4J bug(s)") as status:
         progress = lambda message: status.update(markup(message))  # noqa: E731
         try:
-            rows = d4j.evaluate_defects4j(install, selected, modes, out, overrides, settings, progress, queued=queue)
+            rows = d4j.evaluate_defects4j(
+                install, selected, modes, out, overrides, settings, progress, queued=queue, full_suite=full_suite
+            )
         except RepairbotError as exc:  # the queue: a broker that cannot be reached
             err.print(f"error: {exc}", markup=False)
             raise typer.Exit(exc.exit_code) from None

@@ -32,11 +32,12 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from benchmarks.bugs import Bug, git_apply
+from benchmarks.defects4j_confirm import FullSuiteCheck, check_full_suite
 from benchmarks.evaluate import BugResult, Mode, append_result, evaluate, read_results
 from repairbot.config import Settings
 from validators import defects4j_runner
@@ -175,13 +176,20 @@ def prepare_bug(install: Installation, project: str, bug_id: int, out_dir: Path,
     return Bug(name, "java", workdir, fixed, test_command=[str(install.executable)])
 
 
+def framework_runner(install: Installation, settings: Settings) -> Defects4JRunner:
+    """The installation's command line in the sandbox, as the settings configure it, over the
+    whole suite (the benchmark chooses its tests itself)."""
+    options = settings.defects4j
+    return Defects4JRunner(
+        install.executable, defects4j_runner.choose_sandbox(install.executable, settings.sandbox),
+        env=dict(options.env), memory_mib=options.memory_mib, javac_min_level=options.javac_min_level,
+    )
+
+
 def export_info(install: Installation, workdir: Path, settings: Settings) -> BugInfo:
     """Every property of `EXPORTS`, each a `defects4j export` in the sandbox, with the
     framework's environment of the settings (some exports build the project first)."""
-    runner = Defects4JRunner(
-        install.executable, defects4j_runner.choose_sandbox(install.executable, settings.sandbox),
-        env=dict(settings.defects4j_env), memory_mib=settings.defects4j_memory_mib,
-    )
+    runner = framework_runner(install, settings)
     runner.prepare(workdir)
     values: dict[str, list[str]] = {}
     for key, prop in EXPORTS.items():
@@ -248,6 +256,7 @@ def evaluate_defects4j(
     settings: Settings,
     progress: Callable[[str], None] = lambda _: None,
     queued: bool = False,
+    full_suite: bool = True,
 ) -> list[BugResult]:
     """Set up and repair each bug in each mode, resuming from `out_dir/results.jsonl`: a bug
     whose rows are all there is not even checked out again. A bug that cannot be set up gets
@@ -258,7 +267,10 @@ def evaluate_defects4j(
     then one "benchmark" job per (bug, mode) goes on the task queue (`benchmarks.queued`),
     each carrying a snapshot of its checkout. A worker runs the framework as the job's test
     command, the executable's path on this machine: workers need the same installation at
-    the same path, and their own settings' `defects4j_env`."""
+    the same path, and their own settings' `defects4j_env`.
+
+    `full_suite`: each plausible row's top patch is then run against the whole suite, once
+    (a rerun checks the rows it finds unchecked; benchmarks.defects4j_confirm)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     rows: list[BugResult] = []
     for_queue: dict[str, list[Bug]] = {}
@@ -274,7 +286,32 @@ def evaluate_defects4j(
         from benchmarks.queued import evaluate_queued  # the queue's client: only when used
 
         rows += evaluate_queued(for_queue, modes, out_dir, overrides, settings, progress)
+    if full_suite:
+        rows = [_with_full_suite(install, row, out_dir, settings, progress) for row in rows]
     return rows
+
+
+def _with_full_suite(
+    install: Installation, row: BugResult, out_dir: Path, settings: Settings, progress: Callable[[str], None]
+) -> BugResult:
+    """`row` with its top patch checked against the whole suite (benchmarks.defects4j_confirm),
+    written at once; a row without a plausible patch, or already checked, as it is."""
+    if not row.plausible or row.full_suite or not row.top_patch:
+        return row
+    match = BUG_NAME.match(row.bug)
+    if match is None:
+        return row
+    progress(f"{row.bug} ({row.mode}): the top patch against the whole suite")
+    try:
+        bug = prepare_bug(install, match[1], int(match[2]), out_dir, settings)
+    except SetupFailed as exc:
+        checked = FullSuiteCheck("error", detail=f"setup: {exc}")
+    else:
+        runner = framework_runner(install, settings)
+        checked = check_full_suite(bug, row.top_patch, runner, settings.defects4j_test_timeout_s)
+    return append_result(
+        out_dir / "results.jsonl", replace(row, full_suite=checked.summary(), full_suite_s=round(checked.seconds, 1))
+    )
 
 
 def _ready(

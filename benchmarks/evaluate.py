@@ -49,6 +49,9 @@ class BugResult:
     # Seconds per pipeline stage (the job's timings, "total" left out; medians like total_s).
     stage_s: dict[str, float] = field(default_factory=dict)
     stopped: str = ""  # why the job stopped looking (repairbot.pipeline), "" for an error row
+    # Defects4J: the top patch against the whole suite ("" not run; benchmarks.defects4j_confirm).
+    full_suite: str = ""
+    full_suite_s: float | None = None
 
     @property
     def key(self) -> tuple[str, str, str]:

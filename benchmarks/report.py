@@ -52,6 +52,7 @@ class Row:
     fault_rank: int | None = None
     stage_s: dict[str, float] = field(default_factory=dict)
     stopped: str = ""
+    full_suite: str = ""  # Defects4J: the top patch against the whole suite ("" not run)
 
     @property
     def key(self) -> Key:
@@ -86,6 +87,7 @@ class Totals:
     median_first_s: float | None
     job_s_per_candidate: float | None  # the jobs' whole time over the candidates they validated
     validation_s_per_candidate: float | None  # the validate stage's only, where rows record stages
+    whole_suite_pass: int = 0  # plausible rows whose top patch also passed the whole suite
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,7 @@ def _row(data: Any) -> Row:
         fault_rank=None if rank is None else int(rank),
         stage_s={str(stage): float(spent) for stage, spent in stages.items()},
         stopped=str(data.get("stopped") or ""),
+        full_suite=str(data.get("full_suite") or ""),
     )
 
 
@@ -180,6 +183,7 @@ def totals(rows: list[Row]) -> list[Totals]:
             sum(r.same_as_reference for r in group), statistics.median(times) if times else None,
             _per(sum(r.total_s for r in group), sum(r.candidates for r in group)),
             _per(sum(r.stage_s["validate"] for r in staged), sum(r.candidates for r in staged)),
+            sum(r.plausible and r.full_suite.startswith("pass") for r in group),
         ))
     return result
 
@@ -228,14 +232,15 @@ def bug_table(rows: list[Row]) -> Table:
     """One line per (bug, mode); the rank, stage, stop and error columns only where some row has them."""
     ranks, stages = any(r.locations_ranked for r in rows), any(r.stage_s for r in rows)
     stopped, errors = any(r.stopped for r in rows), any(r.error for r in rows)
+    suites = any(r.full_suite for r in rows)
     header = ["suite", "bug", "mode", "plausible", "same as reference", "first plausible (s)", "candidates",
               "generator", "total (s)"]
-    header += ["fault rank"] * ranks + ["stages (s)"] * stages + ["stopped"] * stopped + ["error"] * errors
+    header += ["whole suite"] * suites + ["fault rank"] * ranks + ["stages (s)"] * stages + ["stopped"] * stopped + ["error"] * errors
     body = []
     for r in rows:
         cells = [r.suite, r.bug, r.mode, _yes(r.plausible), _yes(r.same_as_reference), seconds(r.first_plausible_s),
                  str(r.candidates), r.generator or "-", seconds(r.total_s)]
-        cells += [_rank(r)] * ranks
+        cells += [r.full_suite or "-"] * suites + [_rank(r)] * ranks
         cells += [", ".join(f"{stage} {s:.1f}" for stage, s in r.stage_s.items()) or "-"] * stages
         cells += [r.stopped or "-"] * stopped + [r.error or "-"] * errors
         body.append(cells)
@@ -249,11 +254,14 @@ def _rank(row: Row) -> str:
 
 
 def totals_table(rows: list[Row]) -> Table:
+    """The whole-suite column only where some row was checked against the whole suite."""
+    suites = any(r.full_suite for r in rows)
     return Table(
-        ["suite", "mode", "bugs", "not run", "plausible", "same as reference", "median first plausible (s)",
-         "s per candidate (job)", "s per candidate (validation)"],
-        [[t.suite, t.mode, str(t.bugs), str(t.not_run), str(t.plausible), str(t.same_as_reference),
-          seconds(t.median_first_s), _two(t.job_s_per_candidate), _two(t.validation_s_per_candidate)]
+        ["suite", "mode", "bugs", "not run", "plausible", *["plausible on the whole suite"] * suites,
+         "same as reference", "median first plausible (s)", "s per candidate (job)", "s per candidate (validation)"],
+        [[t.suite, t.mode, str(t.bugs), str(t.not_run), str(t.plausible), *[str(t.whole_suite_pass)] * suites,
+          str(t.same_as_reference), seconds(t.median_first_s), _two(t.job_s_per_candidate),
+          _two(t.validation_s_per_candidate)]
          for t in totals(rows)],
     )
 

@@ -29,7 +29,7 @@ from repairbot.errors import BadInput
 from repairbot.localize import TRACE_WEIGHT, FormulaName, Granularity
 from repairbot.models.install import DEFAULT_MODEL
 from validators import safe_files
-from validators.defects4j_runner import DEFAULT_MEMORY_MIB
+from validators.defects4j_runner import DEFAULT_MEMORY_MIB, Defects4JOptions
 from validators.runners import runner_kind
 
 logger = logging.getLogger(__name__)
@@ -162,6 +162,11 @@ class Settings(BaseSettings):
         description="Defects4J: extra environment of the framework (JSON in the environment), e.g. PERL5LIB, "
         "or JAVA_TOOL_OPTIONS with --add-opens for Java 17.",
     )
+    defects4j_javac_min_level: int = Field(
+        default=8, ge=0,
+        description="Defects4J (and other Ant builds it runs): javac source/target levels below this are raised to it "
+        "(javac 17 refuses 6, which most Defects4J build files ask for); 0 keeps the build's own levels.",
+    )
     sandbox: Literal["auto", "bwrap", "none"] = "auto"
     runner: str = Field(
         default="auto", description="Test runner: auto-detected (defects4j, maven, pytest, javac) or named."
@@ -273,6 +278,14 @@ class Settings(BaseSettings):
     @property
     def java(self) -> JavaSettings:
         return JavaSettings(main_roots=self.java_main_roots, test_roots=self.java_test_roots)
+
+    @property
+    def defects4j(self) -> Defects4JOptions:
+        return Defects4JOptions(
+            relevant_only=self.defects4j_relevant_tests, memory_mib=self.defects4j_memory_mib,
+            env=dict(self.defects4j_env), coverage_timeout_s=self.defects4j_test_timeout_s,
+            javac_min_level=self.defects4j_javac_min_level,
+        )
 
     @property
     def fix_retrieval(self) -> FixRetrievalSettings:

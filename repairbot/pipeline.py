@@ -41,7 +41,6 @@ from repairbot.models import resolve
 from repairbot.rank import normalized, order_for_validation, rank_patches
 from repairbot.reproduce import baseline_plan, passing_in_full_copy, reproduce
 from repairbot.workspace import Workspace
-from validators.defects4j_runner import Defects4JOptions
 from validators.pytest_runner import PytestRunner
 from validators.runner import CoverageUnavailable, LineCoverage, TestRunner
 from validators.runners import runner_for
@@ -99,10 +98,7 @@ def make_runner(settings: Settings, project: Path) -> TestRunner:
         java = settings.java
         return runner_for(
             project, settings.runner, settings.test_command, settings.sandbox, java.main_roots, java.test_roots,
-            Defects4JOptions(
-                settings.defects4j_relevant_tests, settings.defects4j_memory_mib, settings.defects4j_env,
-                settings.defects4j_test_timeout_s,
-            ),
+            settings.defects4j,
         )
     except SandboxUnavailable as exc:
         raise BadInput(f"{exc} (set REPAIRBOT_SANDBOX=auto to fall back to resource limits only)") from exc

@@ -7,8 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Debian packages: the sandbox (bubblewrap, setpriv), Java tests (JUnit 4/5 jars, hamcrest),
-# Java per-test coverage (JaCoCo), and Maven's plugins for offline builds (/usr/share/maven-repo).
-APT_PACKAGES="bubblewrap util-linux default-jdk-headless junit4 libhamcrest-java junit5 libjacoco-java maven
+# Java per-test coverage (JaCoCo), Maven's plugins for offline builds (/usr/share/maven-repo), and
+# Ant (Defects4J builds with it; the tests build an old Ant project through repairbot's javac adapter).
+APT_PACKAGES="bubblewrap util-linux default-jdk-headless junit4 libhamcrest-java junit5 libjacoco-java maven ant
     maven-debian-helper libsurefire-java libmaven-compiler-plugin-java libmaven-resources-plugin-java
     libmaven-jar-plugin-java"
 missing=$(for p in $APT_PACKAGES; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || echo "$p"; done)

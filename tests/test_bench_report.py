@@ -90,6 +90,23 @@ def test_markdown_has_the_per_bug_rows_totals_and_localization(tmp_path: Path) -
     assert (folder / "report.png").read_bytes().startswith(b"\x89PNG") and "](report.png)" in md
 
 
+def test_defects4j_rows_checked_against_the_whole_suite_get_a_column_and_a_total(tmp_path: Path) -> None:
+    listed = [
+        BugResult("Defects4J Lang", "Lang-6", "given", plausible=True, top_matches_reference=True,
+                  time_to_first_plausible_s=40.0, candidates_tried=8, total_s=50.0, top_patch=GCD_PATCH,
+                  full_suite="pass; set aside (failing on the fixed version too): a.BTest#c", full_suite_s=200.0),
+        BugResult("Defects4J Lang", "Lang-1", "given", plausible=True, time_to_first_plausible_s=90.0,
+                  candidates_tried=12, total_s=100.0, top_patch=GCD_PATCH, full_suite="fail: breaks a.DTest#e"),
+        BugResult("Defects4J Lang", "Lang-3", "given", candidates_tried=20, total_s=300.0),
+    ]
+    folder = write_folder(tmp_path / "run", [asdict(row) for row in listed])
+    assert report(str(folder)).exit_code == 0
+    md = (folder / "report.md").read_text()
+    assert "| Defects4J Lang | given | 3 | 0 | 2 | 1 | 1 | 65.0 | 11.25 | - |" in md  # 1 of 2 on the whole suite
+    assert "| 50.0 | pass; set aside (failing on the fixed version too): a.BTest#c |" in md
+    assert "| 300.0 | - |" in md
+
+
 def test_markdown_escapes_a_hostile_bug_name_and_patch(tmp_path: Path) -> None:
     folder = write_folder(tmp_path / "run", rows())
     assert report(str(folder)).exit_code == 0

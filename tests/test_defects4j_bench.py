@@ -15,7 +15,8 @@ import pytest
 from typer.testing import CliRunner
 
 from benchmarks.bugs import given_locations
-from benchmarks.defects4j import Installation, SetupFailed, fixed_files, prepare_bug, selected_bugs
+from benchmarks.defects4j import Installation, SetupFailed, fixed_files, framework_runner, prepare_bug, selected_bugs
+from benchmarks.defects4j_confirm import check_full_suite
 from repairbot.cli import app
 from repairbot.config import load_settings
 from repairbot.db.store import JobStore
@@ -175,6 +176,43 @@ def test_bug_selection(tmp_path: Path) -> None:
         Installation.at(tmp_path)
 
 
+NEG_TEST = """\
+    package calc;
+    import org.junit.Test;
+    import static org.junit.Assert.assertEquals;
+    public class NegTest {
+        @Test public void negFive() { assertEquals(-5, Calc.neg(5)); }
+    }
+    """
+
+
+def test_top_patch_against_the_whole_suite_sets_aside_what_fails_on_the_fixed_version(tmp_path: Path) -> None:
+    """Issue 16: a patch plausible on the relevant tests is run on the whole suite; a test
+    that fails on the developer's fixed version too (CalcTest#offline) is set aside, one the
+    patch breaks outside the relevant tests (NegTest) counts against it."""
+    tree = {**bug_tree(CALC_BUGGY), "src/test/java/calc/NegTest.java": NEG_TEST}
+    home = fake_installation(tmp_path / "d4j", {1: (tree, developer_patch(CALC_FIXED, CALC_BUGGY))})
+    install = Installation.at(home)
+    bug = prepare_bug(install, "Calc", 1, tmp_path / "out", load_settings())
+    runner = framework_runner(install, load_settings())
+    buggy = textwrap.dedent(CALC_BUGGY)
+
+    fix = unified_diff(SOURCE, buggy, textwrap.dedent(CALC_FIXED))
+    checked = check_full_suite(bug, fix, runner, 120)
+    assert (checked.verdict, checked.broken, checked.set_aside) == ("pass", (), ("calc.CalcTest#offline",)), checked
+    assert checked.summary() == "pass; set aside (failing on the fixed version too): calc.CalcTest#offline"
+
+    breaks_neg = unified_diff(SOURCE, buggy, textwrap.dedent(CALC_FIXED.replace("return -a;", "return a;")))
+    checked = check_full_suite(bug, breaks_neg, runner, 120)
+    assert checked.verdict == "fail" and set(checked.broken) == {"calc.CalcTest#neg", "calc.NegTest#negFive"}, checked
+    assert checked.set_aside == ("calc.CalcTest#offline",)
+
+    assert check_full_suite(bug, fix.replace("a - b", "a / b"), runner, 120).summary().startswith(
+        "error: the patch does not apply"
+    )
+    assert (bug.project / SOURCE).read_text() == buggy  # the checkout itself is never patched
+
+
 # --- repairbot bench defects4j --------------------------------------------------------------
 
 
@@ -208,6 +246,9 @@ def test_bench_defects4j_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert repaired["stopped"] == "found 1 plausible patch(es) (max_plausible)"
     assert {"intake", "reproduce", "localize", "generate", "validate"} <= set(repaired["stage_s"])
     assert repaired["suite"] == "Defects4J Calc" and repaired["error"] == ""
+    # Then against the whole suite: CalcTest#offline fails on the developer's version too.
+    assert repaired["full_suite"] == "pass; set aside (failing on the fixed version too): calc.CalcTest#offline"
+    assert repaired["full_suite_s"] > 0
 
     assert rows["Calc-2"]["error"].startswith("the project does not compile before any patch: "
                                               "src/main/java/calc/Calc.java:9: error: ';' expected"), rows["Calc-2"]
@@ -216,9 +257,9 @@ def test_bench_defects4j_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert not any(rows[bug]["plausible"] for bug in ("Calc-2", "Calc-3", "Calc-4"))
     assert "| Defects4J Calc | given | 4 | 1 | 1 |" in (out / "summary.md").read_text()
 
-    again = CliRunner().invoke(app, args)  # resumes: nothing is checked out or repaired again
+    again = CliRunner().invoke(app, args)  # resumes: nothing is checked out, repaired or checked again
     assert again.exit_code == 0, again.output
-    assert len((out / "results.jsonl").read_text().splitlines()) == 4
+    assert len((out / "results.jsonl").read_text().splitlines()) == 5  # 4 rows, Calc-1's rewritten once
 
 
 STATS_FIXED = """\

@@ -21,7 +21,7 @@ from validators.defects4j_runner import (
     Defects4JRunner, coverage_order, parse_all_tests, parse_failing_tests, perl_error,
 )
 from validators.junit_runner import JavacJUnitRunner, choose_sandbox
-from validators.jvm import compile_errors
+from validators.jvm import compile_errors, remove_artifact
 from validators.junit_xml import parse_java_junit_xml
 from validators.maven_runner import MavenRunner, surefire_filter
 from validators.process import CommandNotRunnable
@@ -584,6 +584,36 @@ def test_defects4j_environment_from_settings_reaches_the_framework(checkout: tup
     assert "Compilation failed in require" in run.output
     with pytest.raises(CommandNotRunnable, match=r"export -p tests.trigger failed: Can't locate DBI.pm"):
         runner.trigger_tests(workdir)
+
+
+OLD_ANT_BUILD = """\
+    <project name="calc" default="compile">
+        <target name="compile">
+            <mkdir dir="target/classes"/>
+            <javac srcdir="src/main/java" destdir="target/classes" source="1.6" target="1.6"
+                   includeantruntime="false" debug="true"/>
+        </target>
+    </project>
+    """
+
+
+def test_defects4j_old_ant_build_compiles_on_this_jdk_through_the_level_adapter(tmp_path: Path) -> None:
+    """Issue 16: Defects4J's build files ask javac for `source="1.6"`, which javac 17 refuses
+    (Jsoup, Gson, Codec, Time, ... did not compile). The runner hands Ant an adapter that
+    raises the levels, in the sandbox, leaving the build file as it is; the user's own
+    ANT_ARGS come first."""
+    runner, workdir = make_checkout(tmp_path / "checkout", env={"ANT_ARGS": "-noinput"})
+    write(workdir, {"build.xml": OLD_ANT_BUILD})
+    runner.prepare(workdir)
+    assert runner.call_env()["ANT_ARGS"].startswith("-noinput -lib ")
+    run = runner.run(workdir, 120, tests=["calc.CalcTest#add"])
+    assert run.compile_error is None, run.output
+    assert statuses(run) == {"calc.CalcTest#add": TestStatus.FAILED}, run.output  # the bug, compiled and run
+
+    refused = Defects4JRunner(FAKE_DEFECTS4J, runner.sandbox, javac_min_level=0)
+    remove_artifact(workdir / "target", workdir.resolve())
+    run = refused.run(workdir, 120, tests=["calc.CalcTest#add"])
+    assert run.compile_error is not None and "Source option 6 is no longer supported" in run.output, run.output
 
 
 def test_defects4j_per_test_coverage_of_the_last_runs_test_classes(shared_checkout: tuple[Defects4JRunner, Path]) -> None:

@@ -40,6 +40,10 @@ through `_JAVA_OPTIONS`, which every JVM reads and which wins over the command l
 options. A full Lang suite peaked at 3.8 GB uncapped (issue 16), over the sandbox's 2 GiB
 default: the runner's default limit is 4 GiB.
 
+Most Defects4J build files ask javac for `source="1.6"`, which javac 17 refuses: every call
+gets, in `ANT_ARGS`, an Ant compiler adapter that raises levels below `javac_min_level`
+(validators/ant_levels.py), so the projects build on the JDK at hand, unchanged.
+
 Per-test coverage (`line_coverage`, for localization) is measured on request in a JaCoCo run
 of its own over the test classes of the last run made `with_coverage` (the relevant tests when
 `relevant_only`), with the framework's class path: see validators/defects4j_coverage.py. Only
@@ -55,6 +59,7 @@ tests/fakes/defects4j speaks the same contract on a small javac + JUnit project 
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import re
@@ -64,15 +69,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from repairbot.domain import TestOutcome, TestRun, TestStatus
-from validators import safe_files
+from validators import ant_levels, safe_files
 from validators.defects4j_coverage import CheckoutBuild, CoverageRun
 from validators.jacoco import JacocoCoverage
+from validators.java_helpers import HelperBuildError
 from validators.jvm import (
     ARTIFACTS_DIR, combine_runs, compile_errors, java_options_env, remove_artifact, sandbox_shows, user_home_options,
 )
 from validators.process import CommandNotRunnable, last_line, scrubbed_env
 from validators.runner import CoverageUnavailable, LineCoverage
 from validators.sandbox import MiB, Preference, Sandbox, SandboxLimits, SandboxResult, detect_sandbox
+
+logger = logging.getLogger(__name__)
 
 FAILING_TESTS = "failing_tests"
 ALL_TESTS = "all_tests"
@@ -89,6 +97,7 @@ DEFAULT_MEMORY_MIB = 4096
 # threads), Perl's and Ant's launcher's.
 HEAP_SHARE = 0.75
 DEFAULT_COVERAGE_TIMEOUT_S = 900.0
+DEFAULT_JAVAC_MIN_LEVEL = 8
 
 
 def to_defects4j_id(test_id: str) -> str:
@@ -159,6 +168,7 @@ class Defects4JOptions:
     memory_mib: int = DEFAULT_MEMORY_MIB
     env: dict[str, str] = field(default_factory=dict)
     coverage_timeout_s: float = DEFAULT_COVERAGE_TIMEOUT_S
+    javac_min_level: int = DEFAULT_JAVAC_MIN_LEVEL
 
 
 @dataclass
@@ -178,6 +188,8 @@ class Defects4JRunner:
     # The per-test coverage run's limit (as long as a baseline run may take).
     coverage_timeout_s: float = DEFAULT_COVERAGE_TIMEOUT_S
     coverage: JacocoCoverage = field(default_factory=JacocoCoverage)
+    # javac source/target levels below this are raised to it (validators/ant_levels.py); 0: never.
+    javac_min_level: int = DEFAULT_JAVAC_MIN_LEVEL
     # checkout -> the test classes of its last run made `with_coverage` (see line_coverage).
     _coverage_tests: dict[Path, list[str]] = field(default_factory=dict, init=False, repr=False)
     language = "java"
@@ -205,9 +217,23 @@ class Defects4JRunner:
         return [f"-Xmx{int(self.memory_mib * HEAP_SHARE)}m", *user_home_options(self.sandbox)]
 
     def call_env(self) -> dict[str, str]:
-        """`env`, with the JVM options after any `_JAVA_OPTIONS` of its own: the later wins."""
+        """`env`, with the JVM options after any `_JAVA_OPTIONS` of its own (the later wins)
+        and the Ant options after any `ANT_ARGS` of its own."""
         options = [*self.env.get("_JAVA_OPTIONS", "").split(), *self.java_options()]
-        return scrubbed_env({**self.env, **java_options_env(options, "_JAVA_OPTIONS")})
+        env = {**self.env, **java_options_env(options, "_JAVA_OPTIONS")}
+        ant = " ".join([self.env.get("ANT_ARGS", ""), *self._ant_args()]).strip()
+        return scrubbed_env({**env, "ANT_ARGS": ant} if ant else env)
+
+    def _ant_args(self) -> list[str]:
+        """The javac level adapter's Ant options; none when it is off or cannot be built
+        (no Ant here to build it against: the framework's own Ant then compiles as is)."""
+        if not self.javac_min_level:
+            return []
+        try:
+            return ant_levels.ant_args(self.javac_min_level, self.coverage.cache_root)
+        except HelperBuildError as exc:
+            logger.warning("javac levels stay as the build files say: %s", exc)
+            return []
 
     def _call(self, workdir: Path, args: list[str], timeout_s: float) -> SandboxResult:
         limits = SandboxLimits(

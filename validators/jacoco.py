@@ -18,10 +18,10 @@ has run: a line whose call threw, and the lines before it in its block, are not 
 for the test that crashed through them. Localization adds those lines back from the
 failing tests' stack traces (`repairbot.stacktrace.frame_lines`).
 
-The helpers are compiled once per JDK and per version of their sources into a cache dir
-(`default_cache_root`), never into the user's project. The sandboxed test JVM must read
-them: the cache dir is one of the sandbox's read-only binds (`sandbox_paths`); the agent's
-other jars are under /usr/share/java, which the sandbox always shows.
+The helpers are compiled on first use into a cache dir (validators/java_helpers.py). The
+sandboxed test JVM must read them: the cache dir is one of the sandbox's read-only binds
+(`sandbox_paths`); the agent's other jars are under /usr/share/java, which the sandbox
+always shows.
 
 Java 17: Debian's JaCoCo is 0.8.6, which upstream only supports up to Java 15/16 class
 files; Debian's build, however, shades ASM 9.4 into the agent and links the core against
@@ -35,20 +35,16 @@ and simply shows no coverage (the agent prints the error to the test output).
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import os
 import shutil
 import subprocess
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote_plus
 
-import platformdirs
-
 from repairbot.languages import java
+from validators import java_helpers
 from validators.runner import LineCoverage
 
 JAVA_LIB = Path("/usr/share/java")
@@ -67,28 +63,25 @@ EXCLUDES = ("org.junit.*", "junit.*", "org.hamcrest.*", "org.opentest4j.*", "org
 READ_TIMEOUT_S = 600
 
 
-class JacocoError(RuntimeError):
+class JacocoError(java_helpers.HelperBuildError):
     """The coverage helpers cannot be built or their output read."""
-
-
-def default_cache_root() -> Path:
-    return Path(platformdirs.user_cache_dir("repairbot")) / "java"
 
 
 @dataclass(frozen=True)
 class JacocoCoverage:
-    cache_root: Path = field(default_factory=default_cache_root)
+    cache_root: Path = field(default_factory=java_helpers.default_cache_root)
 
     def sandbox_paths(self) -> list[Path]:
         """Host dirs the sandbox must bind read-only for coverage runs. The dir exists from
         here on (bwrap cannot bind a missing one); helpers compiled into it later show up
         in the next run's bind."""
-        _make_readable_dir(self.cache_root)
+        java_helpers.make_readable_dir(self.cache_root)
         return [self.cache_root]
 
     def helpers(self) -> Path:
         """The compiled listener and reader, with the agent jar: built on first use."""
-        return _build_helpers(self.cache_root)
+        jars = (AGENT_CONTAINER, RUNTIME_API, *PLATFORM_JARS, *CORE_JARS)
+        return java_helpers.build(self.cache_root, SOURCES_DIR, jars, _finish_helpers)
 
     def jvm_args(self, exec_dir: Path) -> list[str]:
         """Options for the test JVM: the agent (no output of its own: the listener dumps)
@@ -138,66 +131,8 @@ def _java() -> str:
     return shutil.which("java") or "java"
 
 
-def _javac() -> str:
-    javac = shutil.which("javac")
-    if javac is None:
-        raise JacocoError("javac not found: Java coverage needs a JDK")
-    return javac
-
-
-def _fingerprint() -> str:
-    """Changes with the helper sources, the JDK (javac's real path names its version) and
-    the JaCoCo/JUnit jars (size and mtime change with a package upgrade)."""
-    digest = hashlib.sha256(os.path.realpath(_javac()).encode())
-    for source in sorted(SOURCES_DIR.rglob("*")):
-        if source.is_file():
-            digest.update(source.relative_to(SOURCES_DIR).as_posix().encode() + b"\0" + source.read_bytes())
-    for jar in [AGENT_CONTAINER, RUNTIME_API, *PLATFORM_JARS, *CORE_JARS]:
-        stat = jar.stat()
-        digest.update(f"{jar}:{stat.st_size}:{stat.st_mtime_ns}".encode())
-    return digest.hexdigest()[:16]
-
-
-@functools.cache
-def _build_helpers(cache_root: Path) -> Path:
-    """Compile into a fresh dir beside the final one, then rename it into place: workers
-    racing to build see either nothing or a complete build."""
-    target = cache_root / _fingerprint()
-    if target.is_dir():
-        return target
-    _make_readable_dir(cache_root)
-    staging = Path(tempfile.mkdtemp(prefix="build-", dir=cache_root))
-    try:
-        classes = staging / "classes"
-        sources = sorted(str(p) for glob in java.SUPPORT.globs for p in SOURCES_DIR.rglob(glob))
-        compile_path = os.pathsep.join(map(str, [RUNTIME_API, *PLATFORM_JARS, *CORE_JARS]))
-        result = subprocess.run(
-            [_javac(), "-nowarn", "-d", str(classes), "-cp", compile_path, *sources],
-            capture_output=True, text=True,
-        )
-        if result.returncode != 0:
-            raise JacocoError(f"compiling the coverage helpers failed: {result.stderr.strip()}")
-        shutil.copytree(SOURCES_DIR / "META-INF", classes / "META-INF")
-        with zipfile.ZipFile(AGENT_CONTAINER) as container:
-            (staging / AGENT_ENTRY).write_bytes(container.read(AGENT_ENTRY))
-        _make_tree_readable(staging)
-        try:
-            staging.rename(target)
-        except OSError:
-            if not target.is_dir():
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
-
-
-def _make_readable_dir(path: Path) -> None:
-    path.mkdir(parents=True, exist_ok=True)
-    path.chmod(0o755)
-
-
-def _make_tree_readable(root: Path) -> None:
-    """The sandbox runs tests as another uid: it must read (and traverse) every file here."""
-    root.chmod(0o755)
-    for path in root.rglob("*"):
-        path.chmod(0o755 if path.is_dir() else 0o644)
+def _finish_helpers(staging: Path) -> None:
+    """The listener's service registration and the agent jar beside the compiled classes."""
+    shutil.copytree(SOURCES_DIR / "META-INF", staging / "classes" / "META-INF")
+    with zipfile.ZipFile(AGENT_CONTAINER) as container:
+        (staging / AGENT_ENTRY).write_bytes(container.read(AGENT_ENTRY))

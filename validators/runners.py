@@ -83,6 +83,7 @@ def _defects4j(options: RunnerOptions) -> TestRunner:
     return Defects4JRunner(
         executable, defects4j_runner.choose_sandbox(executable, options.sandbox), relevant_only=given.relevant_only,
         env=dict(given.env), memory_mib=given.memory_mib, coverage_timeout_s=given.coverage_timeout_s,
+        javac_min_level=given.javac_min_level,
     )
 
 
