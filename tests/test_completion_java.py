@@ -103,3 +103,43 @@ def test_static_access(tmp_path: Path) -> None:
     assert not engine.allows("        sum = Math.zz", False)
     assert engine.allows("        sum = Integer.MAX_VALUE;", False)
     assert engine.allows("        Class<?> c = Item.class;", False)
+
+
+def test_bare_calls_must_name_a_method_of_the_class(tmp_path: Path) -> None:
+    """Issue 16: a Math patch called a method the project does not have; a bare call is now
+    judged against the methods of the class around the hole (its own and inherited)."""
+    engine = _engine(tmp_path)
+    assert engine.allows("        sum = total(label, extra);", False)
+    assert engine.allows("        sum = hashCode();", False)  # inherited from Object
+    assert not engine.allows("        sum = totl(", False)
+    assert not engine.allows("        return totalOf(label, extra);", False)
+    assert engine.allows("        sum = tota", False)  # still being written: no parenthesis yet
+    assert engine.allows("        if (sum > 0) { sum = total(label, extra); }", False)
+    assert engine.allows("        sum = new Item().price();", False)  # a constructor, not a bare call
+    assert engine.allows('        String s = "nothing(";', False)
+    assert engine.allows("        // nothing(", False)
+
+
+def test_bare_calls_of_static_imports_and_unknown_supertypes(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    path = tmp_path / "shop" / "Cart.java"
+    for header, allowed in [
+        ("import static java.lang.Math.max;\n", {"max": True, "min": False}),
+        ("import static java.lang.Math.*;\n", {"max": True, "min": True, "maxx": False}),
+    ]:
+        source = SOURCE.replace("import java.util.List;\n", "import java.util.List;\n" + header)
+        path.write_text(source)
+        cut = source.index("        int sum = 0;")
+        engine = JavaCompletionEngine(
+            source[:cut], source[source.index("\n", cut) + 1 :], "\n", single_line=True, path=path, project_root=tmp_path
+        )
+        for name, expected in allowed.items():
+            assert engine.allows(f"        sum = {name}(sum, 1);", False) is expected, (header, name)
+    # A superclass outside the project and the JDK may hold any method: not judged.
+    source = SOURCE.replace("public class Cart {", "public class Cart extends org.example.Base {")
+    path.write_text(source)
+    cut = source.index("        int sum = 0;")
+    engine = JavaCompletionEngine(
+        source[:cut], source[source.index("\n", cut) + 1 :], "\n", single_line=True, path=path, project_root=tmp_path
+    )
+    assert engine.allows("        sum = inheritedSomehow(1);", False)

@@ -5,7 +5,9 @@ the brackets the code before the hole left open, so `} else {` holes work), a st
 literal broken by a newline, and a filling that ends the hole while the file does not parse
 (tree-sitter-java), or, in a one-line hole, whose code before a `//` comment does not.
 
-The type-aware half: in `name.member`, where `name` is a local, parameter, field, `this` or
+The type-aware half: a method called by its bare name (`solve(f, min, max)`) must be one the
+class around the hole has (its own, inherited, or statically imported), where all of that is
+known for certain. In `name.member`, where `name` is a local, parameter, field, `this` or
 a class whose members are known for certain (`java_symbols`: the project's classes, and the
 JDK's through `javap`), `member` must be (while being written: start) one of them, and a
 member the typed start picks out alone is written without the model (`list.siz` -> `size`).
@@ -25,12 +27,23 @@ from repairbot.languages.registry import CompletionRequest
 from validators import safe_files
 
 OPENERS = {"(": ")", "[": "]", "{": "}"}
-# Literals and comments (skipped, possibly unterminated at the end of the text), or a
-# `name.member` access whose receiver is a simple name (the lookbehind rules out chains).
+# Literals and comments, possibly unterminated at the end of the text: skipped by the patterns below.
+_SKIPPED = r'"""[\s\S]*?(?:"""|$)|"(?:\\.|[^"\\\n])*(?:"|$)|\'(?:\\.|[^\'\\\n])*(?:\'|$)|//[^\n]*|/\*[\s\S]*?(?:\*/|$)'
+# A `name.member` access whose receiver is a simple name (the lookbehind rules out chains).
 _ACCESS = re.compile(
-    r'"""[\s\S]*?(?:"""|$)|"(?:\\.|[^"\\\n])*(?:"|$)|\'(?:\\.|[^\'\\\n])*(?:\'|$)|//[^\n]*|/\*[\s\S]*?(?:\*/|$)'
-    r"|(?<![\w$.])(?<!\.\s)([A-Za-z_$][\w$]*)\s*\.\s*([A-Za-z_$][\w$]*)"
+    _SKIPPED + r"|(?<![\w$.])(?<!\.\s)([A-Za-z_$][\w$]*)\s*\.\s*([A-Za-z_$][\w$]*)"
 )
+# A call by a bare name: `name(` not after a `.`, `@` (an annotation) or `::`.
+_CALL = re.compile(
+    _SKIPPED + r"|(?<![\w$.@:])(?<!\.\s)([A-Za-z_$][\w$]*)\s*\("
+)
+# Words that take a parenthesis without being a method: `if (`, `this(`, `super(` ...
+_NOT_CALLS = frozenset({
+    "if", "for", "while", "switch", "catch", "synchronized", "try", "return", "throw", "new", "assert", "this",
+    "super", "case", "else", "do", "yield", "instanceof",
+})
+# A word before a bare call that makes it an expression, not a declaration (`int f(`).
+_EXPRESSION_WORDS = frozenset({"return", "throw", "case", "else", "do", "yield", "assert"})
 
 
 @dataclass
@@ -108,7 +121,7 @@ class JavaCompletionEngine:
         scanned = scan(text, self._open)
         if scanned.broken:
             return False
-        if self._path is not None and not self._members_allowed(text):
+        if self._path is not None and not (self._members_allowed(text) and self._calls_allowed(text)):
             return False
         if final:
             return not scanned.in_literal and self._parses_with(text)
@@ -157,6 +170,44 @@ class JavaCompletionEngine:
             elif member not in members:
                 return False
         return True
+
+    def _calls_allowed(self, text: str) -> bool:
+        """Each method the text calls by its bare name is one the class around the hole has
+        (unless the hole itself may declare it: after a type, as in `int f(`)."""
+        code = self._line_start + text
+        for call in _CALL.finditer(code):
+            name = call.group(1)
+            if name is None or name in _NOT_CALLS:
+                continue
+            before = re.search(r"([\w$]+|[>\]])\s+$", code[: call.start()])
+            if before is not None and before.group(1) not in _EXPRESSION_WORDS:
+                continue  # a declaration (`int f(`, `new Foo(`): not a call of a method
+            callable = self._callable()
+            if callable is None:
+                return True
+            if name not in callable:
+                return False
+        return True
+
+    def _callable(self) -> frozenset[str] | None:
+        """The methods a bare name may call at the hole: the members of every class around
+        it and the static imports; None when any of them cannot be known for certain."""
+        project, scope = self._symbols()
+        if scope.opaque or not scope.classes:
+            return None
+        found: set[str] = set(project.current.static_members)
+        for decl in scope.classes:
+            members = project.members(decl)
+            if members is None:
+                return None
+            found |= members
+        for owner in project.current.static_wildcards:
+            resolved = project.resolve(owner, project.current)
+            members = project.members(resolved) if resolved is not None else None
+            if members is None:
+                return None
+            found |= members
+        return frozenset(found)
 
     def _members_of(self, name: str, before: str) -> frozenset[str] | None:
         """The members of what `name` is at the hole (`before`: the hole's text before it,

@@ -47,6 +47,8 @@ class FileSymbols:
     package: str = ""
     imports: dict[str, str] = field(default_factory=dict)  # simple name -> qualified name
     wildcards: list[str] = field(default_factory=list)
+    static_members: set[str] = field(default_factory=set)  # `import static a.B.name`: name
+    static_wildcards: list[str] = field(default_factory=list)  # `import static a.B.*`: a.B
     types: dict[str, list[TypeDecl]] = field(default_factory=dict)
     type_parameters: set[str] = field(default_factory=set)
 
@@ -62,10 +64,13 @@ def read_file(source: bytes) -> tuple[FileSymbols, Node]:
     for child in root.named_children:
         if child.type == "package_declaration":
             symbols.package = _text(child.named_children[-1]) if child.named_children else ""
-        elif child.type == "import_declaration" and not any(c.type == "static" for c in child.children):
+        elif child.type == "import_declaration":
             name = _text(next((c for c in child.named_children if c.type in ("scoped_identifier", "identifier")), None))
+            static = any(c.type == "static" for c in child.children)
             if any(c.type == "asterisk" for c in child.children):
-                symbols.wildcards.append(name)
+                (symbols.static_wildcards if static else symbols.wildcards).append(name)
+            elif name and static:
+                symbols.static_members.add(name.rsplit(".", 1)[-1])
             elif name:
                 symbols.imports[name.rsplit(".", 1)[-1]] = name
     stack = [root]
