@@ -42,7 +42,7 @@ REPO_DESCRIBES = frozenset({
 # project may ask for less work, never for more than the operator agreed to.
 REPO_BUDGETS = frozenset({
     "time_budget_s", "max_candidates", "max_plausible", "max_locations", "test_timeout_s", "baseline_reruns",
-    "infill_time_limit_s", "masked_time_limit_s", "defects4j_test_timeout_s",
+    "infill_time_limit_s", "masked_time_limit_s", "function_time_limit_s", "defects4j_test_timeout_s",
 })
 # A settings file larger than this is not a settings file.
 MAX_REPO_CONFIG_BYTES = safe_files.MiB
@@ -107,6 +107,18 @@ class Settings(BaseSettings):
     )
     masked_time_limit_s: float = Field(
         default=120.0, gt=0, description="Model time of one job's masked-template generator."
+    )
+    function_samples: int = Field(
+        default=2, gt=0, description="Function-level generator: answers per turn, the first greedy."
+    )
+    function_turns: int = Field(
+        default=3, gt=0, description="Function-level generator: turns per function (a failed answer's errors fed back)."
+    )
+    function_max_tokens: int = Field(
+        default=384, gt=0, description="Function-level generator: tokens of one answer (longer functions are skipped)."
+    )
+    function_time_limit_s: float = Field(
+        default=180.0, gt=0, description="Model time of one job's function-level generator."
     )
     # Off by default: measured (scripts/bench_rag.py, 40 QuixBugs Python bugs, an index of
     # 1,149 fixes mined from an algorithms repository) past fixes in the prompt cost the
@@ -276,6 +288,14 @@ class Settings(BaseSettings):
         )
 
     @property
+    def function(self) -> FunctionSettings:
+        return FunctionSettings(
+            self.code_model, samples=self.function_samples, turns=self.function_turns,
+            max_tokens=self.function_max_tokens, time_limit_s=self.function_time_limit_s,
+            constrained=self.infill_constrained,
+        )
+
+    @property
     def java(self) -> JavaSettings:
         return JavaSettings(main_roots=self.java_main_roots, test_roots=self.java_test_roots)
 
@@ -320,6 +340,18 @@ class InfillSettings:
 
     model: CodeModelSettings
     samples: int
+    max_tokens: int
+    time_limit_s: float
+    constrained: bool
+
+
+@dataclass(frozen=True)
+class FunctionSettings:
+    """The function-level generator's section (`function_*`; `constrained` is `infill_constrained`)."""
+
+    model: CodeModelSettings
+    samples: int
+    turns: int
     max_tokens: int
     time_limit_s: float
     constrained: bool

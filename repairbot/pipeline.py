@@ -18,7 +18,7 @@ import itertools
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from repairbot.config import LocalizeSettings, Settings, validation_workers
@@ -34,7 +34,10 @@ from repairbot.domain import (
 )
 from repairbot.errors import BadInput, Cancelled
 from repairbot.generate.combine import combine, fixed_tests
-from repairbot.generate.registry import Generator, Retrieved, generator_kind, generator_kinds
+from repairbot.generate.failures import failing_tests
+from repairbot.generate.registry import (
+    GenerationContext, Generator, LearningGenerator, Retrieved, generator_kind, generator_kinds,
+)
 from repairbot.languages.registry import language_for, languages
 from repairbot.localize import GivenLines, Suspect, check_given, parse_given, suspects
 from repairbot.models import resolve
@@ -128,12 +131,14 @@ def generator_names(settings: Settings) -> tuple[list[str], str]:
     try:
         resolve(model.name, model.data_dir)
     except BadInput:
-        names = [kind.name for kind in generator_kinds() if not kind.needs_model]
+        names = [kind.name for kind in generator_kinds() if kind.by_default and not kind.needs_model]
         return names, f" ({', '.join(names)} only: model {model.name} is not installed, see `repairbot model list`)"
-    return [kind.name for kind in generator_kinds()], ""
+    return [kind.name for kind in generator_kinds() if kind.by_default], ""
 
 
-def _generator(job: _Job, turn: _Turn, project: Path, root: Path, locations: list[SuspiciousLocation]) -> Generator:
+def _generator(
+    job: _Job, turn: _Turn, project: Path, root: Path, locations: list[SuspiciousLocation], reproduction: Reproduction
+) -> Generator:
     """The generator, made when its turn comes: a job that templates repair never loads the
     model nor retrieves the past fixes only the model reads (RAP-Gen). Its own time limit
     ends with the turn's share of the budget."""
@@ -147,10 +152,13 @@ def _generator(job: _Job, turn: _Turn, project: Path, root: Path, locations: lis
             retrieved = recall(
                 project, root, locations, past_fixes.k, past_fixes.similar_lines, mine=past_fixes.mine_history
             )
+    context = GenerationContext(
+        turn.until_s - job.elapsed(), retrieved, failing_tests(root, reproduction.failing), tuple(locations)
+    )
     if not kind.needs_model:
-        return kind.build(job.settings, turn.until_s - job.elapsed(), retrieved)
+        return kind.build(job.settings, context)
     with job.stage("generate", f"{kind.name}: loading the model"):
-        return kind.build(job.settings, turn.until_s - job.elapsed(), retrieved)
+        return kind.build(job.settings, context)
 
 
 def localize_failure(
@@ -210,6 +218,11 @@ class _Turn:
     until_s: float = 0.0  # job time at which this turn ends
     generator: Generator | None = None
     pending: list[Candidate] = field(default_factory=list)  # generated, not yet validated
+    # The batch the generator was last asked about, and what it proposed for it: a
+    # generator that learns from verdicts may ask for another turn at the same batch.
+    batch: list[SuspiciousLocation] = field(default_factory=list)
+    proposed: list[Candidate] = field(default_factory=list)
+    again: bool = False
 
     def stop_asking(self, job: _Job, tally: _Tally) -> Callable[[], bool]:
         return lambda: job.done(tally) or job.elapsed() >= self.until_s
@@ -324,14 +337,13 @@ def _generate_and_validate(
     """Each generator's turn with its share of the budget, in order (`_Turn`), then a second
     round of what the shares left unvalidated, in the same order, until the budget ends."""
     tally = _Tally()
-    failing = [o.test_id for o in reproduction.failing]
     turns = [_Turn(name, iter(generator_kind(name).batches(locations))) for name in names]
     for index, turn in enumerate(turns):
         turn.until_s = job.elapsed() + job.time_left() / (len(turns) - index)
-        _take_turn(job, turn, note, project, root, locations, pool, tally, failing)
+        _take_turn(job, turn, note, project, root, locations, pool, tally, reproduction)
     for turn in turns:
         turn.until_s = job.settings.time_budget_s
-        _take_turn(job, turn, note, project, root, locations, pool, tally, failing)
+        _take_turn(job, turn, note, project, root, locations, pool, tally, reproduction)
     return tally
 
 
@@ -408,22 +420,25 @@ def _outcome_cache(
 
 def _take_turn(
     job: _Job, turn: _Turn, note: str, project: Path, root: Path, locations: list[SuspiciousLocation],
-    pool: ValidationPool, tally: _Tally, failing: list[str],
+    pool: ValidationPool, tally: _Tally, reproduction: Reproduction,
 ) -> None:
     """A generator's turn until `turn.until_s`: generate for a batch of locations, validate,
-    pair the partial fixes found so far (multi-hunk), repeat. What its share left
+    pair the partial fixes found so far (multi-hunk), tell a generator that learns the
+    verdicts (it may ask again about the same batch), repeat. What its share left
     unvalidated stays with the turn for the second round."""
     settings = job.settings
+    failing = [o.test_id for o in reproduction.failing]
     pairing = settings.multi_hunk and len(failing) > 1
     stop = turn.stop_asking(job, tally)
     while not stop():
         if not turn.pending:
-            batch = next(turn.batches, None)
+            batch = turn.batch if turn.again else next(turn.batches, None)
             if batch is None:
                 return
-            turn.generator = turn.generator or _generator(job, turn, project, root, locations)
+            turn.generator = turn.generator or _generator(job, turn, project, root, locations, reproduction)
             with job.stage("generate", f"{turn.name}: generating patches for {len(batch)} suspicious line(s){note}"):
                 turn.pending = order_for_validation(turn.generator.generate(root, batch, settings.max_candidates))
+            turn.batch, turn.proposed, turn.again = batch, list(turn.pending), False
         candidates = [c for c in turn.pending if (c.file, normalized(c)) not in tally.tried]
         candidates = candidates[: settings.max_candidates - len(tally.validations)]
         # A model's decoding may end only with the share: its likeliest candidate (the
@@ -435,6 +450,20 @@ def _take_turn(
             job.progress(f"{turn.name}: its share of the time budget is spent; {len(turn.pending)} candidate(s) wait")
         elif pairing and not stop():
             _validate(job, _pairs(job, tally, failing, complete_only=False), pool, tally, stop)
+        if not turn.pending and isinstance(turn.generator, LearningGenerator):
+            turn.again = turn.generator.learn(_verdicts_of(turn.proposed, tally))
+
+
+def _verdicts_of(candidates: list[Candidate], tally: _Tally) -> list[ValidationResult]:
+    """The verdicts on `candidates`, each under the candidate itself even where an equal
+    (normalized) patch was validated before, under another generator's candidate."""
+    by_key = {(v.candidate.file, normalized(v.candidate)): v for v in tally.validations}
+    found = []
+    for candidate in candidates:
+        verdict = by_key.get((candidate.file, normalized(candidate)))
+        if verdict is not None:
+            found.append(verdict if verdict.candidate == candidate else replace(verdict, candidate=candidate))
+    return found
 
 
 def _validate_pairing_early(

@@ -17,7 +17,10 @@ NEVER_S = 3600.0
 
 # A job's wall clock and each model generator's own (the model's deadline cuts even the
 # greedy completion short: a test needing the model's fix must not race it).
-UNHURRIED = {"time_budget_s": NEVER_S, "infill_time_limit_s": NEVER_S, "masked_time_limit_s": NEVER_S}
+UNHURRIED = {
+    "time_budget_s": NEVER_S, "infill_time_limit_s": NEVER_S, "masked_time_limit_s": NEVER_S,
+    "function_time_limit_s": NEVER_S,
+}
 UNHURRIED_ENV = {f"REPAIRBOT_{name.upper()}": f"{value:g}" for name, value in UNHURRIED.items()}
 
 # pytest-timeout's hang guard for a test that runs such a job: past the job's budget, with

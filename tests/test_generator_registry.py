@@ -11,7 +11,7 @@ import pytest
 from repairbot.config import load_settings
 from repairbot.domain import Candidate, SuspiciousLocation
 from repairbot.errors import BadInput
-from repairbot.generate.registry import GeneratorKind, generator_kind, register, unregister
+from repairbot.generate.registry import GenerationContext, GeneratorKind, generator_kind, register, unregister
 from repairbot.pipeline import generator_names
 from tests.test_infill import make_project, run
 
@@ -46,7 +46,7 @@ class SwapOperands:
 def swap() -> Iterator[list[SwapOperands]]:
     built: list[SwapOperands] = []
 
-    def build(settings, time_left_s, retrieved):
+    def build(settings, context):
         built.append(SwapOperands())
         return built[-1]
 
@@ -57,7 +57,7 @@ def swap() -> Iterator[list[SwapOperands]]:
 
 def test_a_job_takes_registered_generators_only(swap: list[SwapOperands]) -> None:
     assert generator_names(load_settings(generators=["swap", "templates"])) == (["swap", "templates"], "")
-    with pytest.raises(BadInput, match=r"no generator 'swapp' \(known: templates, infill, masked, swap\)"):
+    with pytest.raises(BadInput, match=r"no generator 'swapp' \(known: templates, infill, masked, function, swap\)"):
         generator_names(load_settings(generators=["swapp"]))
     assert generator_kind("swap").batches([SuspiciousLocation("a.py", 1, 1, 1.0)] * 2) == [
         [SuspiciousLocation("a.py", 1, 1, 1.0)]
@@ -85,7 +85,7 @@ def test_each_model_generator_is_built_from_its_own_settings_section(monkeypatch
     monkeypatch.setattr(infill, "infill_generator", lambda section, time_left_s, retrieved: built.append(section))
     monkeypatch.setattr(masked, "masked_generator", lambda section, time_left_s: built.append(section))
     settings = load_settings(infill_samples=3, masked_samples=5)
-    generator_kind("infill").build(settings, 10.0, {})
-    generator_kind("masked").build(settings, 10.0, {})
+    generator_kind("infill").build(settings, GenerationContext(10.0))
+    generator_kind("masked").build(settings, GenerationContext(10.0))
     assert built == [settings.infill, settings.masked]
     assert [section.samples for section in built] == [3, 5]

@@ -272,7 +272,8 @@ def test_a_java_filling_closes_no_bracket_the_code_before_the_mask_opened(tmp_pa
     model = FakeModel({})
     generate(tmp_path, model, [at(4, file="Cart.java")], source=JAVA, file="Cart.java")
     guide = next(r["guide"] for r in model.requests if r["line"] == "            return code.length(<mask>);")
-    assert guide.allows("0", final=False) and guide.allows("f(\")\")", final=False)
+    assert guide.allows("0", final=False) and guide.allows("total(prices, \")\")", final=False)
+    assert not guide.allows("f(", final=False)  # Cart has no method f
     assert not guide.allows(") + code.length(", final=False)
 
 

@@ -12,15 +12,16 @@ model's code.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from repairbot.domain import Candidate, SuspiciousLocation
+from repairbot.domain import Candidate, SuspiciousLocation, ValidationResult
 
 if TYPE_CHECKING:
     from repairbot.config import Settings
+    from repairbot.generate.failures import FailingTest
     from retrieval.retrieve import RetrievalContext
 
 Retrieved = Mapping[SuspiciousLocation, "RetrievalContext"]
@@ -32,6 +33,25 @@ class Generator(Protocol):
     def generate(self, project_root: Path, locations: list[SuspiciousLocation], limit: int) -> list[Candidate]: ...
 
 
+@runtime_checkable
+class LearningGenerator(Generator, Protocol):
+    """A generator that is told the verdicts of its last candidates (test feedback)."""
+
+    def learn(self, results: Sequence[ValidationResult]) -> bool:
+        """Whether it wants another turn at the same locations (`generate` is then asked again)."""
+        ...
+
+
+@dataclass(frozen=True)
+class GenerationContext:
+    """What a generator may be built from besides its settings section."""
+
+    time_left_s: float  # its share of the job's budget
+    retrieved: Retrieved = field(default_factory=dict)  # past fixes by location, for `reads_past_fixes` kinds
+    failing: Sequence[FailingTest] = ()  # the failing tests' code and errors
+    suspicious: Sequence[SuspiciousLocation] = ()  # every location the job hands to generation
+
+
 @dataclass(frozen=True)
 class GeneratorKind:
     name: str
@@ -41,30 +61,39 @@ class GeneratorKind:
     # (templates rank the edits of all of them together in milliseconds).
     per_location: bool
     reads_past_fixes: bool  # retrieval's similar fixes go into its prompt
-    # (settings, seconds it may take, past fixes by location) -> the generator, built from
-    # its own section of the settings.
-    build: Callable[[Settings, float, Retrieved], Generator]
+    # (settings, context) -> the generator, built from its own section of the settings.
+    build: Callable[[Settings, GenerationContext], Generator]
+    # In the order a job runs when the settings name no generators.
+    by_default: bool = True
 
     def batches(self, locations: list[SuspiciousLocation]) -> list[list[SuspiciousLocation]]:
         return [[location] for location in locations] if self.per_location else [locations]
 
 
-def _templates(settings: Settings, time_left_s: float, retrieved: Retrieved) -> Generator:
+def _templates(settings: Settings, context: GenerationContext) -> Generator:
     from repairbot.generate.templates import TemplateGenerator
 
-    return TemplateGenerator(time_left_s)
+    return TemplateGenerator(context.time_left_s)
 
 
-def _infill(settings: Settings, time_left_s: float, retrieved: Retrieved) -> Generator:
+def _infill(settings: Settings, context: GenerationContext) -> Generator:
     from repairbot.generate import infill
 
-    return infill.infill_generator(settings.infill, time_left_s, retrieved)
+    return infill.infill_generator(settings.infill, context.time_left_s, context.retrieved)
 
 
-def _masked(settings: Settings, time_left_s: float, retrieved: Retrieved) -> Generator:
+def _masked(settings: Settings, context: GenerationContext) -> Generator:
     from repairbot.generate import masked
 
-    return masked.masked_generator(settings.masked, time_left_s)
+    return masked.masked_generator(settings.masked, context.time_left_s)
+
+
+def _function(settings: Settings, context: GenerationContext) -> Generator:
+    from repairbot.generate import function
+
+    return function.function_generator(
+        settings.function, context.time_left_s, context.failing, context.suspicious, context.retrieved
+    )
 
 
 # The default order: the templates (no model) first; then infill, whose one prompt per
@@ -75,6 +104,11 @@ BUILTIN = (
     GeneratorKind("templates", needs_model=False, per_location=False, reads_past_fixes=False, build=_templates),
     GeneratorKind("infill", needs_model=True, per_location=True, reads_past_fixes=True, build=_infill),
     GeneratorKind("masked", needs_model=True, per_location=True, reads_past_fixes=False, build=_masked),
+    # Not in the default order yet: a whole function per prompt costs a minute of model time
+    # where a one-line hole costs seconds; choose it with `generators`.
+    GeneratorKind(
+        "function", needs_model=True, per_location=True, reads_past_fixes=True, build=_function, by_default=False
+    ),
 )
 _REGISTERED: dict[str, GeneratorKind] = {kind.name: kind for kind in BUILTIN}
 

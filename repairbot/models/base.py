@@ -99,8 +99,19 @@ def fit(before: list[int], after: list[int], room: int) -> tuple[list[int], list
     return before[max(0, len(before) - (room - len(after))) :], after
 
 
+Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": ...}
+
+
+def plain_chat(messages: Sequence[Message], answer_start: str) -> str:
+    """A conversation as plain text, for a model without a chat template of its own (a base
+    or test checkpoint): each message under its role, the answer begun."""
+    turns = "".join(f"### {m['role'].capitalize()}:\n{m['content'].rstrip()}\n\n" for m in messages)
+    return f"{turns}### Assistant:\n{answer_start}"
+
+
 class LanguageModel(Protocol):
     name: str
+    context_tokens: int  # what one prompt and its completion may hold together
 
     def infill(
         self,
@@ -118,6 +129,28 @@ class LanguageModel(Protocol):
         read in time; the text of each ends before the first `stop` string. A `guide`
         constrains every token (see `decode.complete`)."""
         ...
+
+    def chat_prompt(self, messages: Sequence[Message], answer_start: str = "") -> str:
+        """The conversation in the model's own chat template (the GGUF's or the tokenizer's;
+        `plain_chat` without one), the assistant's answer begun with `answer_start`.
+        BadInput for a model that cannot continue a text (a seq2seq span filler)."""
+        ...
+
+    def continue_text(
+        self,
+        prompt: str,
+        n: int,
+        max_tokens: int,
+        stop: Sequence[str] = (),
+        deadline: float | None = None,
+        guide: Guide | None = None,
+    ) -> list[Completion]:
+        """Up to `n` continuations of `prompt` (special tokens in it read as such), decoded
+        as `infill`'s fillings are. The model keeps what it read: a prompt that starts as the
+        last one did (the next turn of a conversation) reads only its new tokens."""
+        ...
+
+    def count_tokens(self, text: str) -> int: ...
 
 
 class Session(Protocol):

@@ -29,7 +29,8 @@ from transformers.modeling_outputs import BaseModelOutput
 
 from repairbot.errors import BadInput
 from repairbot.models.base import (
-    FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX, T5_SENTINEL, Completion, DeadlinePassed, Guide, check_deadline, chunks, fit,
+    FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX, T5_SENTINEL, Completion, DeadlinePassed, Guide, Message, check_deadline,
+    chunks, fit, plain_chat,
 )
 from repairbot.models.decode import Sampling, complete
 from retrieval import syntax
@@ -56,7 +57,7 @@ class TransformersModel:
         # transformers 5 renamed `past_key_values` to `cache` (and warns on the old name).
         forward = inspect.signature(self._model.forward).parameters
         self._cache_name = "cache" if "cache" in forward else "past_key_values"
-        self._context_tokens = context_tokens
+        self.context_tokens = context_tokens
         self._sampling = Sampling(seed=seed)
         self._fim = [self._token_id(token) for token in (FIM_PREFIX, FIM_SUFFIX, FIM_MIDDLE)]
         self._sentinel = self._token_id(T5_SENTINEL)
@@ -97,11 +98,47 @@ class TransformersModel:
                 return []
             return complete(session, n, max_tokens, stop, deadline, self._sampling, guide)
 
+    def chat_prompt(self, messages: Sequence[Message], answer_start: str = "") -> str:
+        self._check_continues()
+        if not getattr(self._tokenizer, "chat_template", None):
+            return plain_chat(messages, answer_start)
+        text = self._tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
+        return str(text) + answer_start
+
+    def continue_text(
+        self,
+        prompt: str,
+        n: int,
+        max_tokens: int,
+        stop: Sequence[str] = (),
+        deadline: float | None = None,
+        guide: Guide | None = None,
+    ) -> list[Completion]:
+        self._check_continues()
+        bos = self._tokenizer.bos_token
+        tokens = self._encode(prompt if not bos or prompt.startswith(bos) else bos + prompt)
+        if len(tokens) + max_tokens > self.context_tokens:  # the caller bounds its prompt (count_tokens)
+            raise ValueError(f"{len(tokens)} prompt tokens and {max_tokens} to write exceed the context")
+        with self._lock, torch.inference_mode():
+            try:
+                check_deadline(deadline)
+                session = self._start(tokens, "input_ids", deadline)
+            except DeadlinePassed:
+                return []
+            return complete(session, n, max_tokens, stop, deadline, self._sampling, guide)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._encode(text))
+
+    def _check_continues(self) -> None:
+        if self.seq2seq:
+            raise BadInput(f"model {self.name} is a seq2seq span filler: it cannot answer a conversation")
+
     def _session(self, prefix: str, suffix: str, max_tokens: int, deadline: float | None = None) -> _TorchSession:
         """The model after reading the prompt. A causal model reads it in chunks with the
         `deadline` checked between them; an encoder reads its input in one step."""
         check_deadline(deadline)
-        before, after = fit(self._encode(prefix), self._encode(suffix), room=self._context_tokens - max_tokens - 3)
+        before, after = fit(self._encode(prefix), self._encode(suffix), room=self.context_tokens - max_tokens - 3)
         tokenizer = self._tokenizer
         if self.seq2seq:
             eos = [] if tokenizer.eos_token_id is None else [tokenizer.eos_token_id]

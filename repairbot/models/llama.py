@@ -17,15 +17,22 @@ import numpy as np
 from llama_cpp import Llama
 
 from repairbot.errors import BadInput
+from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
 from repairbot.models.base import (
-    FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX, Completion, DeadlinePassed, Guide, check_deadline, chunks, fit,
+    FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX, Completion, DeadlinePassed, Guide, Message, check_deadline, chunks, fit,
+    plain_chat,
 )
 from repairbot.models.decode import Sampling, complete
 
 
 class LlamaModel:
-    def __init__(self, path: Path, name: str, threads: int = 1, context_tokens: int = 2048, seed: int = 0) -> None:
+    def __init__(self, path: Path, name: str, threads: int = 1, context_tokens: int = 4096, seed: int = 0) -> None:
+        """4,096 tokens of context: a fill-in-the-middle prompt is capped far below it
+        (repairbot.generate.prompt), a conversation about a whole function and its failing
+        tests needs more than 2,048."""
         self.name = name
+        self.context_tokens = context_tokens
         self._llm = Llama(
             model_path=str(path), n_ctx=context_tokens, n_threads=threads, n_threads_batch=threads,
             seed=seed, verbose=False,
@@ -51,6 +58,39 @@ class LlamaModel:
             except DeadlinePassed:  # the prompt was not read in time: nothing to decode from
                 return []
             return complete(session, n, max_tokens, stop, deadline, self._sampling, guide)
+
+    def chat_prompt(self, messages: Sequence[Message], answer_start: str = "") -> str:
+        template = self._llm.metadata.get("tokenizer.chat_template")
+        if not template:
+            return plain_chat(messages, answer_start)
+        formatter = Jinja2ChatFormatter(template, eos_token=self._token_text(self._llm.token_eos()),
+                                        bos_token=self._token_text(self._llm.token_bos()))
+        return formatter(messages=list(messages)).prompt + answer_start  # type: ignore[arg-type]
+
+    def continue_text(
+        self,
+        prompt: str,
+        n: int,
+        max_tokens: int,
+        stop: Sequence[str] = (),
+        deadline: float | None = None,
+        guide: Guide | None = None,
+    ) -> list[Completion]:
+        tokens = self._llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
+        if len(tokens) + max_tokens > self.context_tokens:  # the caller bounds its prompt (count_tokens)
+            raise ValueError(f"{len(tokens)} prompt tokens and {max_tokens} to write exceed the context")
+        with self._lock:
+            try:
+                session = _LlamaSession(self._llm, tokens, deadline)
+            except DeadlinePassed:
+                return []
+            return complete(session, n, max_tokens, stop, deadline, self._sampling, guide)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def _token_text(self, token: int) -> str:
+        return "" if token < 0 else self._llm.detokenize([token], special=True).decode("utf-8", errors="replace")
 
     def _prompt(self, prefix: str, suffix: str, max_tokens: int) -> list[int]:
         """`<|fim_prefix|>` prefix `<|fim_suffix|>` suffix `<|fim_middle|>`, cut to the context."""
