@@ -97,6 +97,11 @@ class Settings(BaseSettings):
         default=True, description="Constrain the model's decoding with the completion engine (Repilot)."
     )
     infill_time_limit_s: float = Field(default=120.0, gt=0, description="Model time of one job's infill generator.")
+    infill_insert_holes: bool = Field(
+        default=True,
+        description="Also let the model write a missing line before or after each suspicious statement, or first "
+        "in the body it heads (fewer samples than the replacement hole; its candidates rank after).",
+    )
     model_hint: str | None = Field(
         default=None, max_length=500,
         description="A person's hint for the code model (the bot's `@repairbot retry <sentence>`): "
@@ -278,6 +283,7 @@ class Settings(BaseSettings):
         return InfillSettings(
             self.code_model, samples=self.infill_samples, max_tokens=self.infill_max_tokens,
             time_limit_s=self.infill_time_limit_s, constrained=self.infill_constrained,
+            insert_holes=self.infill_insert_holes,
         )
 
     @property
@@ -343,6 +349,7 @@ class InfillSettings:
     max_tokens: int
     time_limit_s: float
     constrained: bool
+    insert_holes: bool  # `infill_insert_holes`: holes where a missing line may be inserted
 
 
 @dataclass(frozen=True)

@@ -86,7 +86,9 @@ def test_sections_are_views_of_the_flat_settings(monkeypatch: pytest.MonkeyPatch
         settings.model, settings.data_dir, threads=2, token_merging=False, hint="the discount is subtracted"
     )
     assert settings.code_model == model
-    assert settings.infill == InfillSettings(model, samples=7, max_tokens=64, time_limit_s=120.0, constrained=True)
+    assert settings.infill == InfillSettings(
+        model, samples=7, max_tokens=64, time_limit_s=120.0, constrained=True, insert_holes=True
+    )
     assert settings.masked == MaskedSettings(model, samples=2, time_limit_s=30.0, constrained=True)
     assert settings.java == JavaSettings(main_roots=["java_programs"], test_roots=None)
     assert settings.fix_retrieval == FixRetrievalSettings(enabled=True, k=2, similar_lines=0, mine_history=True)

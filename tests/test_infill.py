@@ -26,12 +26,14 @@ from validators.pool import ValidationPool
 from tests.budgets import UNHURRIED, ModelClock, long_job
 
 SOURCE = "def price(cents, count):\n    total = cents + count  # the bug\n    return total\n"
+REPLACING = InfillBudget(insert_holes=False)  # the suspicious lines' hole alone
 
 
 @dataclass
 class FakeModel:
-    """Fills the hole that starts on line N with `fillings[N]`; records every request; each
-    request takes `seconds` of its clock."""
+    """Fills the hole that starts on line N with `fillings[N]` (an insertion hole's new line
+    N too: tests of the replacement hole alone turn insertion holes off); records every
+    request; each request takes `seconds` of its clock."""
 
     fillings: dict[int, list[Completion]]
     seconds: float = 0.0
@@ -93,7 +95,7 @@ def test_asks_for_each_location_and_keeps_only_new_programs_that_parse(tmp_path:
         Completion("   ", -0.4),  # nothing
         Completion("total = cents - count\n", -2.0),
     ]})
-    candidates = generate(tmp_path, model, [at(2, score=0.5)], budget=InfillBudget(samples=7, max_tokens=9))
+    candidates = generate(tmp_path, model, [at(2, score=0.5)], budget=InfillBudget(samples=7, max_tokens=9, insert_holes=False))
     assert [c.patched for c in candidates] == [
         SOURCE.replace("cents + count  # the bug", "cents * count"),
         SOURCE.replace("cents + count  # the bug", "cents - count"),
@@ -109,10 +111,10 @@ def test_asks_for_each_location_and_keeps_only_new_programs_that_parse(tmp_path:
 
 def test_candidates_of_several_locations_best_prior_first_up_to_the_limit(tmp_path: Path) -> None:
     model = FakeModel({2: [Completion("total = cents * count", -1.0)], 3: [Completion("return -total", -0.1)]})
-    candidates = generate(tmp_path, model, [at(2), at(3)])
+    candidates = generate(tmp_path, model, [at(2), at(3)], budget=REPLACING)
     assert [c.description for c in candidates] == ["line 3: `return total` -> `return -total`",
                                                    "line 2: `total = cents + count # the bug` -> `total = cents * count`"]
-    assert len(generate(tmp_path, model, [at(2), at(3)], limit=1)) == 1
+    assert len(generate(tmp_path, model, [at(2), at(3)], budget=REPLACING, limit=1)) == 1
 
 
 def test_the_time_limit_counts_over_calls_and_reaches_the_model_as_a_deadline(
@@ -120,7 +122,7 @@ def test_the_time_limit_counts_over_calls_and_reaches_the_model_as_a_deadline(
 ) -> None:
     model = FakeModel({2: [Completion("total = cents * count", -0.1)]}, seconds=0.2)
     monkeypatch.setattr(infill_module, "time", model.clock)
-    generator = InfillGenerator(model, InfillBudget(time_limit_s=0.3))
+    generator = InfillGenerator(model, InfillBudget(time_limit_s=0.3, insert_holes=False))
     (tmp_path / "m.py").write_text(SOURCE)
     start = model.clock.now
     assert len(generator.generate(tmp_path, [at(2)], 10)) == 1
@@ -354,8 +356,9 @@ def test_a_candidate_making_a_retrieved_fixs_edit_is_preferred(tmp_path: Path) -
     fillings = [Completion("total = cents * count", -0.2), Completion("total = cents - count", -0.3)]
     model = FakeModel({2: fillings, 5: fillings})  # line 2, after 3 lines of hint
     (tmp_path / "m.py").write_text(SOURCE)
-    plain = InfillGenerator(model, InfillBudget(samples=2)).generate(tmp_path, [location], 10)
-    helped = InfillGenerator(model, InfillBudget(samples=2), {location: context}).generate(tmp_path, [location], 10)
+    budget = InfillBudget(samples=2, insert_holes=False)
+    plain = InfillGenerator(model, budget).generate(tmp_path, [location], 10)
+    helped = InfillGenerator(model, budget, {location: context}).generate(tmp_path, [location], 10)
     assert [c.patched.splitlines()[1] for c in plain] == ["    total = cents * count", "    total = cents - count"]
     assert [c.patched.splitlines()[1] for c in helped] == ["    total = cents - count", "    total = cents * count"]
 
@@ -428,5 +431,6 @@ def test_the_infill_prompt_carries_the_hint(tmp_path: Path) -> None:
     model = FakeModel({})
     (tmp_path / "m.py").write_bytes(SOURCE.encode("utf-8"))
     InfillGenerator(model, InfillBudget(), hint="count is a quantity, not cents").generate(tmp_path, [at(2)], 10)
-    (request,) = model.requests
+    request, *insertions = model.requests
     assert request["prefix"] == "def price(cents, count):\n    # hint: count is a quantity, not cents\n    "
+    assert len(insertions) == 2 and all("    # hint: count is a quantity, not cents\n" in r["prefix"] for r in insertions)

@@ -14,7 +14,7 @@ from benchmarks.examples import EXAMPLES_DIR, example_bug
 from repairbot.cli import app
 from repairbot.domain import SuspiciousLocation
 from repairbot.generate.completion_java import JavaCompletionEngine, scan
-from repairbot.generate.infill import InfillGenerator, NovelEndings, make_hole
+from repairbot.generate.infill import InfillBudget, InfillGenerator, NovelEndings, make_hole
 from repairbot.languages import java
 from repairbot.models import Completion, install
 from repairbot.config import load_settings
@@ -95,7 +95,7 @@ def test_infill_on_a_java_file_keeps_new_programs_that_parse(tmp_path: Path) -> 
         Completion("total += cents * count", -0.4),  # does not parse
     ])
     location = SuspiciousLocation("Cart.java", BUG_LINE, BUG_LINE, 1.0)
-    candidates = InfillGenerator(model).generate(tmp_path, [location], 10)
+    candidates = InfillGenerator(model, InfillBudget(insert_holes=False)).generate(tmp_path, [location], 10)
     assert [c.patched.splitlines()[BUG_LINE - 1].strip() for c in candidates] == ["total += cents * count;"]
     assert isinstance(model.guides[0], NovelEndings) and isinstance(model.guides[0]._engine, JavaCompletionEngine)
 

@@ -15,6 +15,15 @@ counted over every call on one generator (the pipeline calls it location by loca
 validating each location's candidates before paying for the next). It reaches the model
 as a deadline that decoding checks before every step, the prompt's chunks included, and
 the greedy filling comes first: a call cut short keeps the fillings finished in time.
+
+A hole over the suspicious lines can only rewrite them; a fix that is a missing line (an
+`i += 1`, a `if x is None: return` guard, a `break`) needs somewhere to put it. So each
+location also gets empty holes where a line may be inserted, at the places its language
+names (`LanguageSupport.insertion_points`: before and after the statement, first in the
+body of a loop or branch whose header it is). They come after the location's replacement
+hole, with fewer samples (`InfillBudget.insert_samples`), and their candidates weigh less
+(`INSERT_WEIGHT`): a missing line is the rarer fix, and its holes must not take the model
+time or the first validations that the rewrites of the suspicious line need.
 """
 
 from __future__ import annotations
@@ -34,7 +43,7 @@ from repairbot.domain import Candidate, SuspiciousLocation
 from repairbot.generate.describe import describe_change
 from repairbot.generate.prompt import bounded_prompt
 from repairbot.generate.sources import SourceFile, load_source
-from repairbot.languages.registry import CompletionRequest
+from repairbot.languages.registry import CompletionRequest, InsertionPoint
 from repairbot.models import Completion, Guide, LanguageModel, load, resolve
 from repairbot.rank import normalized
 
@@ -50,6 +59,9 @@ class InfillBudget:
     time_limit_s: float = 120.0
     # Decode under the completion engine (repairbot.generate.completion), as Repilot does.
     constrained: bool = True
+    # Holes where a missing line may be inserted, each filled greedily plus `insert_samples - 1` samples.
+    insert_holes: bool = True
+    insert_samples: int = 2
 
 
 @dataclass
@@ -92,6 +104,12 @@ class Hole:
         return self.prefix + text.rstrip() + self.line_end + self.suffix
 
 
+# An inserted line's prior, against a rewrite of the suspicious line's: most one-location
+# fixes change a line rather than add one (as the masked templates weigh `insert_before`).
+INSERT_WEIGHT = 0.3
+MAX_INSERTIONS = 3  # per location: a location of many statements (a method) gets its first ones'
+
+
 def make_hole(text: str, start_line: int, end_line: int) -> Hole | None:
     """Lines `start_line..end_line` (1-based) masked after the first one's indentation."""
     lines = text.splitlines(keepends=True)
@@ -111,6 +129,37 @@ def make_hole(text: str, start_line: int, end_line: int) -> Hole | None:
     )
 
 
+def insertion_hole(text: str, point: InsertionPoint) -> Hole | None:
+    """An empty hole where the new line `point.line` goes, after its indentation: `fill`
+    writes the line and a line end before the line that was there. None past the file's
+    end, or after a last line without a line end."""
+    lines = text.splitlines(keepends=True)
+    if not 1 <= point.line <= len(lines) + 1:
+        return None
+    before = lines[: point.line - 1]
+    neighbour = before[-1] if before else lines[0] if lines else "\n"
+    line_end = neighbour[len(neighbour.rstrip("\r\n")) :]
+    if not line_end:
+        return None
+    return Hole(
+        prefix="".join(before) + point.indentation,
+        middle="",
+        suffix="".join(lines[point.line - 1 :]),
+        line_end=line_end,
+        start_line=point.line,
+        end_line=point.line,
+    )
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """One hole the model fills for a location: its replacement hole, or an insertion."""
+
+    hole: Hole
+    insertion: InsertionPoint | None = None
+    key: tuple[str, int, str] | None = None  # an insertion's (file, line, indentation)
+
+
 class InfillGenerator:
     name = "infill"
 
@@ -125,48 +174,90 @@ class InfillGenerator:
         self._budget = budget
         self._retrieved = retrieved or {}
         self._hint = hint
+        self._inserted: set[tuple[str, int, str]] = set()  # insertion holes asked about: (file, line, indentation)
         self.stats = InfillStats()
 
     def generate(self, project_root: Path, locations: list[SuspiciousLocation], limit: int) -> list[Candidate]:
-        """Candidates for the locations in the given order, until `limit` or the time budget."""
+        """Candidates for the locations in the given order, until `limit` or the time budget:
+        of each location, its replacement hole's, then its insertion holes'."""
         candidates: list[Candidate] = []
-        seen: set[tuple[str, str] | None] = set()
+        seen: set[tuple[str, str]] = set()
         sources: dict[str, SourceFile | None] = {}
         for location in locations:
-            remaining = self._budget.time_limit_s - self.stats.model_s
-            if len(candidates) >= limit or remaining <= 0:
+            if len(candidates) >= limit or self.stats.model_s >= self._budget.time_limit_s:
                 break
             if location.file not in sources:
                 sources[location.file] = load_source(project_root, location.file, self.name)
             source = sources[location.file]
-            hole = None if source is None else make_hole(source.text, location.start_line, location.end_line)
-            if source is None or hole is None:
+            if source is None:
                 continue
-            start = time.monotonic()
-            guide = completion_guide(source, hole, project_root) if self._budget.constrained else None
-            context = self._retrieved.get(location)
-            prompt_prefix, prompt_suffix = bounded_prompt(source, hole.prefix, hole.suffix)
-            if context is not None or self._hint:
-                prompt_prefix = with_hints(
-                    prompt_prefix, context.fixes if context else (), context.similar_lines if context else (),
-                    source.language.line_comment, self._hint,
-                )
-            completions = self._model.infill(
-                prompt_prefix, prompt_suffix, n=self._budget.samples, max_tokens=self._budget.max_tokens,
-                stop=hole.stop, deadline=start + remaining, guide=guide,
-            )
-            self.stats.model_s += time.monotonic() - start
-            for completion in completions:
-                self.stats.completions += 1
-                self.stats.pruned_tokens += completion.pruned
-                self.stats.forced_tokens += completion.forced_tokens
-                candidate = self._candidate(source, hole, location, completion)
-                key = (location.file, normalized(candidate)) if candidate is not None else None
-                if candidate is not None and key not in seen:
-                    seen.add(key)
-                    candidates.append(candidate)
-                    self.stats.candidates += 1
+            for slot in self._slots(source, location):
+                remaining = self._budget.time_limit_s - self.stats.model_s
+                if len(candidates) >= limit or remaining <= 0:
+                    break
+                if slot.key is not None:
+                    self._inserted.add(slot.key)
+                for candidate in self._fill(source, slot, location, project_root, remaining):
+                    key = (location.file, normalized(candidate))
+                    if key not in seen:
+                        seen.add(key)
+                        candidates.append(candidate)
+                        self.stats.candidates += 1
         return sorted(candidates, key=lambda c: -c.prior)[: max(limit, 0)]
+
+    def _slots(self, source: SourceFile, location: SuspiciousLocation) -> list[_Slot]:
+        """The location's replacement hole, then the insertion holes not asked about yet
+        (after line 2 is before line 3: two suspicious neighbours share it)."""
+        hole = make_hole(source.text, location.start_line, location.end_line)
+        slots = [_Slot(hole)] if hole is not None else []
+        if not self._budget.insert_holes or hole is None:
+            return slots
+        tree = source.language.parse(source.data)
+        points = source.language.insertion_points(source.data, tree, location.start_line, location.end_line)
+        keys = set(self._inserted)
+        for point in list(points)[:MAX_INSERTIONS]:
+            key = (location.file, point.line, point.indentation)
+            insertion = insertion_hole(source.text, point)
+            if insertion is not None and key not in keys:
+                keys.add(key)
+                slots.append(_Slot(insertion, point, key))
+        return slots
+
+    def _fill(
+        self, source: SourceFile, slot: _Slot, location: SuspiciousLocation, project_root: Path, remaining: float
+    ) -> list[Candidate]:
+        """The candidates of one hole's completions, asked within `remaining` model seconds."""
+        hole = slot.hole
+        start = time.monotonic()
+        idle = _idle_lines(hole, source.language.empty_statement) if slot.insertion is not None else ()
+        guide = completion_guide(source, hole, project_root, idle) if self._budget.constrained else None
+        context = self._retrieved.get(location)
+        prompt_prefix, prompt_suffix = bounded_prompt(source, hole.prefix, hole.suffix)
+        if context is not None or self._hint:
+            prompt_prefix = with_hints(
+                prompt_prefix, context.fixes if context else (), context.similar_lines if context else (),
+                source.language.line_comment, self._hint,
+            )
+        samples = self._budget.samples
+        if slot.insertion is not None:
+            samples = min(self._budget.insert_samples, samples)
+        completions = self._model.infill(
+            prompt_prefix, prompt_suffix, n=samples, max_tokens=self._budget.max_tokens,
+            stop=hole.stop, deadline=start + remaining, guide=guide,
+        )
+        self.stats.model_s += time.monotonic() - start
+        candidates = []
+        for completion in completions:
+            self.stats.completions += 1
+            self.stats.pruned_tokens += completion.pruned
+            self.stats.forced_tokens += completion.forced_tokens
+            candidate = (
+                self._candidate(source, hole, location, completion) if slot.insertion is None
+                else self._inserted_line(source, slot, location, completion, idle)
+            )
+            if candidate is not None:
+                candidates.append(candidate)
+        return candidates
 
     def _candidate(
         self, source: SourceFile, hole: Hole, location: SuspiciousLocation, completion: Completion
@@ -189,6 +280,43 @@ class InfillGenerator:
             location=location,
             prior=location.score * math.exp(completion.mean_logprob) * (1.0 + support),
         )
+
+    def _inserted_line(
+        self, source: SourceFile, slot: _Slot, location: SuspiciousLocation, completion: Completion,
+        idle: tuple[str, ...],
+    ) -> Candidate | None:
+        """The patch of a line written into an insertion hole: none for an empty line, one of
+        the `idle` lines, or a file that does not parse (the completion engine refuses these
+        too, but decoding may run unguided)."""
+        hole, point = slot.hole, slot.insertion
+        assert point is not None
+        new = completion.text.strip()
+        if completion.truncated or not new or new in idle:
+            return None
+        patched = hole.fill(new)
+        if source.language.program(patched) in (None, source.program):
+            return None
+        where = {"before": f"before line {point.line}", "after": f"after line {point.line - 1}"}.get(
+            point.where, f"first in the body, line {point.line}"
+        )
+        return Candidate(
+            file=location.file,
+            original=source.text,
+            patched=patched,
+            generator=f"infill:{self._model.name}",
+            description=f"inserts a line {where}: `{' '.join(new.split())}`",
+            location=location,
+            prior=INSERT_WEIGHT * location.score * math.exp(completion.mean_logprob),
+        )
+
+
+def _idle_lines(hole: Hole, empty_statement: str) -> tuple[str, ...]:
+    """Lines an insertion hole gains nothing from: the language's statement that does
+    nothing (`pass`), and the lines either side of the hole, which a model asked for the
+    line between two often writes again."""
+    above = hole.prefix.rstrip(" \t").rstrip("\r\n").rpartition("\n")[2].strip()
+    below = hole.suffix.split("\n", 1)[0].strip()
+    return tuple(line for line in (empty_statement, above, below) if line)
 
 
 MAX_HINTS = 2
@@ -254,12 +382,18 @@ def _changed_lines(buggy: str, fixed: str) -> tuple[list[str], list[str]]:
     return removed, added
 
 
-def completion_guide(source: SourceFile, hole: Hole, project_root: Path) -> Guide:
-    """The completion engine for the hole's language, refusing endings that repeat a program."""
+def completion_guide(source: SourceFile, hole: Hole, project_root: Path, refused: Sequence[str] = ()) -> Guide:
+    """The completion engine for the hole's language, refusing endings that repeat a program
+    and the `refused` fillings (an insertion hole's idle lines)."""
     engine = source.language.completion_engine(CompletionRequest(
         hole.prefix, hole.middle, hole.suffix, hole.line_end, hole.single_line, source.path, project_root,
     ))
-    return NovelEndings(engine, lambda text: source.language.program(hole.fill(text)), source.program)
+
+    def program(text: str) -> str | None:
+        return source.language.program(hole.fill(text))
+
+    written = [program(text) for text in refused]
+    return NovelEndings(engine, program, source.program, [p for p in written if p is not None])
 
 
 class NovelEndings:
@@ -270,10 +404,13 @@ class NovelEndings:
     filling; each repeat costs a whole completion and yields nothing, where a refused
     ending makes the model write on from there, into a program not tried yet."""
 
-    def __init__(self, engine: Guide, program: Callable[[str], str | None], original: str) -> None:
+    def __init__(
+        self, engine: Guide, program: Callable[[str], str | None], original: str, refused: Sequence[str] = ()
+    ) -> None:
+        """`refused`: more programs never to end with."""
         self._engine = engine
         self._program = program
-        self._written = {original}
+        self._written = {original, *refused}
 
     def allows(self, text: str, final: bool) -> bool:
         if not self._engine.allows(text, final):
@@ -306,6 +443,7 @@ def infill_generator(
         max_tokens=section.max_tokens,
         time_limit_s=min(section.time_limit_s, time_left_s),
         constrained=section.constrained,
+        insert_holes=section.insert_holes,
     )
     return InfillGenerator(load_code_model(section.model), budget, retrieved, section.model.hint)
 

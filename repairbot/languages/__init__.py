@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 
-from tree_sitter import Language, Parser, Tree
+from tree_sitter import Language, Node, Parser, Tree
 
 
 class ThreadParser:
@@ -25,3 +25,19 @@ class ThreadParser:
         if parser is None:
             parser = self._local.parser = Parser(self._language)
         return parser.parse(source)
+
+
+def own_line_indentation(data: bytes, node: Node) -> str | None:
+    """The whitespace before `node` on its first line, or None when code precedes it there
+    (`if x: return`, `} else if`): a line inserted before it would have no line of its own."""
+    line_start = data.rfind(b"\n", 0, node.start_byte) + 1
+    indentation = data[line_start : node.start_byte]
+    return None if indentation.strip() else indentation.decode("utf-8")
+
+
+def ends_its_line(data: bytes, node: Node, comments: tuple[bytes, ...]) -> bool:
+    """Whether only a comment, or nothing, follows `node` on its last line: a line inserted
+    after it then goes after that line."""
+    newline = data.find(b"\n", node.end_byte)
+    rest = data[node.end_byte : len(data) if newline < 0 else newline].strip()
+    return not rest or rest.startswith(comments)

@@ -16,8 +16,8 @@ from pathlib import Path, PurePath, PurePosixPath
 import tree_sitter_java
 from tree_sitter import Language, Node, Query, QueryCursor, Tree
 
-from repairbot.languages import ThreadParser
-from repairbot.languages.registry import Frame, LanguageSupport, lazy
+from repairbot.languages import ThreadParser, ends_its_line, own_line_indentation
+from repairbot.languages.registry import Frame, InsertionPoint, LanguageSupport, lazy
 
 LANGUAGE = Language(tree_sitter_java.language())
 _PARSER = ThreadParser(LANGUAGE)
@@ -154,6 +154,45 @@ def _in_expression(switch: Node) -> bool:
 
 def _contains(outer: Node, inner: Node) -> bool:
     return outer.start_byte <= inner.start_byte and inner.end_byte <= outer.end_byte
+
+
+# Where a statement stands among others, so a line may go before or after it (not a field
+# in a class body, nor the body of an `if` without braces, which a new line would replace).
+_BLOCKS = frozenset({"block", "constructor_body", "switch_block_statement_group"})
+# Code after them is unreachable, which javac rejects.
+_JUMPS = frozenset({"return_statement", "throw_statement", "break_statement", "continue_statement", "yield_statement"})
+_COMMENTS = (b"//", b"/*")
+
+
+def insertion_points(data: bytes, tree: Tree, start_line: int, end_line: int) -> list[InsertionPoint]:
+    """Lines a fix may insert around the statements on lines `start_line..end_line`: before
+    a statement (not before `super(...)`, which must come first), after a simple one that is
+    no jump, and first in the braced body of a compound statement whose header is there (a
+    missing `i++` at the top of a loop). A `switch` body holds cases: it gets none."""
+    lines = line_statements(tree.root_node)
+    statements = {lines[line].id: lines[line] for line in range(start_line, end_line + 1) if line in lines}
+    points: list[InsertionPoint] = []
+    for statement in sorted(statements.values(), key=lambda node: node.start_byte):
+        simple = statement.type in SIMPLE_STATEMENTS
+        if not simple and statement.type not in HEADED_STATEMENTS:
+            continue  # a do loop's condition
+        indentation = own_line_indentation(data, statement)
+        in_block = statement.parent is not None and statement.parent.type in _BLOCKS
+        if indentation is not None and in_block and statement.type != "explicit_constructor_invocation":
+            points.append(InsertionPoint(statement.start_point.row + 1, indentation, "before"))
+        if simple:
+            if indentation is not None and in_block and statement.type not in _JUMPS \
+                    and ends_its_line(data, statement, _COMMENTS):
+                points.append(InsertionPoint(statement.end_point.row + 2, indentation, "after"))
+            continue
+        body = statement.child_by_field_name("body") or statement.child_by_field_name("consequence")
+        first = None if body is None or body.type != "block" else next(
+            (child for child in body.named_children if "comment" not in child.type), None
+        )
+        body_indentation = None if first is None else own_line_indentation(data, first)
+        if first is not None and body_indentation is not None:
+            points.append(InsertionPoint(first.start_point.row + 1, body_indentation, "body"))
+    return points
 
 
 class JavaSources:
@@ -298,4 +337,6 @@ SUPPORT = LanguageSupport.of_module(
     innermost_frame_first=True,
     source_index=lambda workdir: JavaSources(workdir).find,
     masks=lazy("repairbot.generate.masks", "java_masks"),
+    insertion_points=insertion_points,
+    empty_statement=";",
 )

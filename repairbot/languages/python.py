@@ -17,8 +17,8 @@ from pathlib import PurePath
 import tree_sitter_python
 from tree_sitter import Language, Node, Query, QueryCursor, Tree
 
-from repairbot.languages import ThreadParser
-from repairbot.languages.registry import Frame, LanguageSupport, lazy
+from repairbot.languages import ThreadParser, ends_its_line, own_line_indentation
+from repairbot.languages.registry import Frame, InsertionPoint, LanguageSupport, lazy
 
 LANGUAGE = Language(tree_sitter_python.language())
 _PARSER = ThreadParser(LANGUAGE)
@@ -229,6 +229,46 @@ def bound_names(target: Node | None) -> Iterator[str]:
             yield from bound_names(child)
 
 
+# Where a statement stands among others, so a line may go before or after it.
+_BLOCKS = frozenset({"block", "module"})
+# Clauses continue the statement before them: no line may come between.
+_CLAUSES = frozenset({"elif_clause", "else_clause", "except_clause", "finally_clause", "case_clause"})
+# Code after them never runs.
+_JUMPS = frozenset({"return_statement", "raise_statement", "break_statement", "continue_statement"})
+_COMMENTS = (b"#",)
+
+
+def insertion_points(data: bytes, tree: Tree, start_line: int, end_line: int) -> list[InsertionPoint]:
+    """Lines a fix may insert around the statements on lines `start_line..end_line`: before
+    a statement, after a simple one that is no jump, and first in the body of a compound
+    statement whose header is there (a missing `i += 1` at the top of a loop). A `match`'s
+    body holds cases, not statements: it gets none."""
+    points: list[InsertionPoint] = []
+    statements = dict.fromkeys(
+        node if node.type in SIMPLE_STATEMENTS else node.parent for node in statement_nodes_on_lines(tree, start_line, end_line)
+    )
+    for statement in statements:
+        if statement is None:
+            continue
+        indentation = own_line_indentation(data, statement)
+        in_block = statement.parent is not None and statement.parent.type in _BLOCKS
+        if indentation is not None and in_block and statement.type not in _CLAUSES:
+            points.append(InsertionPoint(statement.start_point.row + 1, indentation, "before"))
+        if statement.type in SIMPLE_STATEMENTS:
+            if indentation is not None and in_block and statement.type not in _JUMPS \
+                    and ends_its_line(data, statement, _COMMENTS):
+                points.append(InsertionPoint(statement.end_point.row + 2, indentation, "after"))
+            continue
+        body = next((child for child in statement.children if child.type == "block"), None)
+        first = None if body is None or statement.type == "match_statement" else next(
+            (child for child in body.named_children if child.type != "comment"), None
+        )
+        body_indentation = None if first is None else own_line_indentation(data, first)
+        if first is not None and body_indentation is not None:
+            points.append(InsertionPoint(first.start_point.row + 1, body_indentation, "body"))
+    return points
+
+
 def program(text: str) -> str | None:
     """The AST without layout and comments; None when tree-sitter or `ast` finds an error
     (tree-sitter also catches what `ast` lets through: a MISSING token)."""
@@ -339,5 +379,7 @@ SUPPORT = LanguageSupport.of_module(
     chains_traceback=chains_traceback,
     source_encoding=source_encoding,
     masks=lazy("repairbot.generate.masks", "python_masks"),
+    insertion_points=insertion_points,
+    empty_statement="pass",
     fix_templates=True,
 )

@@ -44,6 +44,18 @@ class CompletionRequest:
 
 
 @dataclass(frozen=True)
+class InsertionPoint:
+    """Where a missing line may go near a suspicious statement (a missing `i += 1`, guard or
+    `break`): the new line becomes line `line` (1-based: it goes before the file's line of
+    that number), written at `indentation`. `where` places it for a patch's description:
+    "before" or "after" the statement, or "body": first in the body of its loop or branch."""
+
+    line: int
+    indentation: str
+    where: str
+
+
+@dataclass(frozen=True)
 class Frame:
     """One traceback entry, as a language's `traceback_frame` reads it. `file`: a path as
     printed (relative to the run's directory or absolute) or, for a language whose frames
@@ -129,6 +141,11 @@ class LanguageSupport:
     # The masked templates (`repairbot.generate.masks.Mask`) over lines `start..end` of a
     # parsed file; typed loosely, for this layer does not import the generators.
     masks: Callable[[bytes, Tree, int, int], Iterable[Any]] = lambda data, tree, start, end: ()
+    # Where infill may insert a missing line around the statements on lines `start..end` of
+    # a parsed file, in source order; and the statement that does nothing (`pass`), which
+    # such a line is not worth a test run for.
+    insertion_points: Callable[[bytes, Tree, int, int], Iterable[InsertionPoint]] = lambda data, tree, start, end: ()
+    empty_statement: str = ""
     fix_templates: bool = False  # repairbot/generate/templates.py's rewrite rules apply
 
     @property
