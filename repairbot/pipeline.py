@@ -267,6 +267,11 @@ class _Job:
     def elapsed(self) -> float:
         return time.monotonic() - self.start
 
+    @property
+    def deadline(self) -> float:
+        """When the budget ends (`time.monotonic()`): test runs still going then are stopped."""
+        return self.start + self.settings.time_budget_s
+
     def time_left(self) -> float:
         return max(0.0, self.settings.time_budget_s - self.elapsed())
 
@@ -305,7 +310,7 @@ def _run_job(
 def _reproduce(job: _Job, runner: TestRunner, workspace: Workspace) -> Reproduction:
     runner.prepare(workspace.root)
     with job.stage("reproduce", f"running the test suite with per-test coverage ({runner.sandbox.mode} sandbox)"):
-        reproduction = reproduce_failure(runner, workspace, job.settings, job.progress)
+        reproduction = reproduce_failure(runner, workspace, job.settings, job.progress, job.deadline)
         job.store.record_reproduction(job.id, reproduction)
     return reproduction
 
@@ -388,21 +393,24 @@ def rank_suspects(project: Path, settings: Settings) -> list[Suspect]:
 
 
 def reproduce_failure(
-    runner: TestRunner, workspace: Workspace, settings: Settings, progress: Progress = lambda _: None
+    runner: TestRunner, workspace: Workspace, settings: Settings, progress: Progress = lambda _: None,
+    deadline: float | None = None,
 ) -> Reproduction:
     """The failure as every command takes it (`repair`, `localize`): the baseline runs with
     flaky and ignored tests subtracted, and, where the work copy left something out (`.git`,
     a venv), the failing tests run once more in a full copy: one that passes there is no
     target (`passing_in_full_copy`)."""
     plan = baseline_plan(runner, workspace.root, settings)
-    reproduction = reproduce(runner, workspace.root, plan, reruns=settings.baseline_reruns, ignore=settings.ignore_tests)
+    reproduction = reproduce(
+        runner, workspace.root, plan, reruns=settings.baseline_reruns, ignore=settings.ignore_tests, deadline=deadline
+    )
     if not workspace.left_out:
         return reproduction
     left_out = ", ".join(sorted(workspace.left_out))
     try:
         with workspace.full_copy() as full:
             progress(f"running the {len(reproduction.failing)} failing test(s) in a full copy (with {left_out})")
-            return passing_in_full_copy(runner, full, reproduction, plan.timeout_s, left_out)
+            return passing_in_full_copy(runner, full, reproduction, plan.timeout_s, left_out, deadline)
     except safe_files.TooLarge as exc:
         progress(f"failing tests not checked in a full copy: {exc}")
         return reproduction
@@ -508,7 +516,7 @@ def _validate(
         return validated
     message = f"validating {len(candidates)} candidate(s), {pool.workers} at a time"
     with job.stage("validate", message):
-        for validation in pool.run(candidates, should_stop=stop):
+        for validation in pool.run(candidates, should_stop=stop, deadline=job.deadline):
             _record(job, validation, tally, total=len(candidates))
             validated.add(validation.candidate)
     return validated

@@ -21,6 +21,7 @@ regression of a candidate.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -60,14 +61,22 @@ def baseline_plan(runner: TestRunner, workdir: Path, settings: Settings) -> Base
 
 
 def reproduce(
-    runner: TestRunner, workdir: Path, plan: Baseline | float, *, reruns: int = 1, ignore: Sequence[str] = ()
+    runner: TestRunner, workdir: Path, plan: Baseline | float, *, reruns: int = 1, ignore: Sequence[str] = (),
+    deadline: float | None = None,
 ) -> Reproduction:
     """The baseline run (its per-test coverage is then `runner.line_coverage(workdir)`),
     plus `reruns` runs without coverage that only look for flaky tests; a plan that is a
-    number is the timeout of a plain `Baseline`."""
+    number is the timeout of a plain `Baseline`. `deadline` (`time.monotonic()`: the job's
+    budget) bounds the baseline run, and a rerun that could not end before it is not made."""
     plan = plan if isinstance(plan, Baseline) else Baseline(plan)
     timeout_s = plan.timeout_s
-    run = _run(runner, workdir, timeout_s, with_coverage=True)
+    left = _left(deadline)
+    run = _run(runner, workdir, min(timeout_s, left), with_coverage=True)
+    if run.timed_out and left < timeout_s:
+        raise BadInput(
+            f"the job's time budget ended during the baseline run (after {run.duration_s:.0f}s): "
+            "raise time_budget_s (REPAIRBOT_TIME_BUDGET_S, --time-budget)"
+        )
     _check_usable(run, runner, plan)
     if all(o.ok for o in run.outcomes):
         raise BadInput(f"all {len(run.outcomes)} tests pass: there is no failure to repair")
@@ -83,7 +92,9 @@ def reproduce(
     first_ok = {o.test_id: o.ok for o in run.outcomes}
     rerun_tests = [o.test_id for o in run.outcomes if not o.ok] if plan.rerun_failing_only else None
     for _ in range(reruns):
-        rerun = _run(runner, workdir, timeout_s, with_coverage=False, tests=rerun_tests)
+        if _left(deadline) < run.duration_s:
+            break  # flakiness is evidence, not a need: the budget goes to repair
+        rerun = _run(runner, workdir, min(timeout_s, _left(deadline)), with_coverage=False, tests=rerun_tests)
         if rerun.timed_out or rerun.violation or rerun.compile_error:
             break  # not comparable; the first run stands
         for outcome in rerun.outcomes:
@@ -101,15 +112,18 @@ def reproduce(
 
 
 def passing_in_full_copy(
-    runner: TestRunner, full_copy: Path, reproduction: Reproduction, timeout_s: float, left_out: str
+    runner: TestRunner, full_copy: Path, reproduction: Reproduction, timeout_s: float, left_out: str,
+    deadline: float | None = None,
 ) -> Reproduction:
     """`reproduction` less the failing tests that pass in `full_copy` (the project with what
     the work copy left out, `left_out`): they fail only in repairbot's copy, so no patch can
     fix them (issue 18: a version read from `git describe`). They are recorded as baseline
     failures, with why; if no failing test is left, the input cannot be repaired."""
+    if _left(deadline) < reproduction.run.duration_s:
+        return reproduction  # no time for it: the work copy's verdict stands
     runner.prepare(full_copy)
     ids = [o.test_id for o in reproduction.failing]
-    run = _run(runner, full_copy, timeout_s, with_coverage=False, tests=ids)
+    run = _run(runner, full_copy, min(timeout_s, _left(deadline)), with_coverage=False, tests=ids)
     if run.timed_out or run.violation or run.compile_error:
         return reproduction  # not comparable: the work copy's verdict stands
     passed = {o.test_id for o in run.outcomes if o.ok} & set(ids)
@@ -124,6 +138,10 @@ def passing_in_full_copy(
         )
     baseline = {**reproduction.baseline_failures, **dict.fromkeys(sorted(passed), why)}
     return Reproduction(run=reproduction.run, failing=failing, passing=reproduction.passing, baseline_failures=baseline)
+
+
+def _left(deadline: float | None) -> float:
+    return float("inf") if deadline is None else max(0.0, deadline - time.monotonic())
 
 
 def _run(

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 
+import time
+from pathlib import Path
+
 import pytest
 
+from repairbot.errors import BadInput
 from repairbot.domain import Candidate, SuspiciousLocation, ValidationResult, Verdict
 from repairbot.rank import dedupe, order_for_validation, rank_patches
 from repairbot.reproduce import reproduce
 from validators.pytest_runner import PytestRunner
-from validators.validate import CandidateValidator, timeout_from_baseline
+from validators.validate import BUDGET_ENDED, CandidateValidator, timeout_from_baseline
 
 from tests.test_validators import PROJECT, write
 
@@ -55,6 +59,28 @@ def test_hanging_patch_times_out(validator: CandidateValidator, monkeypatch: pyt
     result = validator.validate(candidate("def add(a, b):\n    while True: pass\n\ndef neg(a):\n    return -a\n"))
     assert result.verdict is Verdict.TIMEOUT
     assert (validator.workdir / "calc.py").read_text() == ORIGINAL
+
+
+def test_a_run_still_going_when_the_jobs_budget_ends_is_stopped_there(
+    validator: CandidateValidator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 17: the budget is a promise. A hanging candidate's run would last the run's own
+    limit (5x the baseline's time, here 600 s); the job's deadline stops it, and the verdict
+    says why (a timeout that is never cached as the patch's)."""
+    monkeypatch.setattr(validator, "timeout_s", 600.0)
+    hanging = candidate("def add(a, b):\n    while True: pass\n\ndef neg(a):\n    return -a\n")
+    result = validator.validate(hanging, deadline=time.monotonic() + 3.0)
+    assert (result.verdict, result.detail) == (Verdict.TIMEOUT, BUDGET_ENDED)
+    assert result.duration_s < 300
+    assert (validator.workdir / "calc.py").read_text() == ORIGINAL
+
+
+def test_the_baseline_run_ends_with_the_jobs_budget(tmp_path: Path) -> None:
+    project = write(tmp_path / "p", {**PROJECT, "tests/test_slow.py": "import time\n\ndef test_slow():\n    time.sleep(300)\n"})
+    runner = PytestRunner()
+    runner.prepare(project)
+    with pytest.raises(BadInput, match=r"the job's time budget ended during the baseline run"):
+        reproduce(runner, project, 600, deadline=time.monotonic() + 3.0)
 
 
 def test_patch_with_import_error_is_not_plausible(validator: CandidateValidator) -> None:

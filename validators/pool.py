@@ -51,10 +51,13 @@ class ValidationPool:
     def workers(self) -> int:
         return len(self.validators)
 
-    def run(self, candidates: Iterable[Candidate], should_stop: Callable[[], bool]) -> Iterator[ValidationResult]:
+    def run(
+        self, candidates: Iterable[Candidate], should_stop: Callable[[], bool], deadline: float | None = None
+    ) -> Iterator[ValidationResult]:
         """Results in the order they finish. `should_stop` is asked before each candidate
         starts (the caller updates what it reads after each result); once it says stop, the
-        runs in flight finish and are yielded, nothing new starts. Raises BadInput when the
+        runs in flight finish and are yielded, nothing new starts. A run still going at
+        `deadline` (the job's budget) is stopped there. Raises BadInput when the
         tests have tampered with every worker's copy: no verdict could be trusted."""
         pending = deque(candidates)
         free = [v for v in reversed(self.validators) if v.tampered is None]
@@ -68,7 +71,7 @@ class ValidationPool:
                         yield hit
                         continue
                     validator = free.pop()
-                    in_flight[executor.submit(validator.validate, candidate)] = validator
+                    in_flight[executor.submit(validator.validate, candidate, deadline)] = validator
                 if not in_flight:
                     if pending and not free and not should_stop():
                         raise BadInput(f"the tests tampered with every work copy ({self._tampering()}): repair stopped")

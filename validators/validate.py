@@ -14,6 +14,7 @@ stops using it.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from repairbot.domain import Candidate, Reproduction, TestRun, ValidationResult, Verdict
@@ -23,6 +24,7 @@ from validators.runner import TestRunner
 
 MIN_TIMEOUT_S = 10.0
 TIMEOUT_FACTOR = 5.0
+BUDGET_ENDED = "stopped: the job's time budget ended during this run"
 
 
 def timeout_from_baseline(baseline_s: float) -> float:
@@ -41,13 +43,15 @@ class CandidateValidator:
         # Why this copy can no longer be trusted (see the module doc); None while it can.
         self.tampered: str | None = None
 
-    def validate(self, candidate: Candidate) -> ValidationResult:
+    def validate(self, candidate: Candidate, deadline: float | None = None) -> ValidationResult:
+        """`deadline` (a `time.monotonic()` value): the job's budget ends then, and so does
+        a run still going (its verdict a timeout that says so, never cached as the patch's)."""
         refused = self._write(candidate, patched=True)
         if refused is not None:  # an earlier run (the baseline, in worker 0) tampered
             self._write(candidate, patched=False)
             return self._tampered(candidate, refused)
         try:
-            result = self._run_tests(candidate)
+            result = self._run_tests(candidate, deadline)
         except CommandNotRunnable as exc:
             result = ValidationResult(candidate, Verdict.ERROR, detail=str(exc), sandbox=self.runner.sandbox.mode)
         finally:
@@ -73,20 +77,20 @@ class CandidateValidator:
         self.tampered = detail
         return ValidationResult(candidate, Verdict.SANDBOX_VIOLATION, detail=detail, sandbox=self.runner.sandbox.mode)
 
-    def _run_tests(self, candidate: Candidate) -> ValidationResult:
+    def _run_tests(self, candidate: Candidate, deadline: float | None) -> ValidationResult:
         failing_ids = [o.test_id for o in self.reproduction.failing]
         # With several failing tests all of them run: which ones a candidate fixes is what
         # multi-hunk repair combines (repairbot.generate.combine).
-        first = self.runner.run(
-            self.workdir, self.timeout_s, tests=failing_ids, stop_at_first_failure=len(failing_ids) == 1
-        )
-        verdict, detail = self._judge(first, failing_ids)
+        timeout_s, cut = self._timeout(deadline)
+        first = self.runner.run(self.workdir, timeout_s, tests=failing_ids, stop_at_first_failure=len(failing_ids) == 1)
+        verdict, detail = self._judge(first, failing_ids, cut)
         runs = [first]
         if verdict is Verdict.PLAUSIBLE:
             # A baseline failure would end a stop-at-first-failure run before the tests
             # that matter: with any, the whole suite runs and they are ignored.
-            full = self.runner.run(self.workdir, self.timeout_s, stop_at_first_failure=not self.reproduction.ignored)
-            verdict, detail = self._judge(full, failing_ids + self.reproduction.passing)
+            timeout_s, cut = self._timeout(deadline)
+            full = self.runner.run(self.workdir, timeout_s, stop_at_first_failure=not self.reproduction.ignored)
+            verdict, detail = self._judge(full, failing_ids + self.reproduction.passing, cut)
             runs.append(full)
         return ValidationResult(
             candidate,
@@ -100,9 +104,16 @@ class CandidateValidator:
             test_runs=len(runs),
         )
 
-    def _judge(self, run: TestRun, must_pass: list[str]) -> tuple[Verdict, str]:
+    def _timeout(self, deadline: float | None) -> tuple[float, bool]:
+        """A run's timeout, and whether the job's deadline, not the run's own limit, set it."""
+        if deadline is None:
+            return self.timeout_s, False
+        left = max(0.0, deadline - time.monotonic())
+        return (left, True) if left < self.timeout_s else (self.timeout_s, False)
+
+    def _judge(self, run: TestRun, must_pass: list[str], cut: bool = False) -> tuple[Verdict, str]:
         if run.timed_out:
-            return Verdict.TIMEOUT, f"tests did not finish within {self.timeout_s:.0f}s"
+            return Verdict.TIMEOUT, BUDGET_ENDED if cut else f"tests did not finish within {self.timeout_s:.0f}s"
         if run.violation:
             return Verdict.SANDBOX_VIOLATION, run.violation
         if run.compile_error:
