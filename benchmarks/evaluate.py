@@ -52,6 +52,7 @@ class BugResult:
     # Defects4J: the top patch against the whole suite ("" not run; benchmarks.defects4j_confirm).
     full_suite: str = ""
     full_suite_s: float | None = None
+    overfitting: list[str] = field(default_factory=list)  # signs the top patch overfits (repairbot.overfitting)
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -116,6 +117,7 @@ def repair_bug(
         row.plausible = True
         row.top_patch = top.diff
         row.top_generator = top.generator
+        row.overfitting = result.overfitting[0] if result.overfitting else []
         row.top_matches_reference = matches_fix(bug, {edit.file: edit.patched for edit in top.edits})
     return with_reference(row, bug, result.locations)
 

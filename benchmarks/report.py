@@ -53,6 +53,7 @@ class Row:
     stage_s: dict[str, float] = field(default_factory=dict)
     stopped: str = ""
     full_suite: str = ""  # Defects4J: the top patch against the whole suite ("" not run)
+    overfitting: tuple[str, ...] = ()  # signs the top patch overfits the tests
 
     @property
     def key(self) -> Key:
@@ -162,6 +163,7 @@ def _row(data: Any) -> Row:
         stage_s={str(stage): float(spent) for stage, spent in stages.items()},
         stopped=str(data.get("stopped") or ""),
         full_suite=str(data.get("full_suite") or ""),
+        overfitting=tuple(str(sign) for sign in data.get("overfitting") or ()),
     )
 
 
@@ -232,15 +234,15 @@ def bug_table(rows: list[Row]) -> Table:
     """One line per (bug, mode); the rank, stage, stop and error columns only where some row has them."""
     ranks, stages = any(r.locations_ranked for r in rows), any(r.stage_s for r in rows)
     stopped, errors = any(r.stopped for r in rows), any(r.error for r in rows)
-    suites = any(r.full_suite for r in rows)
+    suites, overfits = any(r.full_suite for r in rows), any(r.overfitting for r in rows)
     header = ["suite", "bug", "mode", "plausible", "same as reference", "first plausible (s)", "candidates",
               "generator", "total (s)"]
-    header += ["whole suite"] * suites + ["fault rank"] * ranks + ["stages (s)"] * stages + ["stopped"] * stopped + ["error"] * errors
+    header += ["whole suite"] * suites + ["may overfit"] * overfits + ["fault rank"] * ranks + ["stages (s)"] * stages + ["stopped"] * stopped + ["error"] * errors
     body = []
     for r in rows:
         cells = [r.suite, r.bug, r.mode, _yes(r.plausible), _yes(r.same_as_reference), seconds(r.first_plausible_s),
                  str(r.candidates), r.generator or "-", seconds(r.total_s)]
-        cells += [r.full_suite or "-"] * suites + [_rank(r)] * ranks
+        cells += [r.full_suite or "-"] * suites + ["; ".join(r.overfitting) or "-"] * overfits + [_rank(r)] * ranks
         cells += [", ".join(f"{stage} {s:.1f}" for stage, s in r.stage_s.items()) or "-"] * stages
         cells += [r.stopped or "-"] * stopped + [r.error or "-"] * errors
         body.append(cells)

@@ -131,6 +131,8 @@ def _summarize(result: RepairResult) -> None:
         err.print(f"[green]job {result.job_id}: plausible patch[/] after {result.candidates_tried} candidate(s) "
                   f"in {result.time_to_first_plausible_s:.1f}s: {markup(best.file)} {markup(best.description)} "
                   f"({failing} failing test(s) now pass)", highlight=False)
+        for sign in result.overfitting[0] if result.overfitting else []:
+            err.print(f"[yellow]warning:[/] the patch may overfit the tests: {markup(sign)}", highlight=False)
     else:
         err.print(f"[yellow]job {result.job_id}: no plausible patch[/] among {result.candidates_tried} "
                   f"candidate(s) for {failing} failing test(s): {markup(result.stopped)}", highlight=False)

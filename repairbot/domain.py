@@ -176,6 +176,8 @@ class RepairResult:
     time_to_first_plausible_s: float | None
     # Why the job stopped looking: a plausible patch, the time budget spent during a stage, ...
     stopped: str = ""
+    # Per patch (same order): signs that it overfits the tests (repairbot.overfitting).
+    overfitting: list[list[str]] = field(default_factory=list)
 
     @property
     def candidates_tried(self) -> int:

@@ -41,6 +41,7 @@ from repairbot.generate.registry import (
 from repairbot.languages.registry import language_for, languages
 from repairbot.localize import GivenLines, Suspect, check_given, parse_given, suspects
 from repairbot.models import resolve
+from repairbot.overfitting import signs
 from repairbot.rank import normalized, order_for_validation, rank_patches
 from repairbot.reproduce import baseline_plan, passing_in_full_copy, reproduce
 from repairbot.workspace import Workspace
@@ -355,8 +356,12 @@ def _generate_and_validate(
 def _finish(
     job: _Job, project: Path, reproduction: Reproduction, locations: list[SuspiciousLocation], tally: _Tally
 ) -> RepairResult:
-    """Rank the plausible patches and record the job's end."""
-    patches = rank_patches(tally.validations)
+    """Rank the plausible patches (one that shows signs of overfitting the tests after those
+    that do not: repairbot.overfitting) and record the job's end."""
+    tests = failing_tests(project, reproduction.failing) if tally.plausible else []
+    flagged = [(validation, signs(validation.candidate, tests)) for validation in rank_patches(tally.validations)]
+    flagged.sort(key=lambda pair: bool(pair[1]))  # stable: the ranking holds within each group
+    patches = [validation for validation, _ in flagged]
     job.timings["total"] = job.elapsed()
     stopped = job.stop_reason(tally)
     job.store.finish_job(
@@ -377,6 +382,7 @@ def _finish(
         timings=job.timings,
         time_to_first_plausible_s=tally.first_plausible_s,
         stopped=stopped,
+        overfitting=[found for _, found in flagged],
     )
 
 

@@ -34,7 +34,10 @@ def to_json(result: RepairResult) -> dict[str, Any]:
         "time_to_first_plausible_s": result.time_to_first_plausible_s,
         "timings_s": {stage: round(seconds, 3) for stage, seconds in result.timings.items()},
         "stopped": result.stopped,
-        "patches": [_patch(rank, v) for rank, v in enumerate(result.patches, start=1)],
+        "patches": [
+            {**_patch(rank, v), "overfitting": result.overfitting[rank - 1] if rank <= len(result.overfitting) else []}
+            for rank, v in enumerate(result.patches, start=1)
+        ],
     }
 
 

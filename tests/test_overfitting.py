@@ -1,0 +1,85 @@
+"""Signs that a plausible patch overfits the tests (issue 17): literals taken from the
+failing tests, deleted checks; such a patch is ranked after one without signs and flagged
+in the JSON report and the CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from repairbot import pipeline
+from repairbot.config import load_settings
+from repairbot.db.store import JobStore
+from repairbot.domain import Candidate, SuspiciousLocation
+from repairbot.generate.failures import FailingTest
+from repairbot.generate.registry import GeneratorKind, register, unregister
+from repairbot.overfitting import signs
+from repairbot.report import to_json
+from tests.budgets import UNHURRIED
+
+LOCATION = SuspiciousLocation("m.py", 2, 2, 1.0)
+ORIGINAL = "def area(w, h):\n    return w + h\n"
+SPECIAL = "def area(w, h):\n    if w == 7 and h == 6:\n        return 42\n    return w + h\n"
+FIXED = "def area(w, h):\n    return w * h\n"
+TESTS = [FailingTest("tests/test_m.py::test_area", "assert 13 == 42", "def test_area():\n    assert area(7, 6) == 42")]
+
+
+def candidate(patched: str, original: str = ORIGINAL, file: str = "m.py", prior: float = 0.5) -> Candidate:
+    return Candidate(file, original, patched, "test", "a patch", LOCATION, prior)
+
+
+def test_literals_of_the_failing_tests_in_a_patch_are_a_sign() -> None:
+    [sign] = signs(candidate(SPECIAL), TESTS)
+    assert sign == "m.py: adds 42, 6, 7, which the failing tests use (special-cases their inputs?)"
+    assert signs(candidate(FIXED), TESTS) == []
+    # A literal the file already held is no sign: the patch reuses the code's own constant.
+    assert signs(candidate("def area(w, h):\n    return w * h * 1\n", "LIMIT = 42\n" + ORIGINAL), TESTS) == []
+
+
+def test_a_deleted_check_is_a_sign_in_python_and_java() -> None:
+    guarded = "def area(w, h):\n    if w < 0:\n        raise ValueError(w)\n    return w + h\n"
+    assert signs(candidate("def area(w, h):\n    return w + h\n", guarded), []) == [
+        "m.py: removes 1 check(s) (a raise, throw or assert)"
+    ]
+    java = "class A {\n  int f(int x) {\n    if (x < 0) throw new IllegalArgumentException();\n    return x;\n  }\n}\n"
+    unguarded = java.replace("    if (x < 0) throw new IllegalArgumentException();\n", "")
+    assert signs(candidate(unguarded, java, "A.java"), []) == ["A.java: removes 1 check(s) (a raise, throw or assert)"]
+
+
+class TwoPatches:
+    """The special-cased patch first (likelier), the real fix second."""
+
+    name = "two"
+
+    def generate(self, project_root: Path, locations: list[SuspiciousLocation], limit: int) -> list[Candidate]:
+        location = SuspiciousLocation("m.py", 2, 2, locations[0].score)
+        return [
+            Candidate("m.py", ORIGINAL, SPECIAL, self.name, "special-cases", location, 0.9),
+            Candidate("m.py", ORIGINAL, FIXED, self.name, "multiplies", location, 0.1),
+        ]
+
+
+@pytest.fixture
+def two() -> Iterator[None]:
+    register(GeneratorKind("two", needs_model=False, per_location=False, reads_past_fixes=False,
+                           build=lambda settings, context: TwoPatches()))
+    yield
+    unregister("two")
+
+
+def test_a_patch_without_signs_is_ranked_first_and_the_other_flagged(tmp_path: Path, two: None) -> None:
+    root = tmp_path / "p"
+    (root / "tests").mkdir(parents=True)
+    (root / "m.py").write_text(ORIGINAL)
+    (root / "tests" / "test_m.py").write_text("from m import area\n\n\ndef test_area():\n    assert area(7, 6) == 42\n")
+    settings = load_settings(root, database_url=f"sqlite:///{tmp_path / 'jobs.db'}", generators=["two"],
+                             max_plausible=2, locations=["m.py:2"], **UNHURRIED)
+    result = pipeline.repair(root, settings, JobStore(settings.database_url))
+    assert [p.candidate.description for p in result.patches] == ["multiplies", "special-cases"]
+    report = to_json(result)
+    assert report["patches"][0]["overfitting"] == []
+    assert report["patches"][1]["overfitting"] == [
+        "m.py: adds 42, 6, 7, which the failing tests use (special-cases their inputs?)"
+    ]
