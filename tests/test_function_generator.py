@@ -188,7 +188,7 @@ def test_default_model_adds_a_missing_line_with_the_function_generator(tmp_path:
     root = project(tmp_path / "p")
     settings = load_settings(
         root, database_url=f"sqlite:///{tmp_path / 'jobs.db'}", generators=["function"], locations=["words.py:8"],
-        **UNHURRIED,
+        function_samples=1, **UNHURRIED,
     )
     result = pipeline.repair(root, settings, JobStore(settings.database_url))
     assert result.patches, [v.candidate.description for v in result.validations]
