@@ -179,6 +179,14 @@ class Settings(BaseSettings):
         description="Defects4J: extra environment of the framework (JSON in the environment), e.g. PERL5LIB, "
         "or JAVA_TOOL_OPTIONS with --add-opens for Java 17.",
     )
+    localize_model_weight: float = Field(
+        default=0.0, ge=0,
+        description="Model-aided localization: a suspect's score is multiplied by 1 + this x its line's surprisal rank "
+        "in its function (repairbot/localize_model.py); 0 turns it off.",
+    )
+    localize_model_functions: int = Field(
+        default=3, gt=0, description="Model-aided localization: how many of the most suspicious functions the model reads."
+    )
     defects4j_javac_min_level: int = Field(
         default=8, ge=0,
         description="Defects4J (and other Ant builds it runs): javac source/target levels below this are raised to it "
@@ -323,7 +331,8 @@ class Settings(BaseSettings):
     def localize(self) -> LocalizeSettings:
         return LocalizeSettings(
             formula=self.localize_formula, granularity=self.localize_granularity, trace_weight=self.stack_trace_weight,
-            given=tuple(self.locations), limit=self.max_locations,
+            given=tuple(self.locations), limit=self.max_locations, model_weight=self.localize_model_weight,
+            model_functions=self.localize_model_functions, model=self.code_model,
         )
 
 
@@ -400,13 +409,18 @@ class FixRetrievalSettings:
 class LocalizeSettings:
     """The localize stage's section: the formula, the granularity and the traceback boost
     of the ranking (`localize_formula`, `localize_granularity`, `stack_trace_weight`), the
-    given locations (`locations`), and how many locations generation gets (`max_locations`)."""
+    given locations (`locations`), how many locations generation gets (`max_locations`), and
+    the model's part (`localize_model_weight`, `localize_model_functions`, the code model)."""
 
     formula: FormulaName
     granularity: Granularity
     trace_weight: float
     given: tuple[str, ...]
     limit: int
+    # Model-aided localization (`localize_model_*`, repairbot/localize_model.py): off at 0.
+    model_weight: float = 0.0
+    model_functions: int = 3
+    model: CodeModelSettings | None = None
 
 
 def read_repo_config(project: Path) -> dict[str, Any]:

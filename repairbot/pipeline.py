@@ -40,7 +40,8 @@ from repairbot.generate.registry import (
 )
 from repairbot.languages.registry import language_for, languages
 from repairbot.localize import GivenLines, Suspect, check_given, parse_given, suspects
-from repairbot.models import resolve
+from repairbot.localize_model import rerank
+from repairbot.models import load, resolve
 from repairbot.overfitting import signs
 from repairbot.rank import normalized, order_for_validation, rank_patches
 from repairbot.reproduce import baseline_plan, passing_in_full_copy, reproduce
@@ -163,15 +164,22 @@ def _generator(
 
 
 def localize_failure(
-    runner: TestRunner, root: Path, reproduction: Reproduction, section: LocalizeSettings
+    runner: TestRunner, root: Path, reproduction: Reproduction, section: LocalizeSettings,
+    deadline: float | None = None,
 ) -> list[Suspect]:
     """The localize stage as every command takes it (`repair`, `localize`): every suspect,
-    best first, ranked as the settings' `localize` section says."""
-    return suspects(
+    best first, ranked as the settings' `localize` section says, the code model's surprise
+    weighed in where it asks for it (until `deadline`: the job's budget)."""
+    ranked = suspects(
         reproduction, root, _coverage(runner, root, section.given),
         formula=section.formula, granularity=section.granularity, trace_weight=section.trace_weight,
         given=section.given,
     )
+    if section.model_weight <= 0 or section.model is None or not any(s.spectrum for s in ranked):
+        return ranked
+    code = section.model
+    model = load(resolve(code.name, code.data_dir), code.threads, code.token_merging)
+    return rerank(ranked, root, model, section.model_weight, section.model_functions, deadline)
 
 
 def _coverage(runner: TestRunner, root: Path, given: Sequence[str]) -> LineCoverage:
@@ -320,7 +328,7 @@ def _localize(job: _Job, runner: TestRunner, root: Path, reproduction: Reproduct
     """The locations generation works on: the `limit` most suspicious, best first."""
     section = job.settings.localize
     with job.stage("localize", f"{len(reproduction.failing)} failing test(s); ranking suspicious lines"):
-        ranked = localize_failure(runner, root, reproduction, section)
+        ranked = localize_failure(runner, root, reproduction, section, job.deadline)
         locations = [suspect.location for suspect in ranked[: section.limit]]
         job.store.record_locations(job.id, locations)
     if not locations:

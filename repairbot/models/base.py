@@ -152,6 +152,13 @@ class LanguageModel(Protocol):
 
     def count_tokens(self, text: str) -> int: ...
 
+    def surprisal(self, text: str, deadline: float | None = None) -> list[tuple[int, float]]:
+        """Each token of `text` as (its end offset in `text`, -log p given the text before
+        it), the first token excepted (see `decode.token_surprisal`). Raises DeadlinePassed
+        when `deadline` comes first; BadInput for a model that cannot read a text left to
+        right (a seq2seq span filler)."""
+        ...
+
 
 class Session(Protocol):
     """A model that has read one prompt; decoding walks a tree of continuations from it."""

@@ -281,3 +281,16 @@ def _cut(text: str, stop: Sequence[str]) -> int | None:
 def _log_softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits.astype(np.float64) - float(np.max(logits))
     return shifted - np.log(np.sum(np.exp(shifted)))
+
+
+def token_surprisal(session: Session, tokens: list[int]) -> list[tuple[int, float]]:
+    """How surprised the model is by each token of `tokens` after the ones before it:
+    (the token's end, as an offset in the decoded text, -log p). `session` has read
+    `tokens[0]` as its prompt; each step reads one more token from where the last left
+    off, so the whole text costs one forward pass over it. The first token, read without
+    context, gets no score."""
+    found = []
+    for i in range(1, len(tokens)):
+        logprobs = _log_softmax(session.seek(tokens[1:i]))
+        found.append((len(session.decode(tokens[: i + 1])), float(-logprobs[tokens[i]])))
+    return found

@@ -32,7 +32,7 @@ from repairbot.models.base import (
     FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX, T5_SENTINEL, Completion, DeadlinePassed, Guide, Message, check_deadline,
     chunks, fit, plain_chat,
 )
-from repairbot.models.decode import Sampling, complete
+from repairbot.models.decode import Sampling, complete, token_surprisal
 from retrieval import syntax
 from retrieval.token_merging import TokenMergingUnsupported, check_supported, merged_forward, token_groups
 
@@ -129,6 +129,14 @@ class TransformersModel:
 
     def count_tokens(self, text: str) -> int:
         return len(self._encode(text))
+
+    def surprisal(self, text: str, deadline: float | None = None) -> list[tuple[int, float]]:
+        self._check_continues()
+        tokens = self._encode(text)[: self.context_tokens]
+        if len(tokens) < 2:
+            return []
+        with self._lock, torch.inference_mode():
+            return token_surprisal(self._start(tokens[:1], "input_ids", deadline), tokens)
 
     def _check_continues(self) -> None:
         if self.seq2seq:

@@ -23,7 +23,7 @@ from repairbot.models.base import (
     FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX, Completion, DeadlinePassed, Guide, Message, check_deadline, chunks, fit,
     plain_chat,
 )
-from repairbot.models.decode import Sampling, complete
+from repairbot.models.decode import Sampling, complete, token_surprisal
 
 
 class LlamaModel:
@@ -88,6 +88,13 @@ class LlamaModel:
 
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def surprisal(self, text: str, deadline: float | None = None) -> list[tuple[int, float]]:
+        tokens = self._llm.tokenize(text.encode("utf-8"), add_bos=False)[: self.context_tokens]
+        if len(tokens) < 2:
+            return []
+        with self._lock:
+            return token_surprisal(_LlamaSession(self._llm, tokens[:1], deadline), tokens)
 
     def _token_text(self, token: int) -> str:
         return "" if token < 0 else self._llm.detokenize([token], special=True).decode("utf-8", errors="replace")
