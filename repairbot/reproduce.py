@@ -162,7 +162,9 @@ def failing_at_revision(
     return Reproduction(run=reproduction.run, failing=failing, passing=reproduction.passing, baseline_failures=baseline)
 
 
-def _outcomes_of_existing(runner: TestRunner, workdir: Path, ids: list[str], timeout_s: float) -> list[TestOutcome] | None:
+def _outcomes_of_existing(
+    runner: TestRunner, workdir: Path, ids: list[str], timeout_s: float
+) -> list[TestOutcome] | None:
     """The outcomes of the tests of `ids` that exist in `workdir`; None where a run does not
     complete. A runner may refuse a whole run for one test it cannot find (pytest does):
     a run with no outcomes at all is retried one test at a time."""

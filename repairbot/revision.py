@@ -9,7 +9,8 @@ repairbot's own, so the user's working tree, index and HEAD are never touched (n
 no `git worktree`, not even a temporary index). Blobs are written as git stores them: no
 `.gitattributes` filter or `export-ignore` applies, so the tree is the commit's exactly.
 What the commit never held (untracked or git-ignored files of the user's checkout, build
-outputs) is not there; a test that needs one fails at the revision for that reason.
+outputs, `.git` itself) is not there; a test that needs one fails at the revision for that
+reason, and is set aside where it fails in the checkout too.
 """
 
 from __future__ import annotations

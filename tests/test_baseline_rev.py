@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from repairbot import pipeline
-from repairbot.config import load_settings, repo_settings
+from repairbot.config import load_settings
 from repairbot.db.store import JobStore
 from repairbot.errors import BadInput
 from repairbot.revision import resolve
@@ -151,13 +151,11 @@ def test_a_project_folder_the_revision_lacks_is_bad_input(tmp_path: Path) -> Non
         resolve(repo / "calc", "HEAD~1")
 
 
-def test_an_option_is_no_revision_and_a_repository_may_not_set_one(tmp_path: Path) -> None:
+def test_an_option_is_no_revision() -> None:
+    """git would read it as an option (what a repository's own file may not set at all is
+    tested in tests/attacks/test_settings_trust.py)."""
     with pytest.raises(BadInput, match="is not a git revision"):
         load_settings(baseline_rev="--output=/tmp/x")
-    allowed, warnings = repo_settings({"baseline_rev": "HEAD~1"})
-    assert allowed == {} and warnings == [
-        "setting 'baseline_rev' of the repository under repair refused: only the operator sets it"
-    ]
 
 
 def test_the_revision_tree_is_written_as_committed_from_a_subfolder(tmp_path: Path) -> None:
