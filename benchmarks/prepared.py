@@ -17,7 +17,7 @@ from benchmarks.bugs import Bug, given_locations
 from repairbot.config import load_settings
 from repairbot.domain import SuspiciousLocation
 from repairbot.localize import GivenLines, parse_given
-from repairbot.pipeline import make_runner, reproduce_failure
+from repairbot.pipeline import baseline_revision, make_runner, reproduce_failure
 from repairbot.workspace import Workspace
 from validators.pool import ValidationPool
 
@@ -40,7 +40,7 @@ def prepared(bug: Bug) -> Iterator[PreparedBug]:
     with Workspace(bug.project) as workspace:
         runner = make_runner(settings, workspace.root)
         runner.prepare(workspace.root)
-        reproduction = reproduce_failure(runner, workspace, settings)
+        reproduction = reproduce_failure(runner, workspace, settings, baseline_revision(bug.project, settings))
         pool = ValidationPool(runner, workspace.root, reproduction, 1, workspace.scratch)
         locations = []
         for spec in given_locations(bug):

@@ -99,12 +99,15 @@ def repair(
     time_budget: Annotated[Optional[float], typer.Option(help="Seconds for the whole job.")] = None,
     location: Annotated[Optional[list[str]], typer.Option("--location", help=LOCATION_HELP)] = None,
     runner: Annotated[Optional[str], typer.Option(help="Test runner: auto, pytest, javac, maven or defects4j.")] = None,
+    baseline_rev: Annotated[Optional[str], typer.Option(
+        help="A git revision without the bug (sha, tag, branch, HEAD~1): failing tests that fail there too "
+             "are set aside as the environment's, not repaired.")] = None,
 ) -> None:
     """Repair PATH: print the best plausible patch as a unified diff."""
     try:
         settings = load_settings(path if path.is_dir() else None, test_command=test_cmd,
                                  max_candidates=max_candidates, time_budget_s=time_budget,
-                                 locations=location or None, runner=runner)
+                                 locations=location or None, runner=runner, baseline_rev=baseline_rev)
         store = JobStore(settings.database_url)
         with cancellable(), _progress("starting") as progress:
             result = run_repair(path, settings, store, progress=progress)

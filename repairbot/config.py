@@ -220,6 +220,13 @@ class Settings(BaseSettings):
         description="Test ids (fnmatch patterns, comma-separated in the environment) that fail for reasons unrelated "
         "to the bug: neither repair targets nor regressions.",
     )
+    # Operator-only (not in REPO_DESCRIBES): a repository's file could name a revision at
+    # which its real failures also fail, and so have them set aside.
+    baseline_rev: str | None = Field(
+        default=None, min_length=1, max_length=256,
+        description="A git revision without the bug (sha, tag, branch, HEAD~1): a failing test that fails there "
+        "too fails for another reason (the environment, a missing tool) and is set aside, not repaired.",
+    )
     open_pull_request: bool = Field(
         default=True, description="`repairbot serve`: push a branch and open a pull request with a fix; False: "
         "the fix goes only into the check run (and a comment on a failing pull request).",
@@ -242,6 +249,14 @@ class Settings(BaseSettings):
     def _split_names(cls, value: Any) -> Any:
         if isinstance(value, str):  # an empty variable means unset, not "no generators"
             return [name.strip() for name in value.split(",") if name.strip()] or None
+        return value
+
+    @field_validator("baseline_rev")
+    @classmethod
+    def _not_an_option(cls, value: str | None) -> str | None:
+        """A revision is passed to git: one that starts with `-` would be read as an option."""
+        if value is not None and (value.startswith("-") or not value.isprintable()):
+            raise ValueError(f"{value!r} is not a git revision")
         return value
 
     @field_validator("runner")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -44,7 +44,9 @@ from repairbot.localize_model import rerank
 from repairbot.models import load, resolve
 from repairbot.overfitting import signs
 from repairbot.rank import normalized, order_for_validation, rank_patches
-from repairbot.reproduce import baseline_plan, passing_in_full_copy, reproduce
+from repairbot.reproduce import baseline_plan, failing_at_revision, passing_in_full_copy, reproduce
+from repairbot.revision import Revision
+from repairbot.revision import resolve as resolve_revision
 from repairbot.workspace import Workspace
 from validators.pytest_runner import PytestRunner
 from validators.runner import CoverageUnavailable, LineCoverage, TestRunner
@@ -77,9 +79,10 @@ def repair_recorded(
     try:
         check_project(project)
         check_given(settings.locations, project)  # before the baseline run
+        revision = baseline_revision(project, settings)
         runner = make_runner(settings, project)
         store.set_runner(job_id, runner_command(runner), runner.sandbox.description)
-        result = _run_job(job_id, project, settings, runner, store, progress)
+        result = _run_job(job_id, project, settings, runner, revision, store, progress)
     except BadInput as exc:
         store.finish_job(job_id, JobStatus.FAILED, error=str(exc))
         raise
@@ -94,6 +97,12 @@ def repair_recorded(
         store.finish_job(job_id, JobStatus.FAILED, error=f"internal error: {exc!r}")
         raise
     return result
+
+
+def baseline_revision(project: Path, settings: Settings) -> Revision | None:
+    """The `baseline_rev` setting resolved in the project's git repository (None where it
+    is not set); BadInput, before any test runs, where it cannot be."""
+    return None if settings.baseline_rev is None else resolve_revision(project, settings.baseline_rev)
 
 
 def make_runner(settings: Settings, project: Path) -> TestRunner:
@@ -300,7 +309,8 @@ class _Job:
 
 
 def _run_job(
-    job_id: int, project: Path, settings: Settings, runner: TestRunner, store: JobStore, progress: Progress
+    job_id: int, project: Path, settings: Settings, runner: TestRunner, revision: Revision | None, store: JobStore,
+    progress: Progress,
 ) -> RepairResult:
     """One call per stage, in the order of the module's docstring (retrieve, generate,
     validate and combine alternate inside `_generate_and_validate`; the report is the caller's)."""
@@ -309,17 +319,17 @@ def _run_job(
         names, note = generator_names(settings)
         workspace = Workspace(project)
     with workspace:
-        reproduction = _reproduce(job, runner, workspace)
+        reproduction = _reproduce(job, runner, workspace, revision)
         locations = _localize(job, runner, workspace.root, reproduction)
         pool = _validation_pool(job, runner, workspace, reproduction)
         tally = _generate_and_validate(job, names, note, project, workspace.root, locations, pool, reproduction)
     return _finish(job, project, reproduction, locations, tally)
 
 
-def _reproduce(job: _Job, runner: TestRunner, workspace: Workspace) -> Reproduction:
+def _reproduce(job: _Job, runner: TestRunner, workspace: Workspace, revision: Revision | None) -> Reproduction:
     runner.prepare(workspace.root)
     with job.stage("reproduce", f"running the test suite with per-test coverage ({runner.sandbox.mode} sandbox)"):
-        reproduction = reproduce_failure(runner, workspace, job.settings, job.progress, job.deadline)
+        reproduction = reproduce_failure(runner, workspace, job.settings, revision, job.progress, job.deadline)
         job.store.record_reproduction(job.id, reproduction)
     return reproduction
 
@@ -399,35 +409,67 @@ def rank_suspects(project: Path, settings: Settings) -> list[Suspect]:
     (`repairbot localize`): every suspect with its function and line, for ties and display."""
     check_project(project)
     check_given(settings.locations, project)  # before the baseline run
+    revision = baseline_revision(project, settings)
     runner = make_runner(settings, project)
     with Workspace(project) as workspace:
         runner.prepare(workspace.root)
-        reproduction = reproduce_failure(runner, workspace, settings)
+        reproduction = reproduce_failure(runner, workspace, settings, revision)
         return localize_failure(runner, workspace.root, reproduction, settings.localize)
 
 
 def reproduce_failure(
-    runner: TestRunner, workspace: Workspace, settings: Settings, progress: Progress = lambda _: None,
-    deadline: float | None = None,
+    runner: TestRunner, workspace: Workspace, settings: Settings, revision: Revision | None,
+    progress: Progress = lambda _: None, deadline: float | None = None,
 ) -> Reproduction:
     """The failure as every command takes it (`repair`, `localize`): the baseline runs with
-    flaky and ignored tests subtracted, and, where the work copy left something out (`.git`,
-    a venv), the failing tests run once more in a full copy: one that passes there is no
-    target (`passing_in_full_copy`)."""
+    flaky and ignored tests subtracted; where the work copy left something out (`.git`, a
+    venv), the failing tests run once more in a full copy: one that passes there is no
+    target (`passing_in_full_copy`); and with a `revision` (`baseline_revision`), those left
+    run at it: one that fails there too is no target either (`failing_at_revision`)."""
     plan = baseline_plan(runner, workspace.root, settings)
     reproduction = reproduce(
         runner, workspace.root, plan, reruns=settings.baseline_reruns, ignore=settings.ignore_tests, deadline=deadline
     )
-    if not workspace.left_out:
-        return reproduction
+    if workspace.left_out:
+        reproduction = _in_full_copy(runner, workspace, reproduction, plan.timeout_s, progress, deadline)
+    if revision is not None:  # asked for: bounded by the budget, not skipped
+        left = plan.timeout_s if deadline is None else max(0.0, deadline - time.monotonic())
+        reproduction = _at_revision(runner, workspace, reproduction, min(plan.timeout_s, left), revision, progress)
+    return reproduction
+
+
+def _in_full_copy(
+    runner: TestRunner, workspace: Workspace, reproduction: Reproduction, timeout_s: float, progress: Progress,
+    deadline: float | None,
+) -> Reproduction:
     left_out = ", ".join(sorted(workspace.left_out))
     try:
         with workspace.full_copy() as full:
             progress(f"running the {len(reproduction.failing)} failing test(s) in a full copy (with {left_out})")
-            return passing_in_full_copy(runner, full, reproduction, plan.timeout_s, left_out, deadline)
+            return passing_in_full_copy(runner, full, reproduction, timeout_s, left_out, deadline)
     except safe_files.TooLarge as exc:
         progress(f"failing tests not checked in a full copy: {exc}")
         return reproduction
+
+
+def _at_revision(
+    runner: TestRunner, workspace: Workspace, reproduction: Reproduction, timeout_s: float, revision: Revision,
+    progress: Progress,
+) -> Reproduction:
+    at = revision.describe()
+    with ExitStack() as stack:
+        progress(f"writing the project as it was at {at} (baseline_rev)")
+        try:
+            copy = stack.enter_context(workspace.revision_copy(revision))
+        except OSError as exc:  # over the caps, or a tree no checkout could write
+            progress(f"failing tests not checked at {at}: {exc}")
+            return reproduction
+        count = len(reproduction.failing)
+        progress(f"running the {count} failing test(s) at {at}: one that fails there too is not this change's failure")
+        checked = failing_at_revision(runner, copy, reproduction, timeout_s, revision, progress)
+    set_aside = count - len(checked.failing)
+    progress(f"{set_aside} of {count} failing test(s) fail at {at} too: set aside; {len(checked.failing)} to repair")
+    return checked
 
 
 def _outcome_cache(

@@ -15,21 +15,25 @@ the user's input to fix, so it ends here with a message that says what to do.
 
 Baseline failures are subtracted here, once: a test whose outcome flips between two runs
 of the same code is flaky, and tests matching the user's (or a benchmark's) `ignore`
-patterns are known failures unrelated to the bug. Neither is a target of the repair nor a
-regression of a candidate.
+patterns are known failures unrelated to the bug. Where the operator names the last
+revision without the bug (`baseline_rev`), a failing test that fails at that revision too
+fails for the environment's sake (the network, a missing tool, the JDK), not the bug's
+(`failing_at_revision`). None of these is a target of the repair nor a regression of a
+candidate.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
 
 from repairbot.config import Settings
-from repairbot.domain import Reproduction, TestRun
+from repairbot.domain import Reproduction, TestOutcome, TestRun
 from repairbot.errors import BadInput
+from repairbot.revision import Revision
 from validators.defects4j_runner import Defects4JRunner
 from validators.process import CommandNotRunnable, last_line
 from validators.runner import TestRunner
@@ -138,6 +142,58 @@ def passing_in_full_copy(
         )
     baseline = {**reproduction.baseline_failures, **dict.fromkeys(sorted(passed), why)}
     return Reproduction(run=reproduction.run, failing=failing, passing=reproduction.passing, baseline_failures=baseline)
+
+
+def failing_at_revision(
+    runner: TestRunner, copy: Path, reproduction: Reproduction, timeout_s: float, revision: Revision,
+    note: Callable[[str], None],
+) -> Reproduction:
+    """`reproduction` less the failing tests that fail in `copy` (the project at `revision`,
+    the last one without the bug) too: they fail for another reason than the change since
+    (the network, a missing tool, the JDK), so no patch of it can fix them. They are
+    recorded as baseline failures, with why; a test that did not exist at `revision` stays
+    a target. If no failing test is left, the input cannot be repaired. `note` says why
+    nothing was set aside where the run at `revision` tells nothing."""
+    runner.prepare(copy)
+    ids = [o.test_id for o in reproduction.failing]
+    outcomes = _outcomes_of_existing(runner, copy, ids, timeout_s)
+    if outcomes is None:
+        note(f"the failing tests' run at {revision.describe()} did not complete (timeout, sandbox limit or "
+             "compile error): none set aside")
+        return reproduction
+    failed = {o.test_id for o in outcomes if not o.ok} & set(ids)
+    if not failed:
+        return reproduction
+    failing = [o for o in reproduction.failing if o.test_id not in failed]
+    if not failing:
+        raise BadInput(
+            f"all failing tests ({', '.join(sorted(failed))}) also fail at {revision.describe()}: they fail for "
+            "another reason than the change since (the environment: network, a missing tool, the JDK), "
+            "not for a bug repairbot can fix"
+        )
+    why = f"fails at {revision.describe()} too: not this change's failure"
+    baseline = {**reproduction.baseline_failures, **dict.fromkeys(sorted(failed), why)}
+    return Reproduction(run=reproduction.run, failing=failing, passing=reproduction.passing, baseline_failures=baseline)
+
+
+def _outcomes_of_existing(
+    runner: TestRunner, workdir: Path, ids: list[str], timeout_s: float
+) -> list[TestOutcome] | None:
+    """The outcomes of the tests of `ids` that exist in `workdir`; None where a run does not
+    complete. A runner may refuse a whole run for one test it cannot find (pytest does):
+    a run with no outcomes at all is retried one test at a time."""
+    run = _run(runner, workdir, timeout_s, with_coverage=False, tests=ids)
+    if run.timed_out or run.violation or run.compile_error:
+        return None
+    if run.outcomes or len(ids) == 1:
+        return run.outcomes
+    outcomes: list[TestOutcome] = []
+    for test_id in ids:
+        alone = _run(runner, workdir, timeout_s, with_coverage=False, tests=[test_id])
+        if alone.timed_out or alone.violation:
+            return None
+        outcomes += alone.outcomes
+    return outcomes
 
 
 def _left(deadline: float | None) -> float:

@@ -21,6 +21,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 
 from repairbot.errors import BadInput
+from repairbot.revision import Revision
 from validators import safe_files
 
 # Caches the tools rebuild: never part of what a test sees.
@@ -84,6 +85,21 @@ class Workspace:
         try:
             root = outer / self.root.name
             safe_files.copy_tree(self.project, root, safe_files.WORKSPACE_LIMITS, f"the project {self.project}", is_cache)
+            yield root
+        finally:
+            shutil.rmtree(outer, ignore_errors=True)
+
+    @contextmanager
+    def revision_copy(self, revision: Revision) -> Iterator[Path]:
+        """The project as `revision` committed it, named as the work copy is and with what
+        it leaves out left out (a test sees the same place at both), for telling a test
+        that fails there too from one the bug makes fail; removed on leaving. Raises
+        `safe_files.TooLarge` past the work copies' caps, OSError for a tree that cannot
+        be written."""
+        outer = Path(self._tmp.name) / "revision"
+        try:
+            root = outer / self.root.name
+            revision.write_tree(root, ignored)
             yield root
         finally:
             shutil.rmtree(outer, ignore_errors=True)

@@ -43,6 +43,8 @@ def hostile_settings(tmp_path: Path) -> dict[str, str]:
         "generators": '["infill"]',
         "validation_workers": "64",
         "outcome_cache": "false",
+        # A revision at which the repository's real failures fail too would set them aside.
+        "baseline_rev": '"HEAD~1"',
     }
 
 
@@ -79,7 +81,7 @@ def test_repository_cannot_set_security_settings(
     assert settings.database_url == "sqlite:////srv/operator/repairbot.db"
     assert settings.broker_url is None and settings.data_dir == Settings().data_dir
     assert settings.locations == [] and settings.generators is None
-    for name in ("retrieval", "mine_history", "validation_workers", "outcome_cache"):
+    for name in ("retrieval", "mine_history", "validation_workers", "outcome_cache", "baseline_rev"):
         assert getattr(settings, name) == getattr(defaults, name), name
     # What describes the project still applies.
     assert settings.test_command == ["python", "-m", "pytest", "-q", "tests"]
