@@ -435,6 +435,36 @@ def test_a_fix_outside_the_pull_requests_diff_comes_as_a_comment(bot: Bot) -> No
     assert all(line in note["body"] for line in EXPECTED)
 
 
+def test_a_test_failing_at_the_last_green_commit_too_is_set_aside(bot: Bot) -> None:
+    """Issue 17: a test that fails in the sandbox for the environment's sake (here: a secret
+    only CI has) failed at the commit CI last found green too; the worker asks GitHub for that
+    commit, sets the test aside, and repairs the bug the newer commit brought back."""
+    work, patch = bot.work, str(EXAMPLES / "word_stats" / "expected.patch")
+    root = Path(work.working_tree_dir)
+    work.git.checkout("-B", "env-secret", bot.head_sha)
+    work.git.apply(patch)
+    (root / "tests" / "test_ci_secret.py").write_text(
+        "import os\n\n\ndef test_deploy_key():\n    assert os.environ.get('DEPLOY_KEY'), 'only CI has it'\n"
+    )
+    work.git.add("-A")
+    green = work.index.commit("fixed, and a test that needs CI's secret").hexsha
+    work.git.apply("-R", patch)
+    work.git.add("-A")
+    broken = work.index.commit("the bug is back").hexsha
+    work.remote("origin").push("env-secret:env-secret", force=True)
+    bot.fake.green[(REPO, "env-secret")] = green
+
+    answer = bot.post("workflow_run", workflow_run(broken, "env-secret", clone_url=bot.clone_url))
+    job_id = answer.json()["job"]
+    wait_for(lambda: bot.job(job_id)["state"] == "reported", "the job to be reported")
+    job = bot.job(job_id)
+    assert job["conclusion"] == "success", job
+    assert changed_lines(job["repair"]["patches"][0]["diff"]) == EXPECTED
+    why = job["repair"]["set_aside"]["tests/test_ci_secret.py::test_deploy_key"]
+    assert why.startswith(f"fails at {green}") and why.endswith("too: not this change's failure")
+    assert bot.fake.count("GET", rf"/repos/{REPO}/actions/runs") >= 1
+
+
 def test_deliveries_dedupe_and_limits_refuse_with_the_reason_on_every_backend(database_url: str) -> None:
     store = BotStore(database_url)
     assert store.record_delivery("abc", "workflow_run") and not store.record_delivery("abc", "workflow_run")

@@ -79,6 +79,7 @@ def create_app(bot: BotSettings, operator: Settings, store: BotStore, report: bo
             "repair": {
                 "status": s.status, "stage": s.stage, "error": s.error, "candidates_tried": s.candidates_tried,
                 "failing_tests": [test_id for test_id, _ in detail.failures],
+                "set_aside": {test_id: why for test_id, why in detail.baseline_failures},
                 "suspicious": [{"file": loc.file, "start_line": loc.start_line, "end_line": loc.end_line,
                                 "score": loc.score, "formula": loc.formula} for loc in detail.locations],
                 "patches": [{"rank": p.rank, "file": p.file, "generator": p.generator, "description": p.description,

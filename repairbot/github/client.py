@@ -15,6 +15,7 @@ Each call authenticates with the installation's token (`Authorization: Bearer ..
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -74,6 +75,14 @@ class GitHub:
 
     def comment(self, repo: str, number: int, body: str) -> str:
         return str(self._call("POST", f"/repos/{repo}/issues/{number}/comments", 201, {"body": body})["html_url"])
+
+    def last_green_commit(self, repo: str, branch: str) -> str | None:
+        """The head commit of the newest successful workflow run on `branch`, if there is one."""
+        found = self._call("GET", f"/repos/{repo}/actions/runs?branch={quote(branch, safe='')}&status=success&per_page=1",
+                           200)
+        runs = found.get("workflow_runs") or []
+        sha = runs[0].get("head_sha") if runs and isinstance(runs[0], dict) else None
+        return str(sha) if sha else None
 
     def permission(self, repo: str, user: str) -> tuple[str, str]:
         """(permission, role_name) of `user` on `repo`: admin/write/read/none, and the role."""

@@ -39,6 +39,11 @@ class BotSettings(BaseSettings):
         default=False, description="A failing pull request gets the fix as a review with suggested changes "
         "instead of a pull request of its own.",
     )
+    baseline_from_green_run: bool = Field(
+        default=True,
+        description="A job's baseline_rev is the head of the branch's last successful workflow run: a test that fails "
+        "there too in repairbot's sandbox is the environment's, not the change's, and is set aside.",
+    )
     max_concurrent_per_repo: int = Field(default=2, gt=0, description="Jobs of one repository pending at once.")
     max_jobs_per_day: int = Field(default=50, gt=0, description="Jobs started for one repository per 24 hours.")
     poll_s: float = Field(default=1.0, gt=0, description="How often the reporter looks at the jobs it follows.")

@@ -160,6 +160,11 @@ class BotStore(QueueStore):
             ).first()
             return None if row is None else _bot_job(row)
 
+    def bot_job_of(self, repair_job_id: int) -> BotJob | None:
+        with self._sessions() as session:
+            row = session.scalar(select(GitHubJob).where(GitHubJob.repair_job_id == repair_job_id))
+            return None if row is None else _bot_job(row)
+
     def installation_of(self, repair_job_id: int) -> int | None:
         with self._sessions() as session:
             row = session.scalar(select(GitHubJob).where(GitHubJob.repair_job_id == repair_job_id))

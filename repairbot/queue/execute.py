@@ -87,7 +87,13 @@ def _run(job_id: int, operator: Settings, store: QueueStore, scratch: Path) -> N
     project.mkdir()
     try:
         materialize(recorded, project, job_id, operator.database_url)
-        settings = load_settings(project, **recorded.overrides)
+        overrides = recorded.overrides
+        if recorded.kind == "github" and "baseline_rev" not in overrides:
+            from repairbot.github.baseline import last_green_revision
+
+            green = last_green_revision(job_id, operator.database_url, project)
+            overrides = {**overrides, "baseline_rev": green} if green else overrides
+        settings = load_settings(project, **overrides)
     except BadInput as exc:
         store.finish_job(job_id, JobStatus.FAILED, error=str(exc))
         raise

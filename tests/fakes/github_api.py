@@ -23,6 +23,9 @@ Shapes follow GitHub's REST documentation (API version 2022-11-28); the fields r
 - `POST /repos/{owner}/{repo}/issues/{number}/comments` `{body}` -> 201 `{id, html_url, body}`.
 - `GET /repos/{owner}/{repo}/collaborators/{username}/permission` -> 200 `{permission, role_name,
   user{login}}` from the permissions given (else `none`).
+- `GET /repos/{owner}/{repo}/actions/runs?branch=B&status=success&per_page=1` -> 200 `{total_count,
+  workflow_runs[{id, head_branch, head_sha, status, conclusion}]}`: the run recorded in `green`
+  for the branch (none: an empty list).
 Issue and pull request numbers share one sequence per repository, as on GitHub.
 
 It also serves each remote over git's smart HTTP protocol at `/git/{owner}/{repo}.git`
@@ -47,6 +50,7 @@ from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import jwt
 
@@ -68,6 +72,7 @@ class FakeGitHub:
     comments: list[dict[str, Any]] = field(default_factory=list)
     git_requests: list[tuple[str, str, str]] = field(default_factory=list)
     reviews: list[dict[str, Any]] = field(default_factory=list)
+    green: dict[tuple[str, str], str] = field(default_factory=dict)  # (repo, branch) -> last green head sha
     _numbers: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
@@ -103,6 +108,7 @@ ROUTES = [
     ("POST", re.compile(r"/repos/([\w.-]+/[\w.-]+)/pulls/(\d+)/reviews"), "create_review"),
     ("POST", re.compile(r"/repos/([\w.-]+/[\w.-]+)/issues/(\d+)/comments"), "comment"),
     ("GET", re.compile(r"/repos/([\w.-]+/[\w.-]+)/collaborators/([\w-]+)/permission"), "permission"),
+    ("GET", re.compile(r"/repos/([\w.-]+/[\w.-]+)/actions/runs"), "workflow_runs"),
 ]
 
 
@@ -117,6 +123,7 @@ def _now() -> str:
 
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeGitHub
+    query: dict[str, str]  # the request's query parameters, the last value of each
 
     def log_message(self, *_: Any) -> None:  # quiet
         pass
@@ -131,6 +138,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         with fake.lock:
             fake.requests.append((method, path))
+        self.query = {name: values[-1] for name, values in parse_qs(query).items()}
         try:
             body = json.loads(raw) if raw else {}
             for route_method, pattern, name in ROUTES:
@@ -311,6 +319,14 @@ class _Handler(BaseHTTPRequestHandler):
                    "html_url": f"https://github.example/{repo}/pull/{number}#issuecomment-{comment_id}"}
         self.fake.comments.append(comment)
         return 201, comment
+
+    def workflow_runs(self, _: dict[str, Any], repo: str) -> tuple[int, dict[str, Any]]:
+        sha = self.fake.green.get((repo, self.query.get("branch", "")))
+        if self.query.get("status") != "success" or sha is None:
+            return 200, {"total_count": 0, "workflow_runs": []}
+        run = {"id": 1, "head_branch": self.query["branch"], "head_sha": sha, "status": "completed",
+               "conclusion": "success"}
+        return 200, {"total_count": 1, "workflow_runs": [run]}
 
     def permission(self, _: dict[str, Any], repo: str, login: str) -> tuple[int, dict[str, Any]]:
         permission = self.fake.permissions.get(login, "none")
