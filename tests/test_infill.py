@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import shutil
+import time
 import ast
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -238,11 +239,14 @@ class ValidationClock:
     library's, on a machine of any speed (the budget shares depend on no race)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
-        self.now = 0.0
+        # Starts at the real clock: the job's deadline reaches the baseline run, which reads
+        # that clock (the reproduction takes seconds, its deadline is the budget away).
+        self.now = time.monotonic()
         monkeypatch.setattr(pipeline, "time", self)
         run_pool = ValidationPool.run
 
-        def timed_run(pool, candidates, should_stop):
+        def timed_run(pool, candidates, should_stop, deadline=None):
+            # `deadline` is on this clock, not the test runs': they are never cut here.
             for result in run_pool(pool, candidates, should_stop):
                 self.now += seconds
                 yield result
