@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from repairbot.config import (
+    FunctionSettings,
     CodeModelSettings,
     FixRetrievalSettings,
     InfillSettings,
@@ -92,8 +93,12 @@ def test_sections_are_views_of_the_flat_settings(monkeypatch: pytest.MonkeyPatch
     assert settings.masked == MaskedSettings(model, samples=2, time_limit_s=30.0, constrained=True)
     assert settings.java == JavaSettings(main_roots=["java_programs"], test_roots=None)
     assert settings.fix_retrieval == FixRetrievalSettings(enabled=True, k=2, similar_lines=0, mine_history=True)
-    assert settings.localize == LocalizeSettings("dstar", "statement", 0.5, ("lib.py:3",), limit=4)
-    assert not {"code_model", "infill", "masked", "java", "fix_retrieval", "localize"} & settings.model_dump().keys()
+    assert settings.localize == LocalizeSettings("dstar", "statement", 0.5, ("lib.py:3",), limit=4, model=model)
+    assert settings.function == FunctionSettings(
+        model, samples=2, turns=3, max_tokens=384, time_limit_s=180.0, constrained=True
+    )
+    sections = {"code_model", "infill", "masked", "function", "java", "fix_retrieval", "localize", "defects4j"}
+    assert not sections & settings.model_dump().keys()
     with pytest.raises(dataclasses.FrozenInstanceError):
         settings.infill.samples = 1  # type: ignore[misc]
 
