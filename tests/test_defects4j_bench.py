@@ -361,13 +361,14 @@ def test_bench_defects4j_queue_runs_each_checkout_as_a_benchmark_job(tmp_path: P
 
 
 @pytest.mark.parametrize("budget_s, stopped", [
-    (0.5, "time budget of 0.5s spent during reproduce"),
+    (0.5, "the job's time budget ended during the baseline run"),
     # No Java fix templates: nothing to validate, in time.
     (3600.0, "the generators gave no more candidates (each within its own time limit) and all were validated"),
 ])
 def test_a_job_says_why_it_stopped(tmp_path: Path, budget_s: float, stopped: str) -> None:
     """Issue 16: jobs that spent their budget reproducing ended "no plausible patch among 0
-    candidate(s)", with nothing saying why."""
+    candidate(s)", with nothing saying why. Issue 17: the budget is a promise, so a baseline
+    run still going when it ends is stopped, and the job ends with that reason."""
     home = fake_installation(tmp_path / "d4j", {1: (bug_tree(CALC_BUGGY), developer_patch(CALC_FIXED, CALC_BUGGY))})
     install = Installation.at(home)
     install.checkout("Calc", 1, tmp_path / "Calc-1")
@@ -376,6 +377,12 @@ def test_a_job_says_why_it_stopped(tmp_path: Path, budget_s: float, stopped: str
         locations=[f"{SOURCE}:5"], data_dir=tmp_path / "data", generators=["templates"],
     )
     store = JobStore(f"sqlite:///{tmp_path / 'jobs.db'}")
+    if budget_s < 1:
+        with pytest.raises(BadInput, match=stopped):
+            repair(tmp_path / "Calc-1", settings, store)
+        [job] = store.list_jobs(1)
+        assert stopped in (job.error or ""), job
+        return
     result = repair(tmp_path / "Calc-1", settings, store)
     assert result.candidates_tried == 0 and not result.patches
     assert result.stopped == stopped
