@@ -24,8 +24,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from repairbot.localize import Suspect
+from repairbot.languages import function_at
 from repairbot.languages.registry import language_for
+from repairbot.localize import Suspect
 from repairbot.models import LanguageModel
 from repairbot.models.base import DeadlinePassed
 from validators import safe_files
@@ -76,9 +77,7 @@ def line_surprisal(
     row = lines[0] - 1
     if not 0 <= row < len(rows):
         return {}
-    column = len(rows[row]) - len(rows[row].lstrip())
-    node = language.parse(data).root_node.descendant_for_point_range((row, column), (row, column))
-    function = language.enclosing_function(node) if node is not None else None
+    function = function_at(language.parse(data), data, lines[0], language.enclosing_function)
     first, last = (function.start_point[0], function.end_point[0]) if function is not None else (row, row)
     body = "".join(rows[first : last + 1])
     starts = [0]

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from repairbot.domain import TestOutcome
+from repairbot.languages import function_at
 from repairbot.languages.registry import is_test_file, language_for
 from repairbot.stacktrace import frame_lines
 from validators import safe_files
@@ -63,15 +64,10 @@ def _function_code(root: Path, file: str, line: int) -> str:
         data = safe_files.read_bytes(root, file)
     except OSError:
         return ""
-    tree = language.parse(data)
-    lines = data.decode("utf-8", errors="replace").splitlines()
-    if not 1 <= line <= len(lines):
-        return ""
-    column = len(lines[line - 1]) - len(lines[line - 1].lstrip())
-    node = tree.root_node.descendant_for_point_range((line - 1, column), (line - 1, column))
-    function = language.enclosing_function(node) if node is not None else None
+    function = function_at(language.parse(data), data, line, language.enclosing_function)
     if function is None:
         return ""
+    lines = data.decode("utf-8", errors="replace").splitlines()
     body = lines[function.start_point[0] : function.end_point[0] + 1]
     shown = "\n".join(body[:TEST_CODE_LINES])
     return shown + ("\n..." if len(body) > TEST_CODE_LINES else "")

@@ -41,6 +41,7 @@ from repairbot.generate.describe import describe_change
 from repairbot.generate.failures import FailingTest, trim_message
 from repairbot.generate.infill import Hole, completion_guide, load_code_model, make_hole
 from repairbot.generate.sources import SourceFile, load_source
+from repairbot.languages import function_at
 from repairbot.models import LanguageModel
 from repairbot.models.base import Guide, Message
 from repairbot.rank import normalized
@@ -172,11 +173,7 @@ class FunctionGenerator:
     def _function(self, source: SourceFile, location: SuspiciousLocation) -> _Function | None:
         language = source.language
         tree = language.parse(source.data)
-        row = location.start_line - 1
-        line = source.text.splitlines()[row] if row < len(source.text.splitlines()) else ""
-        column = len(line.encode("utf-8")) - len(line.lstrip().encode("utf-8"))
-        node = tree.root_node.descendant_for_point_range((row, column), (row, column))
-        function = language.enclosing_function(node) if node is not None else None
+        function = function_at(tree, source.data, location.start_line, language.enclosing_function)
         body = function.child_by_field_name("body") if function is not None else None
         if function is None or body is None:
             return None

@@ -8,6 +8,7 @@ a new branch in every stage.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from tree_sitter import Language, Node, Parser, Tree
 
@@ -41,3 +42,16 @@ def ends_its_line(data: bytes, node: Node, comments: tuple[bytes, ...]) -> bool:
     newline = data.find(b"\n", node.end_byte)
     rest = data[node.end_byte : len(data) if newline < 0 else newline].strip()
     return not rest or rest.startswith(comments)
+
+
+def function_at(tree: Tree, data: bytes, line: int, enclosing: Callable[[Node], Node | None]) -> Node | None:
+    """The innermost function (the language's `enclosing_function`) holding `line` (1-based)
+    of the parsed `data`, found from the line's first non-blank byte: a point inside its
+    statement, not in the indentation, which belongs to the block around it. None for a line
+    out of range or outside every function."""
+    rows = data.split(b"\n")
+    if not 1 <= line <= len(rows):
+        return None
+    column = len(rows[line - 1]) - len(rows[line - 1].lstrip())
+    node = tree.root_node.descendant_for_point_range((line - 1, column), (line - 1, column))
+    return enclosing(node) if node is not None else None
