@@ -195,6 +195,25 @@ def bench_report(
     err.print(f"report: {written.markdown} and {written.html}", markup=False, soft_wrap=True)
 
 
+@bench_app.command("publish")
+def bench_publish(
+    folder: Annotated[Path, typer.Argument(help="A results folder of `repairbot bench ...` (its results.jsonl).")],
+    to: Annotated[Path, typer.Option(help="The folder to write: results.jsonl and report.md/.html/.png.")],
+) -> None:
+    """A copy of a run's results without the benchmark's code (its patches), with its report:
+    fit to commit where the benchmark may not go. Copied into a new run's folder as
+    results.jsonl, it lets that run resume where this one stopped."""
+    from benchmarks.publish import publish  # matplotlib: only when a report is asked for
+
+    try:
+        written = publish(folder, to)
+    except RepairbotError as exc:
+        err.print(f"error: {exc}", markup=False, soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
+    typer.echo(written.totals)
+    err.print(f"published: {to / 'results.jsonl'}, {written.markdown} and {written.html}", markup=False, soft_wrap=True)
+
+
 @bench_app.command("defects4j")
 def bench_defects4j(
     defects4j: Annotated[Path, typer.Option("--defects4j", help="Your Defects4J installation (the folder holding "

@@ -342,7 +342,10 @@ def document(run: Run, other: Run | None) -> Document:
     sections.append(Section("Per bug", [bug_table(run.rows)]))
     pairs: list[Block] = [PatchPair(f"{r.suite} / {r.bug} ({r.mode}): {r.generator or '-'}", r.patch, r.reference_patch)
                           for r in run.rows if r.patch]
-    sections.append(Section("First patch and reference fix", pairs or [Text("No bug has a plausible patch.")]))
+    if not pairs:
+        pairs = [Text("The patches were left out of this copy of the results (`repairbot bench publish`)."
+                      if any(r.plausible for r in run.rows) else "No bug has a plausible patch.")]
+    sections.append(Section("First patch and reference fix", pairs))
     return Document(f"Benchmark report: {run.folder}", sections)
 
 

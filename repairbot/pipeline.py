@@ -49,7 +49,7 @@ from repairbot.revision import Revision
 from repairbot.revision import resolve as resolve_revision
 from repairbot.workspace import Workspace
 from validators.pytest_runner import PytestRunner
-from validators.runner import CoverageUnavailable, LineCoverage, TestRunner
+from validators.runner import CoverageCut, CoverageUnavailable, LineCoverage, TestRunner
 from validators.runners import runner_for
 
 from validators import safe_files
@@ -180,7 +180,7 @@ def localize_failure(
     best first, ranked as the settings' `localize` section says, the code model's surprise
     weighed in where it asks for it (until `deadline`: the job's budget)."""
     ranked = suspects(
-        reproduction, root, _coverage(runner, root, section.given),
+        reproduction, root, _coverage(runner, root, section.given, deadline),
         formula=section.formula, granularity=section.granularity, trace_weight=section.trace_weight,
         given=section.given,
     )
@@ -191,14 +191,16 @@ def localize_failure(
     return rerank(ranked, root, model, section.model_weight, section.model_functions, deadline)
 
 
-def _coverage(runner: TestRunner, root: Path, given: Sequence[str]) -> LineCoverage:
+def _coverage(runner: TestRunner, root: Path, given: Sequence[str], deadline: float | None) -> LineCoverage:
     """Per-test coverage; none when the user gave the exact faulty lines (they need no
     ranking, and a Defects4J checkout would measure it in a run of its own), a clear error
-    from a runner that cannot measure it."""
+    from a runner that cannot measure it or whose measuring run the budget cut."""
     if given and all(isinstance(parse_given(spec), GivenLines) for spec in given):
         return {}
     try:
-        return runner.line_coverage(root)
+        return runner.line_coverage(root, deadline)
+    except CoverageCut as exc:
+        raise BadInput(f"the job's time budget ended: {exc}: raise time_budget_s (REPAIRBOT_TIME_BUDGET_S, --time-budget)") from exc
     except CoverageUnavailable as exc:
         raise BadInput(f"{exc}: give the faulty lines instead (--location FILE:LINE or FILE:START-END)") from exc
 

@@ -1,7 +1,7 @@
 """Fault-localization accuracy: Top-1/3/5 at statement and method level, per formula.
 
     python scripts/bench_localize.py [--quixbugs PATH [--quixbugs-languages python java]]
-                                     [--no-examples] [--json FILE]
+                                     [--no-examples] [--model-weights 0.5 1] [--json FILE]
 
 Every bug runs through the real reproduce stage (per-test coverage: pytest with
 coverage.py, javac + JUnit with JaCoCo) and `repairbot.localize`, with the test runner a
@@ -11,6 +11,11 @@ project of its own with no code changed (benchmarks/quixbugs.py). The fault: the
 the reference fix changes (benchmarks/bugs.py `fault_of`). A bug counts as found at rank N
 when a faulty statement (or, at method level, a function holding one) is the N-th entry of
 the ranking; equal scores are ordered by file and line, exactly as generation receives them.
+
+--model-weights adds model-aided variants (repairbot/localize_model.py, issue 17): the
+settings' formula at statement level, re-weighed by the settings' code model's surprisal
+with each weight over `localize_model_functions` functions, as `localize_model_weight` does
+in a repair job. Those rows have no method-level ranks ("-").
 
 QuixBugs Python: three buggy programs loop forever, so each test gets --timeout seconds
 (pytest-timeout; the default 5 s lets bitcount's 9 looping tests fit in the 60 s of CPU time
@@ -28,13 +33,18 @@ import json
 import shutil
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks import quixbugs
 from benchmarks.bugs import Bug, Fault, fault_of
 from benchmarks.examples import example_bugs
+from repairbot.config import LocalizeSettings, load_settings
 from repairbot.errors import BadInput
 from repairbot.localize import FORMULAS, TRACE_WEIGHT, Evidence, Suspect, collect, rank
+from repairbot.localize_model import rerank
+from repairbot.models import LanguageModel
+from repairbot.models.registry import load, resolve
 from repairbot.reproduce import reproduce
 from validators.runner import TestRunner
 from validators.runners import runner_for
@@ -58,7 +68,42 @@ def runner_of(bug: Bug) -> TestRunner:
     return runner_for(bug.project, command=bug.test_command, main_roots=bug.main_roots, test_roots=bug.test_roots)
 
 
-def evaluate(bug: Bug, timeout_s: float, scratch: Path, weights: list[float]) -> dict:
+@dataclass(frozen=True)
+class ModelAided:
+    """The model-aided variants: the model, the settings' localize section, the weights."""
+
+    model: LanguageModel
+    section: LocalizeSettings
+    weights: list[float]
+
+    def names(self) -> list[str]:
+        return [self.name(weight) for weight in self.weights]
+
+    def name(self, weight: float) -> str:
+        return f"{self.section.formula} + model (weight {weight:g})"
+
+    def ranks(self, evidence: Evidence, workdir: Path, fault: Fault) -> dict[str, dict[str, int | None]]:
+        ranked = rank(evidence, self.section.formula, "statement", self.section.trace_weight)
+        return {
+            self.name(weight): {
+                "statement": position(rerank(ranked, workdir, self.model, weight, self.section.model_functions),
+                                      fault, "statement"),
+                "method": None,
+            }
+            for weight in self.weights
+        }
+
+
+def model_aided(weights: list[float]) -> ModelAided | None:
+    if not weights:
+        return None
+    settings = load_settings()
+    code = settings.code_model
+    return ModelAided(load(resolve(code.name, code.data_dir), code.threads, code.token_merging),
+                      settings.localize, weights)
+
+
+def evaluate(bug: Bug, timeout_s: float, scratch: Path, weights: list[float], aided: ModelAided | None) -> dict:
     runner = runner_of(bug)
     (scratch / "run").mkdir(exist_ok=True)
     run_dir = Path(tempfile.mkdtemp(prefix=f"{bug.name}-", dir=scratch / "run"))
@@ -70,14 +115,15 @@ def evaluate(bug: Bug, timeout_s: float, scratch: Path, weights: list[float]) ->
     except BadInput as exc:
         return {"bug": bug.name, "error": str(exc)}
     evidence = collect(reproduction, workdir, runner.line_coverage(workdir))
+    ranks = {variant(formula, weight): {level: position(rank(evidence, formula, level, weight), fault, level)
+                                        for level in LEVELS}
+             for formula in FORMULAS for weight in weights}
     return {
         "bug": bug.name,
         "failing": evidence.failing,
         "passing": evidence.passing,
         "fault": sorted(f"{file}:{line}" for file, line in fault.statements),
-        "ranks": {variant(formula, weight): {level: position(rank(evidence, formula, level, weight), fault, level)
-                                             for level in LEVELS}
-                  for formula in FORMULAS for weight in weights},
+        "ranks": ranks | (aided.ranks(evidence, workdir, fault) if aided else {}),
         "trace_evidence": _traced(evidence, fault),
     }
 
@@ -101,12 +147,17 @@ def table(title: str, rows: list[dict], variants: list[str]) -> str:
     ]
     for name in variants:
         cells = [
-            str(sum(1 for row in ranked if (p := row["ranks"][name][level]) is not None and p <= n))
+            _found(ranked, name, level, n) if any(row["ranks"][name][level] for row in ranked) or level == "statement"
+            else "-"
             for level in LEVELS
             for n in TOP_N
         ]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _found(ranked: list[dict], name: str, level: str, n: int) -> str:
+    return str(sum(1 for row in ranked if (p := row["ranks"][name][level]) is not None and p <= n))
 
 
 def main() -> None:
@@ -117,10 +168,13 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds per test (QuixBugs Python)")
     parser.add_argument("--suite-timeout", type=float, default=600.0, help="seconds per test suite")
     parser.add_argument("--trace-weights", type=float, nargs="+", default=[TRACE_WEIGHT, 0.0])
+    parser.add_argument("--model-weights", type=float, nargs="*", default=[],
+                        help="add the settings' formula re-weighed by the code model with each weight")
     parser.add_argument("--json", type=Path, help="write the per-bug ranks here")
     args = parser.parse_args()
     results: dict[str, list[dict]] = {}
-    variants = [variant(f, w) for f in FORMULAS for w in args.trace_weights]
+    aided = model_aided(args.model_weights)
+    variants = [variant(f, w) for f in FORMULAS for w in args.trace_weights] + (aided.names() if aided else [])
     with tempfile.TemporaryDirectory(prefix="bench-localize-") as tmp:
         scratch = Path(tmp)
         suites: dict[str, list[Bug]] = {}
@@ -134,7 +188,7 @@ def main() -> None:
         for title, bugs in suites.items():
             results[title] = []
             for bug in bugs:
-                results[title].append(evaluate(bug, args.suite_timeout, scratch, args.trace_weights))
+                results[title].append(evaluate(bug, args.suite_timeout, scratch, args.trace_weights, aided))
                 print(json.dumps(results[title][-1]), file=sys.stderr)
     for title, rows in results.items():
         print(table(title, rows, variants) + "\n")

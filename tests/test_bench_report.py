@@ -107,6 +107,31 @@ def test_defects4j_rows_checked_against_the_whole_suite_get_a_column_and_a_total
     assert "| 300.0 | - |" in md
 
 
+def test_publish_keeps_the_numbers_and_drops_the_benchmarks_code(tmp_path: Path) -> None:
+    """A Defects4J run outlives its machine only as a published copy: every row's numbers,
+    none of the patches (they quote the benchmark's code), the last row of a rerun, and a
+    report that says the patches were left out. The copy is a folder a new run resumes from."""
+    listed = rows()
+    listed[4]["error"] = "setup: javac: Foo.java:3: error\n    int x = secret();\n"
+    rerun = dict(listed[0], total_s=16.0)  # gcd given, written again by a rerun
+    folder = write_folder(tmp_path / "run", [*listed, rerun])
+    result = CliRunner().invoke(app, ["bench", "publish", str(folder), "--to", str(tmp_path / "shared")])
+    assert result.exit_code == 0, result.output
+    published = [json.loads(line) for line in (tmp_path / "shared" / "results.jsonl").read_text().splitlines()]
+    assert len(published) == len(listed)  # one row per bug and mode
+    text = json.dumps(published)
+    assert "gcd(b, a % b)" not in text and "evil.example" not in text and "secret()" not in text
+    assert published[-1]["bug"] == "gcd" and published[-1]["total_s"] == 16.0  # the rerun's row, moved last
+    assert [r["plausible"] for r in published] == [r["plausible"] for r in [*listed[1:], rerun]]
+    assert published[3]["error"] == "setup: javac: Foo.java:3: error"
+    assert published[0]["fault_rank"] == 3 and published[2]["stage_s"]["validate"] == 280.0
+    md = (tmp_path / "shared" / "report.md").read_text()
+    assert "| QuixBugs Python | given | 3 | 1 | 2 | 1 | 31.0 |" in md  # the same totals as the full run's
+    assert "The patches were left out of this copy" in md and "gcd(b, a % b)" not in md
+    refused = CliRunner().invoke(app, ["bench", "publish", str(folder), "--to", str(folder)])
+    assert refused.exit_code != 0 and "would lose the patches" in refused.output
+
+
 def test_markdown_escapes_a_hostile_bug_name_and_patch(tmp_path: Path) -> None:
     folder = write_folder(tmp_path / "run", rows())
     assert report(str(folder)).exit_code == 0

@@ -9,12 +9,16 @@ import os
 import socket
 import subprocess
 import textwrap
+import time
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from repairbot.domain import TestOutcome, TestStatus
+from repairbot.config import LocalizeSettings
+from repairbot.domain import Reproduction, TestOutcome, TestStatus
+from repairbot.errors import BadInput
+from repairbot.pipeline import localize_failure
 from tests.test_sandbox import processes_with
 from tests.test_validators import write
 from validators.defects4j_runner import (
@@ -25,7 +29,7 @@ from validators.jvm import compile_errors, remove_artifact
 from validators.junit_xml import parse_java_junit_xml
 from validators.maven_runner import MavenRunner, surefire_filter
 from validators.process import CommandNotRunnable
-from validators.runner import CoverageUnavailable
+from validators.runner import CoverageCut, CoverageUnavailable
 from validators.runners import detect_kind, runner_for
 from validators.sandbox import Sandbox, detect_sandbox
 
@@ -626,9 +630,19 @@ def test_defects4j_per_test_coverage_of_the_last_runs_test_classes(shared_checko
     assert relevant.line_coverage(workdir) == {
         "src/main/java/calc/Calc.java": {3: {"calc.CalcTest#add"}, 4: {"calc.CalcTest#neg"}},  # no OtherTest
     }
+    # the job's deadline bounds the run (issue 17: the budget is a promise) and says so
+    with pytest.raises(CoverageCut, match=r"did not finish within 0s \(the job's time budget\)"):
+        relevant.line_coverage(workdir, deadline=time.monotonic() + 0.2)
+    run = relevant.run(workdir, 60, with_coverage=True)
+    failing = [o for o in run.outcomes if not o.ok]
+    section = LocalizeSettings(formula="ochiai", granularity="statement", trace_weight=1.0, given=(), limit=5)
+    with pytest.raises(BadInput, match="the job's time budget ended: the per-test coverage run .* raise time_budget_s"):
+        localize_failure(relevant, workdir, Reproduction(run, failing, []), section, deadline=time.monotonic() + 0.2)
     relevant.coverage_timeout_s = 0.2
-    with pytest.raises(CoverageUnavailable, match=r"coverage run of 1 test class\(es\) did not finish within 0s"):
-        relevant.line_coverage(workdir)
+    with pytest.raises(CoverageUnavailable, match=r"coverage run of 1 test class\(es\) did not finish within 0s "
+                       r"\(defects4j_test_timeout_s\)") as cut:
+        relevant.line_coverage(workdir, deadline=time.monotonic() + 3600)
+    assert not isinstance(cut.value, CoverageCut)  # its own timeout: no budget to raise
     if runner.sandbox.mode == "bwrap":  # one that shows the installation but not the coverage helpers
         bare = Defects4JRunner(FAKE_DEFECTS4J, detect_sandbox(ro_paths=[FAKE_DEFECTS4J.parent]), relevant_only=True)
         bare.run(workdir, 60, with_coverage=True)

@@ -25,7 +25,7 @@ from pathlib import Path
 from validators.jacoco import JacocoCoverage
 from validators.junit_runner import EXIT_NO_TESTS, EXIT_USAGE_ERROR, JAVA_SHARE, LAUNCHER_JAR, LAUNCHER_MAIN, launcher_error
 from validators.jvm import ARTIFACTS_DIR, remove_artifact, safe_dir, sandbox_shows
-from validators.runner import CoverageUnavailable, LineCoverage
+from validators.runner import CoverageCut, CoverageUnavailable, LineCoverage
 from validators.sandbox import MiB, Sandbox, SandboxLimits
 
 
@@ -39,13 +39,22 @@ class CheckoutBuild:
 
 
 @dataclass(frozen=True)
+class CoverageLimit:
+    """How long a coverage run may take, and what set that (for the message when it is cut)."""
+
+    seconds: float
+    set_by: str
+    budget: bool = False  # the job's time budget, not the run's own timeout, set it
+
+
+@dataclass(frozen=True)
 class CoverageRun:
     """One coverage run of `test_classes` in a checkout, in `sandbox`."""
 
     sandbox: Sandbox
     env: dict[str, str]  # the framework's environment (the JVM options ride in `_JAVA_OPTIONS`)
     memory_mib: int
-    timeout_s: float
+    limit: CoverageLimit
     jacoco: JacocoCoverage
 
     def exec_dir(self, workdir: Path) -> Path:
@@ -62,14 +71,14 @@ class CoverageRun:
             )
         exec_dir = self.exec_dir(workdir)
         remove_artifact(exec_dir, workdir)
-        limits = SandboxLimits(
-            timeout_s=self.timeout_s, cpu_time_s=math.ceil(2 * self.timeout_s) + 1, memory_bytes=self.memory_mib * MiB
-        )
+        seconds = self.limit.seconds
+        limits = SandboxLimits(timeout_s=seconds, cpu_time_s=math.ceil(2 * seconds) + 1, memory_bytes=self.memory_mib * MiB)
         result = self.sandbox.run(self.argv(exec_dir, build, test_classes), workdir, limits, self.env)
         if result.timed_out:
-            raise CoverageUnavailable(
+            error = CoverageCut if self.limit.budget else CoverageUnavailable
+            raise error(
                 f"the per-test coverage run of {len(test_classes)} test class(es) did not finish within "
-                f"{self.timeout_s:.0f}s (defects4j_test_timeout_s)"
+                f"{seconds:.0f}s ({self.limit.set_by})"
             )
         if result.exit_code in (EXIT_NO_TESTS, EXIT_USAGE_ERROR) or result.violation:
             why = result.violation or launcher_error(result.output)

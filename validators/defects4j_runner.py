@@ -70,7 +70,7 @@ from pathlib import Path
 
 from repairbot.domain import TestOutcome, TestRun, TestStatus
 from validators import ant_levels, safe_files
-from validators.defects4j_coverage import CheckoutBuild, CoverageRun
+from validators.defects4j_coverage import CheckoutBuild, CoverageLimit, CoverageRun
 from validators.jacoco import JacocoCoverage
 from validators.java_helpers import HelperBuildError
 from validators.jvm import (
@@ -266,10 +266,11 @@ class Defects4JRunner:
         """The test classes that load a class the fix modifies (what `-r` runs)."""
         return self.export(workdir, "tests.relevant")
 
-    def line_coverage(self, workdir: Path) -> LineCoverage:
+    def line_coverage(self, workdir: Path, deadline: float | None = None) -> LineCoverage:
         """Per-test coverage of the main classes by the test classes of the last run made
-        `with_coverage` in `workdir`, measured now (see validators/defects4j_coverage.py);
-        none without such a run. Raises CoverageUnavailable when it cannot be measured."""
+        `with_coverage` in `workdir`, measured now (see validators/defects4j_coverage.py)
+        within `coverage_timeout_s` or until `deadline`, whichever comes first; none
+        without such a run. Raises CoverageUnavailable when it cannot be measured."""
         workdir = workdir.resolve()
         test_classes = self._coverage_tests.get(workdir)
         if not test_classes:
@@ -279,7 +280,10 @@ class Defects4JRunner:
             source_roots=self._export_paths(workdir, "dir.src.classes"),
             test_classpath=self._export_paths(workdir, "cp.test"),
         )
-        run = CoverageRun(self.sandbox, self.call_env(), self.memory_mib, self.coverage_timeout_s, self.coverage)
+        limit = CoverageLimit(self.coverage_timeout_s, "defects4j_test_timeout_s")
+        if deadline is not None and deadline - time.monotonic() < limit.seconds:
+            limit = CoverageLimit(max(0.0, deadline - time.monotonic()), "the job's time budget", budget=True)
+        run = CoverageRun(self.sandbox, self.call_env(), self.memory_mib, limit, self.coverage)
         return run.measure(workdir, build, test_classes)
 
     def _export_paths(self, workdir: Path, prop: str) -> list[str]:

@@ -347,7 +347,7 @@ class JavacJUnitRunner:
         remove_artifact(exec_dir, workdir)
         return JvmInstrumentation(self.coverage.jvm_args(exec_dir), [str(p) for p in self.coverage.classpath()])
 
-    def line_coverage(self, workdir: Path) -> LineCoverage:
+    def line_coverage(self, workdir: Path, deadline: float | None = None) -> LineCoverage:
         """Of the main code only (test code is never a suspect), by test id."""
         workdir = workdir.resolve()
         exec_dir, classes = self.coverage_dir(workdir), self.classes_dir(workdir)

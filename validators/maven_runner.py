@@ -84,7 +84,7 @@ class MavenRunner:
         """Once per work copy: hand it to the sandbox's user (Maven writes target/)."""
         self.sandbox.prepare_workdir(workdir)
 
-    def line_coverage(self, workdir: Path) -> LineCoverage:
+    def line_coverage(self, workdir: Path, deadline: float | None = None) -> LineCoverage:
         raise CoverageUnavailable(COVERAGE_NOT_INTEGRATED)
 
     def run(

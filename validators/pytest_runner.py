@@ -61,7 +61,7 @@ class PytestRunner:
     def coverage_file(self, workdir: Path) -> Path:
         return workdir / ARTIFACTS_DIR / "coverage"
 
-    def line_coverage(self, workdir: Path) -> LineCoverage:
+    def line_coverage(self, workdir: Path, deadline: float | None = None) -> LineCoverage:
         """From coverage.py's data: one dynamic context per test, named by its node id.
         The tests wrote that SQLite file: SQLite would open it through a link, so it is
         read with a bound into a private copy first (none readable: no coverage)."""

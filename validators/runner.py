@@ -24,6 +24,11 @@ class CoverageUnavailable(Exception):
     run without it, and `line_coverage` raises this with the reason."""
 
 
+class CoverageCut(CoverageUnavailable):
+    """The coverage run was stopped at the job's deadline: the budget ran out, which no
+    faulty lines given by hand would change."""
+
+
 class TestRunner(Protocol):
     __test__ = False
 
@@ -51,9 +56,10 @@ class TestRunner(Protocol):
         the run comes back with `compile_error` set and no outcomes."""
         ...
 
-    def line_coverage(self, workdir: Path) -> LineCoverage:
+    def line_coverage(self, workdir: Path, deadline: float | None = None) -> LineCoverage:
         """Per-test line coverage of the last run made `with_coverage=True` in `workdir`;
-        raises CoverageUnavailable where the runner cannot measure it."""
+        raises CoverageUnavailable where the runner cannot measure it. A runner that must
+        run the tests again to measure it stops that run at `deadline` (`time.monotonic()`)."""
         ...
 
     def diagnose(self, run: TestRun) -> str | None:
