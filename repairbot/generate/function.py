@@ -12,8 +12,9 @@ failure goes into the next turn of the same conversation. Here, with a local mod
   trimmed errors (repairbot.generate.failures), retrieved past fixes and a person's hint
   when there are any;
 * the answer is begun for the model (the code fence, the function's header as it is), so
-  it writes only the body, which is a hole like infill's: decoded under the language's completion engine (brackets, parse, names that
-  exist), never the original program or a repeat; the suspicious-line markers are taken out
+  it writes only the body, which is a hole like infill's: decoded under the language's
+  completion engine (brackets, parse, names that exist), never the original program or a
+  repeat; the suspicious-line markers are taken out
   of what it wrote;
 * when no candidate of a turn is plausible, the failure of the best one (the fewest
   failing targets; a compile error's message else) is the next user message, for up to
@@ -143,9 +144,11 @@ class FunctionGenerator:
         if conversation.turn >= self._budget.turns or self._time_left() <= 0:
             return False
         worst = len(self._failing) + 1
-        best = min(mine, key=lambda r: (r.verdict is not Verdict.FAILS, _failing_count(r) if r.verdict is Verdict.FAILS else worst))
+        best = min(mine, key=lambda r: (r.verdict is not Verdict.FAILS,
+                                        _failing_count(r) if r.verdict is Verdict.FAILS else worst))
+        answer = conversation.answer_start + conversation.answers[best.candidate] + "\n" + FENCE
         conversation.messages += [
-            {"role": "assistant", "content": conversation.answer_start + conversation.answers[best.candidate] + "\n" + FENCE},
+            {"role": "assistant", "content": answer},
             {"role": "user", "content": _feedback(best, conversation.source.language.title)},
         ]
         conversation.turn += 1
@@ -192,9 +195,11 @@ class FunctionGenerator:
         } | set(range(location.start_line, location.end_line + 1))
         comment = f" {language.line_comment} {MARK}"
         text = "".join(
-            (lines[n - 1].rstrip("\r\n") + comment + "\n") if n in marked else lines[n - 1] for n in range(start, end + 1)
+            (lines[n - 1].rstrip("\r\n") + comment + "\n") if n in marked else lines[n - 1]
+            for n in range(start, end + 1)
         )
-        return _Function(language.qualified_name(function), start, "".join(lines[start - 1 : first_body_line - 1]), hole, text)
+        header = "".join(lines[start - 1 : first_body_line - 1])
+        return _Function(language.qualified_name(function), start, header, hole, text)
 
     def _first_messages(self, source: SourceFile, function: _Function, location: SuspiciousLocation) -> list[Message]:
         language = source.language
@@ -209,7 +214,8 @@ class FunctionGenerator:
             parts.append(f"Error:\n{FENCE}\n{test.message}\n{FENCE}")
         context = self._retrieved.get(location)
         for fix in (context.fixes[:2] if context is not None else ()):
-            parts.append(f"A similar fix made elsewhere:\n{FENCE}diff\n-{fix.pair.buggy.strip()}\n+{fix.pair.fixed.strip()}\n{FENCE}")
+            diff = f"-{fix.pair.buggy.strip()}\n+{fix.pair.fixed.strip()}"
+            parts.append(f"A similar fix made elsewhere:\n{FENCE}diff\n{diff}\n{FENCE}")
         if self._hint:
             parts.append(f"Hint from the developer: {' '.join(self._hint.split())}")
         parts.append(f"Reply with the whole corrected function in one {fence} code block.")
@@ -314,17 +320,18 @@ def _feedback(result: ValidationResult, language: str) -> str:
     """What the next turn is told of an answer that failed: the failing tests' messages,
     or the compiler's (or runner's) words."""
     failed = [o for o in result.outcomes if not o.ok][:2]
+    again = f"Fix the function again and reply with the whole {language} function."
     if result.verdict is Verdict.FAILS and failed:
         said = "\n\n".join(f"`{o.test_id}`:\n{FENCE}\n{trim_message(o.message)}\n{FENCE}" for o in failed)
-        return f"That version still fails:\n\n{said}\n\nFix the function again and reply with the whole {language} function."
+        return f"That version still fails:\n\n{said}\n\n{again}"
     detail = trim_message(result.detail) or result.verdict.value
-    return (f"That version is not accepted ({result.verdict.value}):\n{FENCE}\n{detail}\n{FENCE}\n\n"
-            f"Fix the function again and reply with the whole {language} function.")
+    return f"That version is not accepted ({result.verdict.value}):\n{FENCE}\n{detail}\n{FENCE}\n\n{again}"
 
 
 def function_generator(
     section: FunctionSettings, time_left_s: float, failing: Sequence[FailingTest],
-    suspicious: Sequence[SuspiciousLocation] = (), retrieved: Mapping[SuspiciousLocation, RetrievalContext] | None = None,
+    suspicious: Sequence[SuspiciousLocation] = (),
+    retrieved: Mapping[SuspiciousLocation, RetrievalContext] | None = None,
 ) -> FunctionGenerator:
     budget = FunctionBudget(
         samples=section.samples, turns=section.turns, max_tokens=section.max_tokens,

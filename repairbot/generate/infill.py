@@ -265,48 +265,42 @@ class InfillGenerator:
         new = completion.text.rstrip()
         if completion.truncated or not new.strip():
             return None
-        patched = hole.fill(new)
-        if source.language.program(patched) in (None, source.program):
-            return None
         lines = f"line {hole.start_line}" if hole.single_line else f"lines {hole.start_line}-{hole.end_line}"
         context = self._retrieved.get(location)
         support = retrieval_support(hole.middle, new, context.fixes) if context is not None else 0.0
-        return Candidate(
-            file=location.file,
-            original=source.text,
-            patched=patched,
-            generator=f"infill:{self._model.name}",
-            description=f"{lines}: {describe_change(hole.middle, new)}",
-            location=location,
-            prior=location.score * math.exp(completion.mean_logprob) * (1.0 + support),
-        )
+        prior = location.score * math.exp(completion.mean_logprob) * (1.0 + support)
+        return self._filled(source, hole, new, location, f"{lines}: {describe_change(hole.middle, new)}", prior)
 
     def _inserted_line(
         self, source: SourceFile, slot: _Slot, location: SuspiciousLocation, completion: Completion,
         idle: tuple[str, ...],
     ) -> Candidate | None:
-        """The patch of a line written into an insertion hole: none for an empty line, one of
-        the `idle` lines, or a file that does not parse (the completion engine refuses these
-        too, but decoding may run unguided)."""
-        hole, point = slot.hole, slot.insertion
+        """The patch of a line written into an insertion hole: none for an empty line or one
+        of the `idle` lines."""
+        point = slot.insertion
         assert point is not None
         new = completion.text.strip()
         if completion.truncated or not new or new in idle:
             return None
-        patched = hole.fill(new)
-        if source.language.program(patched) in (None, source.program):
-            return None
         where = {"before": f"before line {point.line}", "after": f"after line {point.line - 1}"}.get(
             point.where, f"first in the body, line {point.line}"
         )
+        prior = INSERT_WEIGHT * location.score * math.exp(completion.mean_logprob)
+        description = f"inserts a line {where}: `{' '.join(new.split())}`"
+        return self._filled(source, slot.hole, new, location, description, prior)
+
+    def _filled(
+        self, source: SourceFile, hole: Hole, new: str, location: SuspiciousLocation, description: str, prior: float
+    ) -> Candidate | None:
+        """The candidate of `hole` filled with `new`; none for a file that does not parse or
+        that is the same program (the completion engine refuses these too, but decoding may
+        run unguided)."""
+        patched = hole.fill(new)
+        if source.language.program(patched) in (None, source.program):
+            return None
         return Candidate(
-            file=location.file,
-            original=source.text,
-            patched=patched,
-            generator=f"infill:{self._model.name}",
-            description=f"inserts a line {where}: `{' '.join(new.split())}`",
-            location=location,
-            prior=INSERT_WEIGHT * location.score * math.exp(completion.mean_logprob),
+            file=location.file, original=source.text, patched=patched, generator=f"infill:{self._model.name}",
+            description=description, location=location, prior=prior,
         )
 
 
