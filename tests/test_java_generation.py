@@ -165,7 +165,7 @@ def test_localize_without_coverage_takes_the_given_lines_or_says_why(
     from validators.defects4j_runner import Defects4JRunner
     from validators.runner import CoverageUnavailable
 
-    def unavailable(self: Defects4JRunner, workdir: Path) -> None:
+    def unavailable(self: Defects4JRunner, workdir: Path, deadline: float | None = None) -> None:
         raise CoverageUnavailable("this runner measures no per-test coverage")
 
     monkeypatch.setattr(Defects4JRunner, "line_coverage", unavailable)  # as the Maven runner
