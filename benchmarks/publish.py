@@ -11,42 +11,38 @@ bench defects4j` repairs only the bugs it lacks.
 
 from __future__ import annotations
 
-import json
+from dataclasses import replace
 from pathlib import Path
 
+from benchmarks.evaluate import BugResult, append_result, read_results
 from benchmarks.report import Written, load_run, write_report
 from repairbot.errors import BadInput
 
-# Row fields (benchmarks.evaluate.BugResult) that quote the benchmark's code.
-CODE_FIELDS = ("top_patch", "reference_patch")
 # An error row's reason may quote a compiler's view of a source line: its first line is kept.
 ERROR_CHARS = 300
 
 
-def code_free(row: dict[str, object]) -> dict[str, object]:
-    """The row with its patches emptied and its error cut to the first line."""
-    kept = {key: ("" if key in CODE_FIELDS else value) for key, value in row.items()}
-    if isinstance(kept.get("error"), str):
-        kept["error"] = kept["error"].splitlines()[0][:ERROR_CHARS] if kept["error"] else ""
-    return kept
+def code_free(row: BugResult) -> BugResult:
+    """The row with its patches (they quote the benchmark's code) emptied and its error cut
+    to the first line."""
+    error = row.error.splitlines()[0][:ERROR_CHARS] if row.error else ""
+    return replace(row, top_patch="", reference_patch="", error=error)
 
 
 def publish(folder: Path, to: Path) -> Written:
     """Write `to`/results.jsonl (one code-free row per bug and mode, the last of a rerun) and
-    its report (`to`/report.md, .html, .png)."""
-    run = load_run(folder)  # checks the folder and keeps the last row of each key
+    its report (`to`/report.md, .html, .png). The rows are read as a resumed run reads them
+    (`read_results`), so the copy is one such a run can go on from."""
+    load_run(folder)  # a one-line error for a folder that holds no readable results
     if to.resolve() == folder.resolve():
         raise BadInput(f"publish into another folder than {folder}: it would lose the patches")
-    kept = {row.key for row in run.rows}
-    rows: dict[tuple[str, str, str], dict[str, object]] = {}
-    for line in (folder / "results.jsonl").read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            data = json.loads(line)
-            key = (data["suite"], data["bug"], data["mode"])
-            if key in kept:
-                rows.pop(key, None)
-                rows[key] = code_free(data)
+    rows: dict[tuple[str, str, str], BugResult] = {}
+    for row in read_results(folder / "results.jsonl"):
+        rows.pop(row.key, None)  # a rewritten row goes where it was last written
+        rows[row.key] = code_free(row)
     to.mkdir(parents=True, exist_ok=True)
-    text = "".join(json.dumps(row) + "\n" for row in rows.values())
-    (to / "results.jsonl").write_text(text, encoding="utf-8")
+    published = to / "results.jsonl"
+    published.unlink(missing_ok=True)
+    for row in rows.values():
+        append_result(published, row)
     return write_report(to)

@@ -200,7 +200,9 @@ def _coverage(runner: TestRunner, root: Path, given: Sequence[str], deadline: fl
     try:
         return runner.line_coverage(root, deadline)
     except CoverageCut as exc:
-        raise BadInput(f"the job's time budget ended: {exc}: raise time_budget_s (REPAIRBOT_TIME_BUDGET_S, --time-budget)") from exc
+        raise BadInput(
+            f"the job's time budget ended: {exc}: raise time_budget_s (REPAIRBOT_TIME_BUDGET_S, --time-budget)"
+        ) from exc
     except CoverageUnavailable as exc:
         raise BadInput(f"{exc}: give the faulty lines instead (--location FILE:LINE or FILE:START-END)") from exc
 

@@ -15,7 +15,7 @@ the ranking; equal scores are ordered by file and line, exactly as generation re
 --model-weights adds model-aided variants (repairbot/localize_model.py, issue 17): the
 settings' formula at statement level, re-weighed by the settings' code model's surprisal
 with each weight over `localize_model_functions` functions, as `localize_model_weight` does
-in a repair job. Those rows have no method-level ranks ("-").
+in a repair job. Those variants rank statements only (method columns "-").
 
 QuixBugs Python: three buggy programs loop forever, so each test gets --timeout seconds
 (pytest-timeout; the default 5 s lets bitcount's 9 looping tests fit in the 60 s of CPU time
@@ -88,7 +88,6 @@ class ModelAided:
             self.name(weight): {
                 "statement": position(rerank(ranked, workdir, self.model, weight, self.section.model_functions),
                                       fault, "statement"),
-                "method": None,
             }
             for weight in self.weights
         }
@@ -147,8 +146,7 @@ def table(title: str, rows: list[dict], variants: list[str]) -> str:
     ]
     for name in variants:
         cells = [
-            _found(ranked, name, level, n) if any(row["ranks"][name][level] for row in ranked) or level == "statement"
-            else "-"
+            _found(ranked, name, level, n) if not ranked or level in ranked[0]["ranks"][name] else "-"
             for level in LEVELS
             for n in TOP_N
         ]

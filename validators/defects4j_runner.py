@@ -281,8 +281,9 @@ class Defects4JRunner:
             test_classpath=self._export_paths(workdir, "cp.test"),
         )
         limit = CoverageLimit(self.coverage_timeout_s, "defects4j_test_timeout_s")
-        if deadline is not None and deadline - time.monotonic() < limit.seconds:
-            limit = CoverageLimit(max(0.0, deadline - time.monotonic()), "the job's time budget", budget=True)
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        if left is not None and left < limit.seconds:
+            limit = CoverageLimit(left, "the job's time budget", budget=True)
         run = CoverageRun(self.sandbox, self.call_env(), self.memory_mib, limit, self.coverage)
         return run.measure(workdir, build, test_classes)
 
