@@ -43,7 +43,7 @@ from repairbot.localize import GivenLines, Suspect, check_given, parse_given, su
 from repairbot.localize_model import rerank
 from repairbot.models import load, resolve
 from repairbot.overfitting import signs
-from repairbot.rank import normalized, order_for_validation, rank_patches
+from repairbot.rank import generator_family, normalized, order_for_validation, program_key, rank_patches
 from repairbot.reproduce import baseline_plan, failing_at_revision, passing_in_full_copy, reproduce
 from repairbot.revision import Revision
 from repairbot.revision import resolve as resolve_revision
@@ -224,6 +224,8 @@ class _Tally:
     validations: list[ValidationResult] = field(default_factory=list)
     candidate_ids: dict[Candidate, int] = field(default_factory=dict)
     tried: set[tuple[str, str]] = field(default_factory=set)
+    # program_key -> the generators that proposed that program (agreement ranks patches).
+    proposers: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     plausible: int = 0
     first_plausible_s: float | None = None
 
@@ -381,7 +383,8 @@ def _finish(
     """Rank the plausible patches (one that shows signs of overfitting the tests after those
     that do not: repairbot.overfitting) and record the job's end."""
     tests = failing_tests(project, reproduction.failing) if tally.plausible else []
-    flagged = [(validation, signs(validation.candidate, tests)) for validation in rank_patches(tally.validations)]
+    ranked = rank_patches(tally.validations, tally.proposers)
+    flagged = [(validation, signs(validation.candidate, tests)) for validation in ranked]
     flagged.sort(key=lambda pair: bool(pair[1]))  # stable: the ranking holds within each group
     patches = [validation for validation, _ in flagged]
     job.timings["total"] = job.elapsed()
@@ -506,8 +509,10 @@ def _take_turn(
             turn.generator = turn.generator or _generator(job, turn, project, root, locations, reproduction)
             with job.stage("generate", f"{turn.name}: generating patches for {len(batch)} suspicious line(s){note}"):
                 turn.pending = order_for_validation(turn.generator.generate(root, batch, settings.max_candidates))
+            for candidate in turn.pending:
+                tally.proposers.setdefault(program_key(candidate), set()).add(generator_family(candidate))
             turn.batch, turn.proposed, turn.again = batch, list(turn.pending), False
-        candidates = [c for c in turn.pending if (c.file, normalized(c)) not in tally.tried]
+        candidates = [c for c in turn.pending if program_key(c) not in tally.tried]
         candidates = candidates[: settings.max_candidates - len(tally.validations)]
         # A model's decoding may end only with the share: its likeliest candidate (the
         # greedy completion, as a rule) is still validated now, not in the second round.
@@ -525,10 +530,10 @@ def _take_turn(
 def _verdicts_of(candidates: list[Candidate], tally: _Tally) -> list[ValidationResult]:
     """The verdicts on `candidates`, each under the candidate itself even where an equal
     (normalized) patch was validated before, under another generator's candidate."""
-    by_key = {(v.candidate.file, normalized(v.candidate)): v for v in tally.validations}
+    by_key = {program_key(v.candidate): v for v in tally.validations}
     found = []
     for candidate in candidates:
-        verdict = by_key.get((candidate.file, normalized(candidate)))
+        verdict = by_key.get(program_key(candidate))
         if verdict is not None:
             found.append(verdict if verdict.candidate == candidate else replace(verdict, candidate=candidate))
     return found
@@ -562,7 +567,7 @@ def _validate_pairing_early(
 def _pairs(job: _Job, tally: _Tally, failing: list[str], complete_only: bool) -> list[Candidate]:
     with job.stage("combine", "combine: pairing partial fixes of different hunks"):
         untried = (
-            c for c in combine(tally.validations, failing, complete_only) if (c.file, normalized(c)) not in tally.tried
+            c for c in combine(tally.validations, failing, complete_only) if program_key(c) not in tally.tried
         )
         return list(itertools.islice(untried, job.settings.max_combinations))
 
@@ -584,7 +589,7 @@ def _validate(
 
 def _record(job: _Job, validation: ValidationResult, tally: _Tally, total: int) -> None:
     tally.validations.append(validation)
-    tally.tried.add((validation.candidate.file, normalized(validation.candidate)))
+    tally.tried.add(program_key(validation.candidate))
     tally.candidate_ids[validation.candidate] = job.store.record_validation(job.id, validation)
     candidate = validation.candidate
     cached = " (cached)" if validation.cached else ""

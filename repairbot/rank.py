@@ -33,7 +33,7 @@ def dedupe(candidates: list[Candidate]) -> list[Candidate]:
     seen: set[tuple[str, str]] = set()
     unique = []
     for candidate in candidates:
-        key = (candidate.file, normalized(candidate))
+        key = program_key(candidate)
         if key not in seen:
             seen.add(key)
             unique.append(candidate)
@@ -48,11 +48,33 @@ def order_for_validation(candidates: list[Candidate]) -> list[Candidate]:
     return sorted(dedupe(candidates), key=_preference)
 
 
-def rank_patches(validations: list[ValidationResult]) -> list[ValidationResult]:
-    """Plausible patches in the order they would have been validated, so the ranking does
-    not depend on which parallel validation happened to finish first."""
+def rank_patches(
+    validations: list[ValidationResult], proposers: dict[tuple[str, str], set[str]] | None = None
+) -> list[ValidationResult]:
+    """Plausible patches, those that more generators proposed first, then in the order they
+    would have been validated (so the ranking does not depend on which parallel validation
+    happened to finish first). Independent generators (a template, the model's infill, its
+    whole-function rewrite) that arrive at the same program are evidence for it that no
+    single generator's prior gives: the agreement that ranks patches in ensemble repair.
+    `proposers` maps `program_key(candidate)` to the generators that proposed it."""
     plausible = [v for v in validations if v.verdict is Verdict.PLAUSIBLE]
-    return sorted(plausible, key=lambda v: _preference(v.candidate))
+
+    def agreement(candidate: Candidate) -> int:
+        return len((proposers or {}).get(program_key(candidate), ()))
+
+    return sorted(plausible, key=lambda v: (-agreement(v.candidate), *_preference(v.candidate)))
+
+
+def program_key(candidate: Candidate) -> tuple[str, str]:
+    """A patch's identity: the same program in the same file is one test run (the seen-sets)
+    and, proposed by two generators, their agreement."""
+    return candidate.file, normalized(candidate)
+
+
+def generator_family(candidate: Candidate) -> str:
+    """The generator a candidate came from, without its variant (`masked:callee` and
+    `masked:operator` are one generator; two of its templates agreeing is no agreement)."""
+    return candidate.generator.split(":", 1)[0]
 
 
 def _preference(candidate: Candidate) -> tuple[float, float, int]:

@@ -7,6 +7,7 @@ from collections import Counter
 from typing import Any
 
 from repairbot.domain import RepairResult, ValidationResult
+from repairbot.rank import generator_family
 
 
 def patch_text(result: RepairResult) -> str:
@@ -30,7 +31,7 @@ def to_json(result: RepairResult) -> dict[str, Any]:
             for loc in result.locations
         ],
         "candidates_tried": result.candidates_tried,
-        "candidates_by_generator": dict(Counter(v.candidate.generator.split(":")[0] for v in result.validations)),
+        "candidates_by_generator": dict(Counter(generator_family(v.candidate) for v in result.validations)),
         "time_to_first_plausible_s": result.time_to_first_plausible_s,
         "timings_s": {stage: round(seconds, 3) for stage, seconds in result.timings.items()},
         "stopped": result.stopped,

@@ -124,6 +124,21 @@ def test_turns_are_bounded_and_a_function_is_taken_up_once(tmp_path: Path, monke
     assert len(model.prompts) == 2  # two turns; line 2 is in the same function: no new conversation
 
 
+def test_a_plausible_answer_seeds_an_alternative_when_more_patches_are_wanted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shorter = "    return len(text.split())"
+    model = ChatModel([RIGHT, shorter])
+    result, _ = repair(project(tmp_path / "p"), tmp_path, model, monkeypatch, max_plausible=2)
+    first, second = model.prompts
+    assert "That version passes every test. Write another fix of the same bug" in second
+    assert [v.verdict.value for v in result.validations] == ["plausible", "plausible"]
+    # Both plausible; the smaller edit (one added line) ranks above the rewrite.
+    assert [p.candidate.description.split(":")[0] for p in result.patches] == [
+        "count_words rewritten (turn 1)", "count_words rewritten (turn 2)"
+    ]
+
+
 def test_failing_tests_are_read_from_the_failure_trace(tmp_path: Path) -> None:
     from repairbot.domain import TestOutcome, TestStatus
 

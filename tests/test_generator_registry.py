@@ -89,3 +89,45 @@ def test_each_model_generator_is_built_from_its_own_settings_section(monkeypatch
     generator_kind("masked").build(settings, GenerationContext(10.0))
     assert built == [settings.infill, settings.masked]
     assert [section.samples for section in built] == [3, 5]
+
+
+class FixedEdits:
+    """Proposes fixed replacements of the suspicious line, each with its prior."""
+
+    name = "fixed"
+
+    def __init__(self, lines: dict[str, float]) -> None:
+        self.lines = lines
+
+    def generate(self, project_root: Path, locations: list[SuspiciousLocation], limit: int) -> list[Candidate]:
+        location = locations[0]
+        text = (project_root / location.file).read_text()
+        lines = text.splitlines(keepends=True)
+        candidates = []
+        for line, prior in self.lines.items():
+            patched = "".join(lines[: location.start_line - 1] + [line] + lines[location.start_line :])
+            candidates.append(Candidate(location.file, text, patched, self.name, line.strip(), location, prior))
+        return candidates[:limit]
+
+
+def test_the_patch_two_generators_agree_on_ranks_first(tmp_path: Path, swap: list[SwapOperands]) -> None:
+    """`fixed` validates both plausible patches in its turn (alone, its likelier one would
+    rank first); `swap` then proposes the other again (not rerun: it was tried), and that
+    agreement ranks it first."""
+    register(GeneratorKind(
+        "fixed", needs_model=False, per_location=True, reads_past_fixes=False,
+        build=lambda settings, context: FixedEdits({
+            "    return abs(spent - total)\n": 0.9, "    return total - spent\n": 0.1,
+        }),
+    ))
+    try:
+        files = {
+            "lib.py": "def remaining(total, spent):\n    return spent - total\n",
+            "tests/test_lib.py": "from lib import remaining\n\ndef test_remaining():\n    assert remaining(5, 2) == 3\n",
+        }
+        project = make_project(tmp_path / "p", files)
+        both, _ = run(project, tmp_path, generators=["fixed", "swap"], max_plausible=3, locations=["lib.py:2"])
+        assert [p.candidate.description for p in both.patches] == ["return total - spent", "return abs(spent - total)"]
+        assert len(both.validations) == 2  # swap's proposal was the same program: agreement, no rerun
+    finally:
+        unregister("fixed")

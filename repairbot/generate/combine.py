@@ -28,7 +28,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from repairbot.domain import Candidate, FileEdit, SuspiciousLocation, ValidationResult, Verdict
-from repairbot.rank import normalized
+from repairbot.rank import program_key
 
 GENERATOR = "combine"
 BLIND_LOCATIONS = 3
@@ -149,7 +149,7 @@ def combine(validations: list[ValidationResult], failing: list[str], complete_on
     seen: set[tuple[str, str]] = set()
     for _, first, second in pairs:
         candidate = combined(first, second)
-        if candidate is not None and (key := (candidate.file, normalized(candidate))) not in seen:
+        if candidate is not None and (key := program_key(candidate)) not in seen:
             seen.add(key)
             yield candidate
 

@@ -134,17 +134,17 @@ class FunctionGenerator:
 
     def learn(self, results: Sequence[ValidationResult]) -> bool:
         """Take the verdicts of the last turn's candidates; whether another turn is wanted
-        (then the pipeline asks `generate` again for the same locations)."""
+        (then the pipeline asks `generate` again for the same locations). The next turn
+        answers the best of them: a plausible one (for an alternative), else the one that
+        fails the fewest tests."""
         conversation = self._current
         if conversation is None or not conversation.answers:
             return False
         mine = [r for r in results if r.candidate in conversation.answers]
-        if not mine or any(r.verdict is Verdict.PLAUSIBLE for r in mine):
-            return False
-        if conversation.turn >= self._budget.turns or self._time_left() <= 0:
+        if not mine or conversation.turn >= self._budget.turns or self._time_left() <= 0:
             return False
         worst = len(self._failing) + 1
-        best = min(mine, key=lambda r: (r.verdict is not Verdict.FAILS,
+        best = min(mine, key=lambda r: (r.verdict is not Verdict.PLAUSIBLE, r.verdict is not Verdict.FAILS,
                                         _failing_count(r) if r.verdict is Verdict.FAILS else worst))
         answer = conversation.answer_start + conversation.answers[best.candidate] + "\n" + FENCE
         conversation.messages += [
@@ -317,8 +317,15 @@ def _failing_count(result: ValidationResult) -> int:
 
 
 def _feedback(result: ValidationResult, language: str) -> str:
-    """What the next turn is told of an answer that failed: the failing tests' messages,
-    or the compiler's (or runner's) words."""
+    """What the next turn is told of an answer: of one that failed, the failing tests'
+    messages, or the compiler's (or runner's) words; of a plausible one, that it passed and
+    another fix is wanted (the job asks for more plausible patches, `max_plausible`): as in
+    ChatRepair, a plausible patch seeds alternatives, of which the ranking keeps the best."""
+    if result.verdict is Verdict.PLAUSIBLE:
+        return (
+            "That version passes every test. Write another fix of the same bug, with as small a change "
+            f"as you can, that does not special-case the tests' inputs, and reply with the whole {language} function."
+        )
     failed = [o for o in result.outcomes if not o.ok][:2]
     again = f"Fix the function again and reply with the whole {language} function."
     if result.verdict is Verdict.FAILS and failed:

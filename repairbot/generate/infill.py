@@ -45,7 +45,7 @@ from repairbot.generate.prompt import bounded_prompt
 from repairbot.generate.sources import SourceFile, load_source
 from repairbot.languages.registry import CompletionRequest, InsertionPoint
 from repairbot.models import Completion, Guide, LanguageModel, load, resolve
-from repairbot.rank import normalized
+from repairbot.rank import program_key
 
 if TYPE_CHECKING:  # the retrieval stack (torch, FAISS) loads only where an index is used
     from retrieval.index import RetrievedFix
@@ -198,7 +198,7 @@ class InfillGenerator:
                 if slot.key is not None:
                     self._inserted.add(slot.key)
                 for candidate in self._fill(source, slot, location, project_root, remaining):
-                    key = (location.file, normalized(candidate))
+                    key = program_key(candidate)
                     if key not in seen:
                         seen.add(key)
                         candidates.append(candidate)

@@ -39,7 +39,7 @@ from repairbot.generate.prompt import bounded_prompt
 from repairbot.generate.sources import SourceFile, load_source
 from repairbot.languages.registry import CompletionRequest
 from repairbot.models import Completion, Guide, LanguageModel
-from repairbot.rank import normalized
+from repairbot.rank import program_key
 
 @dataclass(frozen=True)
 class MaskedBudget:
@@ -89,7 +89,7 @@ class MaskedTemplateGenerator:
             if len(best) >= limit:
                 break
             for candidate in self._fill(proposal, project_root):
-                key = (candidate.file, normalized(candidate))
+                key = program_key(candidate)
                 if key not in best or best[key].prior < candidate.prior:
                     best[key] = candidate
         self.stats.candidates += len(best)

@@ -387,7 +387,7 @@ def java_masks(data: bytes, tree: Tree, start_line: int, end_line: int) -> Itera
     lines = java.line_statements(tree.root_node)
     statements = {lines[line].id: lines[line] for line in range(start_line, end_line + 1) if line in lines}
     for node in sorted(statements.values(), key=lambda statement: statement.start_byte):
-        parts = _java_header(node)
+        parts = java_statement_parts(node)
         for part in parts:
             yield from _java_expressions(part)
         if node.type in java.SIMPLE_STATEMENTS or node.type in java.HEADED_STATEMENTS:
@@ -397,7 +397,7 @@ def java_masks(data: bytes, tree: Tree, start_line: int, end_line: int) -> Itera
             yield from _lines(data, node, _JAVA, insert_after=after, removable=removable, checked=checked)
 
 
-def _java_header(node: Node) -> list[Node]:
+def java_statement_parts(node: Node) -> list[Node]:
     """The parts of a statement that are its own code: a simple statement whole, a compound
     statement's header (a do loop's condition is already what `line_statements` gives)."""
     if node.type in java.SIMPLE_STATEMENTS or node.type == "parenthesized_expression":
@@ -445,7 +445,7 @@ def _java_expressions(part: Node) -> Iterator[Mask]:
             yield _replace(OPERAND, descendant.child_by_field_name("index"))
         elif kind in _JAVA_LITERALS:
             yield _replace(LITERAL, descendant)
-        elif kind == "identifier" and _java_value(descendant):
+        elif kind == "identifier" and is_java_value(descendant):
             yield _name(VARIABLE, descendant)
 
 
@@ -468,7 +468,7 @@ def _java_call(call: Node) -> Iterator[Mask]:
         yield from (_replace(ARGUMENT, argument) for argument in listed)
 
 
-def _java_value(identifier: Node) -> bool:
+def is_java_value(identifier: Node) -> bool:
     parent = identifier.parent
     if parent is None:
         return False

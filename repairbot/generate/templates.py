@@ -31,7 +31,7 @@ from tree_sitter import Node, Tree
 from repairbot.domain import Candidate, SuspiciousLocation
 from repairbot.generate.describe import describe_change
 from repairbot.languages import python
-from repairbot.languages.registry import language_for
+from repairbot.languages.registry import LanguageSupport, language_for
 from validators import safe_files
 
 logger = logging.getLogger(__name__)
@@ -96,19 +96,19 @@ def swap_comparison(node: Node, names: Sequence[str]) -> Iterator[Edit]:
     for comparison in _of_type(node, "comparison_operator"):
         for operator in comparison.children_by_field_name("operators"):
             for group in _COMPARISON_GROUPS:
-                yield from _swaps(operator, group)
+                yield from swaps(operator, group)
 
 
 def swap_arithmetic(node: Node, names: Sequence[str]) -> Iterator[Edit]:
     for binary in _of_type(node, "binary_operator"):
-        yield from _swaps(binary.child_by_field_name("operator"), _ARITHMETIC)
+        yield from swaps(binary.child_by_field_name("operator"), _ARITHMETIC)
     for augmented in _of_type(node, "augmented_assignment"):
-        yield from _swaps(augmented.child_by_field_name("operator"), _AUGMENTED)
+        yield from swaps(augmented.child_by_field_name("operator"), _AUGMENTED)
 
 
 def swap_boolean(node: Node, names: Sequence[str]) -> Iterator[Edit]:
     for boolean in _of_type(node, "boolean_operator"):
-        yield from _swaps(boolean.child_by_field_name("operator"), ("and", "or"))
+        yield from swaps(boolean.child_by_field_name("operator"), ("and", "or"))
 
 
 def off_by_one(node: Node, names: Sequence[str]) -> Iterator[Edit]:
@@ -117,8 +117,7 @@ def off_by_one(node: Node, names: Sequence[str]) -> Iterator[Edit]:
         yield from _shift_literal(literal)
     for bound in _bounds(node):
         if _shiftable(bound):
-            yield _replace(bound, f"{_text(bound)} + 1")
-            yield _replace(bound, f"{_text(bound)} - 1")
+            yield from shift_by_one(bound)
 
 
 def swap_arguments(node: Node, names: Sequence[str]) -> Iterator[Edit]:
@@ -127,9 +126,9 @@ def swap_arguments(node: Node, names: Sequence[str]) -> Iterator[Edit]:
         for first, second in itertools.pairwise(arguments):
             if _is_positional(first) and _is_positional(second):
                 start, end = first.start_byte, second.end_byte
-                between = _source(call, first.end_byte, second.start_byte)
+                between = source_between(call, first.end_byte, second.start_byte)
                 swapped = _text(second) + between + _text(first)
-                yield _edit(start, end, _source(call, start, end), swapped)
+                yield make_edit(start, end, source_between(call, start, end), swapped)
 
 
 def negate_condition(node: Node, names: Sequence[str]) -> Iterator[Edit]:
@@ -138,11 +137,11 @@ def negate_condition(node: Node, names: Sequence[str]) -> Iterator[Edit]:
     conditions += [_ternary_condition(expr) for expr in _of_type(node, "conditional_expression")]
     for condition in conditions:
         if condition.type == "not_operator":
-            yield _replace(condition, _text(condition.child_by_field_name("argument")))
+            yield replace_node(condition, _text(condition.child_by_field_name("argument")))
         elif condition.type in _ATOMIC_CONDITIONS:
-            yield _replace(condition, f"not {_text(condition)}")
+            yield replace_node(condition, f"not {_text(condition)}")
         else:
-            yield _replace(condition, f"not ({_text(condition)})")
+            yield replace_node(condition, f"not ({_text(condition)})")
 
 
 def fix_return_value(node: Node, names: Sequence[str]) -> Iterator[Edit]:
@@ -152,9 +151,9 @@ def fix_return_value(node: Node, names: Sequence[str]) -> Iterator[Edit]:
     if value.type == "comment":
         return
     if value.type in ("true", "false"):
-        yield _replace(value, "False" if value.type == "true" else "True")
+        yield replace_node(value, "False" if value.type == "true" else "True")
     for name in names:
-        yield _replace(value, name)
+        yield replace_node(value, name)
 
 
 def replace_identifier(node: Node, names: Sequence[str]) -> Iterator[Edit]:
@@ -162,7 +161,7 @@ def replace_identifier(node: Node, names: Sequence[str]) -> Iterator[Edit]:
     values = [identifier for identifier in _of_type(node, "identifier") if _is_value(identifier)]
     alternatives = [[name for name in names if name != _text(value)] for value in values]
     edits = (
-        _replace(value, others[rank])
+        replace_node(value, others[rank])
         for rank in range(len(names))
         for value, others in zip(values, alternatives)
         if rank < len(others)
@@ -194,12 +193,19 @@ TEMPLATES: tuple[Template, ...] = (
 )
 
 
+class TemplateEdit(NamedTuple):
+    """One rewrite a language's rules propose: what `LanguageSupport.fix_templates` yields."""
+
+    template: Template
+    edit: Edit
+
+
 class _Source(NamedTuple):
+    language: LanguageSupport
     data: bytes
     text: str
     tree: Tree
     line_bytes: list[int]  # the length of each line
-    names: dict[tuple[int, int], list[str]]  # local names by scope span, computed once per scope
 
 
 class _Proposal(NamedTuple):
@@ -258,7 +264,7 @@ class TemplateGenerator:
 
     def _load(self, project_root: Path, file: str) -> _Source | None:
         language = language_for(file)
-        if language is None or not language.fix_templates:
+        if language is None or language.fix_templates is None:
             return None
         try:
             data = safe_files.read_bytes(project_root, file, limit=MAX_SOURCE_BYTES)
@@ -266,11 +272,11 @@ class TemplateGenerator:
         except (OSError, UnicodeDecodeError) as error:
             self._skip(file, str(error))
             return None
-        if python.has_syntax_error(data):
+        if language.has_syntax_error(data):
             self._skip(file, "it has a syntax error")
             return None
         line_bytes = [len(line) for line in data.split(b"\n")]
-        return _Source(data, text, python.parse(data), line_bytes, {})
+        return _Source(language, data, text, language.parse(data), line_bytes)
 
     def _lines_fit(self, source: _Source, location: SuspiciousLocation) -> bool:
         lengths = source.line_bytes[max(location.start_line - 1, 0) : location.end_line]
@@ -286,23 +292,23 @@ class TemplateGenerator:
 
 
 def _propose(source: _Source, location: SuspiciousLocation) -> Iterator[_Proposal]:
-    nodes = python.statement_nodes_on_lines(source.tree, location.start_line, location.end_line)
-    for node in nodes:
-        names = _local_names(source, python.enclosing_function(node) or source.tree.root_node)
+    assert source.language.fix_templates is not None  # _load keeps no other source
+    proposed = source.language.fix_templates(source.data, source.tree, location.start_line, location.end_line)
+    for template, edit in proposed:
+        if source.data[edit.start_byte : edit.end_byte] != edit.text.encode("utf-8"):
+            yield _Proposal(location.score * template.weight, source, location, template.name, edit)
+
+
+def python_edits(data: bytes, tree: Tree, start_line: int, end_line: int) -> Iterator[TemplateEdit]:
+    """Python's rewrites of the statements on lines `start_line..end_line` of a parsed file."""
+    names: dict[tuple[int, int], list[str]] = {}  # once per scope: a line of many statements
+    for node in python.statement_nodes_on_lines(tree, start_line, end_line):
+        scope = python.enclosing_function(node) or tree.root_node
+        key = (scope.start_byte, scope.end_byte)
+        if key not in names:
+            names[key] = python.local_names(scope)
         for template in TEMPLATES:
-            prior = location.score * template.weight
-            for edit in template.apply(node, names):
-                if source.data[edit.start_byte : edit.end_byte] != edit.text.encode("utf-8"):
-                    yield _Proposal(prior, source, location, template.name, edit)
-
-
-def _local_names(source: _Source, scope: Node) -> list[str]:
-    """`python.local_names(scope)`, once per scope: it walks the whole scope, and a line of
-    many statements would walk it once each."""
-    key = (scope.start_byte, scope.end_byte)
-    if key not in source.names:
-        source.names[key] = python.local_names(scope)
-    return source.names[key]
+            yield from (TemplateEdit(template, edit) for edit in template.apply(node, names[key]))
 
 
 def _candidates(proposals: list[_Proposal]) -> Iterator[Candidate]:
@@ -314,7 +320,7 @@ def _candidates(proposals: list[_Proposal]) -> Iterator[Candidate]:
         if key in seen:
             continue
         seen.add(key)
-        if python.has_syntax_error(patched):
+        if proposal.source.language.has_syntax_error(patched):
             continue
         line = data.count(b"\n", 0, edit.start_byte) + 1
         yield Candidate(
@@ -340,22 +346,28 @@ def _operator(expression: Node) -> str:
     return _text(expression.child_by_field_name("operator"))
 
 
-def _source(node: Node, start_byte: int, end_byte: int) -> str:
+def source_between(node: Node, start_byte: int, end_byte: int) -> str:
     """The file's text between two byte offsets inside `node`."""
     return node.text[start_byte - node.start_byte : end_byte - node.start_byte].decode("utf-8")
 
 
-def _edit(start_byte: int, end_byte: int, old: str, new: str) -> Edit:
+def make_edit(start_byte: int, end_byte: int, old: str, new: str) -> Edit:
     return Edit(start_byte, end_byte, new, describe_change(old, new))
 
 
-def _replace(node: Node, new: str) -> Edit:
-    return _edit(node.start_byte, node.end_byte, _text(node), new)
+def replace_node(node: Node, new: str) -> Edit:
+    return make_edit(node.start_byte, node.end_byte, _text(node), new)
 
 
-def _swaps(operator: Node | None, group: Sequence[str]) -> Iterator[Edit]:
+def shift_by_one(expression: Node) -> Iterator[Edit]:
+    """`e` -> `e + 1`, `e - 1`: an index or a bound one off."""
+    yield replace_node(expression, f"{_text(expression)} + 1")
+    yield replace_node(expression, f"{_text(expression)} - 1")
+
+
+def swaps(operator: Node | None, group: Sequence[str]) -> Iterator[Edit]:
     if operator is not None and operator.type in group:
-        yield from (_replace(operator, other) for other in group if other != operator.type)
+        yield from (replace_node(operator, other) for other in group if other != operator.type)
 
 
 def _shift_literal(literal: Node) -> Iterator[Edit]:
@@ -371,7 +383,7 @@ def _shift_literal(literal: Node) -> Iterator[Edit]:
     # `2 ** -1` and `x - -1` parse, but `-1 ** 2` is -(1 ** 2): keep the number whole.
     inside_operator = target.parent is not None and target.parent.type == "binary_operator"
     for shifted in (value + 1, value - 1):
-        yield _replace(target, f"({shifted})" if shifted < 0 and inside_operator else str(shifted))
+        yield replace_node(target, f"({shifted})" if shifted < 0 and inside_operator else str(shifted))
 
 
 def _bounds(node: Node) -> Iterator[Node]:

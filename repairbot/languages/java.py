@@ -337,6 +337,7 @@ SUPPORT = LanguageSupport.of_module(
     innermost_frame_first=True,
     source_index=lambda workdir: JavaSources(workdir).find,
     masks=lazy("repairbot.generate.masks", "java_masks"),
+    fix_templates=lazy("repairbot.generate.templates_java", "java_edits"),
     insertion_points=insertion_points,
     empty_statement=";",
 )

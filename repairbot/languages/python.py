@@ -381,5 +381,5 @@ SUPPORT = LanguageSupport.of_module(
     masks=lazy("repairbot.generate.masks", "python_masks"),
     insertion_points=insertion_points,
     empty_statement="pass",
-    fix_templates=True,
+    fix_templates=lazy("repairbot.generate.templates", "python_edits"),
 )

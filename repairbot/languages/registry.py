@@ -146,7 +146,9 @@ class LanguageSupport:
     # such a line is not worth a test run for.
     insertion_points: Callable[[bytes, Tree, int, int], Iterable[InsertionPoint]] = lambda data, tree, start, end: ()
     empty_statement: str = ""
-    fix_templates: bool = False  # repairbot/generate/templates.py's rewrite rules apply
+    # The fix templates' mechanical rewrites (`repairbot.generate.templates.TemplateEdit`)
+    # of the statements on lines `start..end` of a parsed file; None: no templates.
+    fix_templates: Callable[[bytes, Tree, int, int], Iterable[Any]] | None = None
 
     @property
     def globs(self) -> tuple[str, ...]:

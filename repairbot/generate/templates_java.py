@@ -1,0 +1,248 @@
+"""Java's fix templates: the rewrites of `repairbot.generate.templates`, read off Java's
+syntax tree, so that a Java project gets its cheap mechanical candidates before any model
+is asked (TBar's mutators: operators, literals, conditions, arguments, variables).
+
+Java declares types, which Python's rules cannot use: a variable is replaced only by
+another local of the same declared type, and string concatenation is never made a
+subtraction, so fewer candidates fail to compile (on a Defects4J project each failed
+compile is a second or two of the budget).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+
+from tree_sitter import Node, Tree
+
+from repairbot.generate.masks import is_java_value, java_statement_parts
+from repairbot.generate.templates import (
+    MAX_IDENTIFIER_EDITS, TEMPLATES, Edit, Template, TemplateEdit, make_edit, replace_node, shift_by_one,
+    source_between, swaps,
+)
+from repairbot.languages import java
+from repairbot.languages.python import walk
+
+_ORDERING = ("<", "<=", ">", ">=", "==", "!=")
+_ARITHMETIC = ("+", "-", "*", "/", "%")
+_COMPOUND = tuple(op + "=" for op in _ARITHMETIC)
+_INTEGERS = frozenset({"decimal_integer_literal"})
+# Calls whose first argument is an index or a bound: where Java's off-by-ones live besides
+# array subscripts (`s.charAt(i)`, `list.get(i)`, `s.substring(a, b)`).
+_INDEXED_CALLS = frozenset({"charAt", "get", "set", "substring", "subList", "deleteCharAt", "codePointAt"})
+_NUMERIC_OPERANDS = frozenset({"identifier", "field_access", "method_invocation", "array_access"})
+_CONDITIONED = frozenset({"if_statement", "while_statement", "do_statement"})
+_ATOMIC_CONDITIONS = frozenset(
+    {"identifier", "method_invocation", "field_access", "parenthesized_expression", "true", "false"}
+)
+_DECLARATIONS = frozenset({"formal_parameter", "local_variable_declaration", "enhanced_for_statement"})
+
+
+def java_edits(data: bytes, tree: Tree, start_line: int, end_line: int) -> Iterator[TemplateEdit]:
+    """Java's rewrites of the statements on lines `start_line..end_line` of a parsed file:
+    each statement's own code (a compound statement's header, not its body)."""
+    lines = java.line_statements(tree.root_node)
+    statements = {lines[line].id: lines[line] for line in range(start_line, end_line + 1) if line in lines}
+    for statement in sorted(statements.values(), key=lambda node: node.start_byte):
+        parts, typed = java_statement_parts(statement), _typed_locals(statement)
+        for template in _TEMPLATES:
+            for part in parts:
+                yield from (TemplateEdit(template, edit) for edit in template.apply(part, typed))
+
+
+def swap_comparison(part: Node, typed: dict[str, str]) -> Iterator[Edit]:
+    for binary in _binaries(part):
+        yield from swaps(binary.child_by_field_name("operator"), _ORDERING)
+
+
+def swap_arithmetic(part: Node, typed: dict[str, str]) -> Iterator[Edit]:
+    for binary in _binaries(part):
+        if not _is_string(binary, typed):  # `label + ": "` is no arithmetic
+            yield from swaps(binary.child_by_field_name("operator"), _ARITHMETIC)
+    for assignment in _of_type(part, "assignment_expression"):
+        yield from swaps(assignment.child_by_field_name("operator"), _COMPOUND)
+
+
+def swap_boolean(part: Node, typed: dict[str, str]) -> Iterator[Edit]:
+    for binary in _binaries(part):
+        yield from swaps(binary.child_by_field_name("operator"), ("&&", "||"))
+
+
+def off_by_one(part: Node, typed: dict[str, str]) -> Iterator[Edit]:
+    """Integer literals n -> n+1, n-1; array indices and the index of an indexed call
+    (`charAt`, `get`, `substring`) e -> e + 1, e - 1."""
+    for literal in _of_type(part, "decimal_integer_literal"):
+        yield from _shift_literal(literal)
+    for bound in _bounds(part):
+        if _shiftable(bound):
+            yield from shift_by_one(bound)
+
+
+def negate_condition(part: Node, typed: dict[str, str]) -> Iterator[Edit]:
+    """`c` -> `!c` (or `!(c)`); `!c` -> `c` only."""
+    for condition in _conditions(part):
+        if condition.type == "unary_expression" and _text(condition.child_by_field_name("operator")) == "!":
+            yield replace_node(condition, _text(condition.child_by_field_name("operand")))
+        elif condition.type in _ATOMIC_CONDITIONS:
+            yield replace_node(condition, f"!{_text(condition)}")
+        else:
+            yield replace_node(condition, f"!({_text(condition)})")
+
+
+def fix_return_value(part: Node, typed: dict[str, str]) -> Iterator[Edit]:
+    if part.type != "return_statement":
+        return
+    value = next((child for child in part.named_children if "comment" not in child.type), None)
+    if value is not None and value.type in ("true", "false"):
+        yield replace_node(value, "false" if value.type == "true" else "true")
+
+
+def swap_arguments(part: Node, typed: dict[str, str]) -> Iterator[Edit]:
+    for call in _calls(part):
+        arguments = call.child_by_field_name("arguments")
+        listed = [child for child in arguments.named_children if "comment" not in child.type]
+        for first, second in itertools.pairwise(listed):
+            between = source_between(arguments, first.end_byte, second.start_byte)
+            old = source_between(arguments, first.start_byte, second.end_byte)
+            yield make_edit(first.start_byte, second.end_byte, old, _text(second) + between + _text(first))
+
+
+def replace_identifier(part: Node, typed: dict[str, str]) -> Iterator[Edit]:
+    """Each local variable used -> each other local of its declared type, rank by rank so
+    every variable gets a turn."""
+    values = [node for node in _of_type(part, "identifier") if is_java_value(node) and _text(node) in typed]
+    alternatives = [_same_type(typed, _text(value)) for value in values]
+    edits = (
+        replace_node(value, others[rank])
+        for rank in range(max(map(len, alternatives), default=0))
+        for value, others in zip(values, alternatives)
+        if rank < len(others)
+    )
+    yield from itertools.islice(edits, MAX_IDENTIFIER_EDITS)
+
+
+def _template(name: str, apply) -> Template:
+    """Java's rule for the template of that name: one weight per bug class, both languages."""
+    [weight] = [template.weight for template in TEMPLATES if template.name == name]
+    return Template(name, weight, apply)
+
+
+_TEMPLATES = (
+    _template("comparison", swap_comparison),
+    _template("off_by_one", off_by_one),
+    _template("arithmetic", swap_arithmetic),
+    _template("boolean", swap_boolean),
+    _template("negate_condition", negate_condition),
+    _template("return_value", fix_return_value),
+    _template("swap_arguments", swap_arguments),
+    _template("identifier", replace_identifier),
+)
+
+
+def _same_type(typed: dict[str, str], name: str) -> list[str]:
+    """The other locals declared with `name`'s type."""
+    return [other for other, kind in typed.items() if kind == typed[name] and other != name]
+
+
+def _typed_locals(statement: Node) -> dict[str, str]:
+    """The parameters and locals visible at `statement` (declared before it in a block
+    around it), each with its declared type's text."""
+    method = java.enclosing_function(statement)
+    if method is None:
+        return {}
+    typed: dict[str, str] = {}
+    for declaration in _of_type(method, *_DECLARATIONS):
+        scope = declaration.parent if declaration.type != "formal_parameter" else method
+        visible = scope.start_byte <= statement.start_byte and statement.end_byte <= scope.end_byte
+        if not visible or (declaration.type != "formal_parameter" and declaration.start_byte >= statement.start_byte):
+            continue
+        kind = declaration.child_by_field_name("type")
+        if kind is None or _text(kind) == "var":
+            continue
+        names = (
+            [declarator.child_by_field_name("name") for declarator in declaration.children_by_field_name("declarator")]
+            if declaration.type == "local_variable_declaration"
+            else [declaration.child_by_field_name("name")]
+        )
+        typed.update({_text(name): _text(kind) for name in names if name is not None and name.type == "identifier"})
+    return typed
+
+
+def _is_string(expression: Node, typed: dict[str, str]) -> bool:
+    """Whether `expression` is surely a String: a literal, a local declared one, or a `+`
+    with a String on either side (concatenation)."""
+    if expression.type == "parenthesized_expression":
+        return any(_is_string(child, typed) for child in expression.named_children)
+    if expression.type == "binary_expression" and _text(expression.child_by_field_name("operator")) == "+":
+        return any(_is_string(expression.child_by_field_name(side), typed) for side in ("left", "right"))
+    return expression.type == "string_literal" or typed.get(_text(expression)) == "String"
+
+
+def _binaries(part: Node) -> Iterator[Node]:
+    return _of_type(part, "binary_expression")
+
+
+def _calls(part: Node) -> Iterator[Node]:
+    return (
+        call for call in _of_type(part, "method_invocation", "object_creation_expression")
+        if call.child_by_field_name("arguments") is not None
+    )
+
+
+def _conditions(part: Node) -> Iterator[Node]:
+    """The conditions in `part`: a branch's or loop's (inside its parentheses), a `for`'s,
+    and each ternary's."""
+    parent = part.parent
+    if part.type == "parenthesized_expression" and parent is not None and parent.type in _CONDITIONED:
+        inner = next((child for child in part.named_children if "comment" not in child.type), None)
+        if inner is not None:
+            yield inner
+    elif parent is not None and parent.type == "for_statement" and parent.child_by_field_name("condition") == part:
+        yield part
+    for ternary in _of_type(part, "ternary_expression"):
+        yield ternary.child_by_field_name("condition")
+
+
+def _bounds(part: Node) -> Iterator[Node]:
+    for access in _of_type(part, "array_access"):
+        yield access.child_by_field_name("index")
+    for call in _of_type(part, "method_invocation"):
+        arguments = call.child_by_field_name("arguments")
+        if _text(call.child_by_field_name("name")) in _INDEXED_CALLS and arguments is not None:
+            yield from [child for child in arguments.named_children if "comment" not in child.type][:2]
+
+
+def _shiftable(expression: Node) -> bool:
+    """Numeric-looking, and not a literal or `i + 1`: a literal is shifted already, so
+    `i + 1 - 1` would only repeat `i + 0`."""
+    if expression.type == "binary_expression":
+        operator = _text(expression.child_by_field_name("operator"))
+        literal_offset = operator in ("+", "-") and expression.child_by_field_name("right").type in _INTEGERS
+        return operator in ("+", "-", "*", "/", "%") and not literal_offset
+    return expression.type in _NUMERIC_OPERANDS
+
+
+def _shift_literal(literal: Node) -> Iterator[Edit]:
+    """Shift the literal's value, a unary minus counted in (`-1` -> `0`, never `--1`); a
+    `L` suffix stays; octal-looking and underscored literals are left alone."""
+    text = _text(literal)
+    digits, suffix = (text[:-1], text[-1]) if text[-1:] in "lL" else (text, "")
+    if not digits.isdigit() or (len(digits) > 1 and digits.startswith("0")):
+        return
+    value, target = int(digits), literal
+    parent = literal.parent
+    negated = parent is not None and parent.type == "unary_expression"
+    if negated and _text(parent.child_by_field_name("operator")) == "-":
+        target, value = parent, -value
+    inside_operator = target.parent is not None and target.parent.type == "binary_expression"
+    for shifted in (value + 1, value - 1):
+        text = f"{shifted}{suffix}"
+        yield replace_node(target, f"({text})" if shifted < 0 and inside_operator else text)
+
+
+def _of_type(node: Node, *types: str) -> Iterator[Node]:
+    return (descendant for descendant in walk(node) if descendant.type in types)
+
+
+def _text(node: Node) -> str:
+    return node.text.decode("utf-8")

@@ -1,0 +1,103 @@
+"""Java's fix templates (`repairbot/generate/templates_java.py`): the mechanical rewrites a
+Java statement gets before any model is asked, each one a file that still parses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from repairbot.domain import Candidate, SuspiciousLocation
+from repairbot.generate.templates import TemplateGenerator
+from repairbot.languages import java
+
+SOURCE = """\
+package shop;
+
+public class Cart {
+    public int total(int[] prices, int count, String label) {
+        int sum = 0;
+        int start = 1;
+        for (int i = start; i < count; i++) {
+            sum += prices[i];
+        }
+        if (!label.isEmpty() && sum > 100) {
+            sum = sum - 10;
+        }
+        String shown = label + ": " + sum;
+        int max = Math.max(sum, count);
+        return label.charAt(0) == '-' ? -sum : max;
+    }
+
+    public boolean empty(int count) {
+        return false;
+    }
+}
+"""
+
+
+def generate(tmp_path: Path, line: int, source: str = SOURCE) -> list[Candidate]:
+    (tmp_path / "Cart.java").write_text(source)
+    return TemplateGenerator().generate(tmp_path, [SuspiciousLocation("Cart.java", line, line, 1.0)], 1000)
+
+
+def changed(candidates: list[Candidate], template: str) -> set[str]:
+    """The patched lines of one template's candidates."""
+    found = set()
+    for candidate in candidates:
+        if candidate.generator == f"template:{template}":
+            [line] = [new for old, new in zip(SOURCE.splitlines(), candidate.patched.splitlines()) if old != new]
+            found.add(line.strip())
+    return found
+
+
+def test_every_candidate_parses_and_differs(tmp_path: Path) -> None:
+    for line in range(5, 20):
+        candidates = generate(tmp_path, line)
+        assert len({c.patched for c in candidates}) == len(candidates)
+        for candidate in candidates:
+            assert candidate.patched != SOURCE and not java.has_syntax_error(candidate.patched)
+
+
+def test_a_loop_header_gets_comparison_swaps_and_off_by_ones_not_its_body(tmp_path: Path) -> None:
+    candidates = generate(tmp_path, 7)
+    assert "for (int i = start; i <= count; i++) {" in changed(candidates, "comparison")
+    assert changed(candidates, "off_by_one") == set()  # no literal, no index in the header
+    assert all(c.description.startswith("line 7:") for c in candidates)
+    assert candidates[0].generator == "template:comparison"  # the heaviest template first
+
+
+def test_literals_and_indices_shift_by_one(tmp_path: Path) -> None:
+    assert changed(generate(tmp_path, 6), "off_by_one") == {"int start = 2;", "int start = 0;"}
+    assert changed(generate(tmp_path, 8), "off_by_one") == {"sum += prices[i + 1];", "sum += prices[i - 1];"}
+    indexed = changed(generate(tmp_path, 15), "off_by_one")
+    assert "return label.charAt(1) == '-' ? -sum : max;" in indexed
+    assert "return label.charAt(-1) == '-' ? -sum : max;" in indexed
+
+
+def test_operators_swap_within_their_kind_and_strings_are_not_subtracted(tmp_path: Path) -> None:
+    assert "sum -= prices[i];" in changed(generate(tmp_path, 8), "arithmetic")
+    assert "sum = sum + 10;" in changed(generate(tmp_path, 11), "arithmetic")
+    assert changed(generate(tmp_path, 13), "arithmetic") == set()  # concatenation, not arithmetic
+    assert changed(generate(tmp_path, 10), "boolean") == {"if (!label.isEmpty() || sum > 100) {"}
+
+
+def test_conditions_are_negated_and_a_negation_dropped(tmp_path: Path) -> None:
+    assert changed(generate(tmp_path, 10), "negate_condition") == {"if (!(!label.isEmpty() && sum > 100)) {"}
+    assert changed(generate(tmp_path, 15), "negate_condition") == {"return !(label.charAt(0) == '-') ? -sum : max;"}
+
+
+def test_boolean_return_values_flip(tmp_path: Path) -> None:
+    assert changed(generate(tmp_path, 19), "return_value") == {"return true;"}
+
+
+def test_adjacent_arguments_swap(tmp_path: Path) -> None:
+    assert changed(generate(tmp_path, 14), "swap_arguments") == {"int max = Math.max(count, sum);"}
+
+
+def test_a_variable_is_replaced_only_by_a_visible_local_of_its_declared_type(tmp_path: Path) -> None:
+    replaced = changed(generate(tmp_path, 14), "identifier")
+    # `int` locals and parameters declared before line 14 (`i` is the loop's, out of scope).
+    assert replaced == {
+        "int max = Math.max(count, count);", "int max = Math.max(start, count);",
+        "int max = Math.max(sum, sum);", "int max = Math.max(sum, start);",
+    }
+    assert not any("label" in line or "shown" in line for line in replaced)
