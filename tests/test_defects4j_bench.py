@@ -362,7 +362,7 @@ def test_bench_defects4j_queue_runs_each_checkout_as_a_benchmark_job(tmp_path: P
 
 @pytest.mark.parametrize("budget_s, stopped", [
     (0.5, "the job's time budget ended during the baseline run"),
-    # No Java fix templates: nothing to validate, in time.
+    # No fix template rewrites the given `return -a;`: nothing to validate, in time.
     (3600.0, "the generators gave no more candidates (each within its own time limit) and all were validated"),
 ])
 def test_a_job_says_why_it_stopped(tmp_path: Path, budget_s: float, stopped: str) -> None:
@@ -374,7 +374,7 @@ def test_a_job_says_why_it_stopped(tmp_path: Path, budget_s: float, stopped: str
     install.checkout("Calc", 1, tmp_path / "Calc-1")
     settings = load_settings(
         tmp_path / "Calc-1", test_command=[str(install.executable)], time_budget_s=budget_s,
-        locations=[f"{SOURCE}:5"], data_dir=tmp_path / "data", generators=["templates"],
+        locations=[f"{SOURCE}:9"], data_dir=tmp_path / "data", generators=["templates"],
     )
     store = JobStore(f"sqlite:///{tmp_path / 'jobs.db'}")
     if budget_s < 1:
