@@ -101,3 +101,12 @@ def test_a_variable_is_replaced_only_by_a_visible_local_of_its_declared_type(tmp
         "int max = Math.max(sum, sum);", "int max = Math.max(sum, start);",
     }
     assert not any("label" in line or "shown" in line for line in replaced)
+
+
+def test_a_lambdas_parameter_is_no_local_outside_the_lambda(tmp_path: Path) -> None:
+    source = (
+        "class A {\n    int f(int a, int b) {\n        java.util.function.IntUnaryOperator g = (int q) -> q;\n"
+        "        return a;\n    }\n}\n"
+    )
+    candidates = [c for c in generate(tmp_path, 4, source) if c.generator == "template:identifier"]
+    assert {c.patched.splitlines()[3].strip() for c in candidates} == {"return b;"}

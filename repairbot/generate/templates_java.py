@@ -152,7 +152,8 @@ def _typed_locals(statement: Node) -> dict[str, str]:
         return {}
     typed: dict[str, str] = {}
     for declaration in _of_type(method, *_DECLARATIONS):
-        scope = declaration.parent if declaration.type != "formal_parameter" else method
+        # A parameter is seen in its method's or lambda's body; a local, in its block.
+        scope = declaration.parent.parent if declaration.type == "formal_parameter" else declaration.parent
         visible = scope.start_byte <= statement.start_byte and statement.end_byte <= scope.end_byte
         if not visible or (declaration.type != "formal_parameter" and declaration.start_byte >= statement.start_byte):
             continue
