@@ -384,9 +384,7 @@ _JAVA_JUMPS = frozenset(
 
 
 def java_masks(data: bytes, tree: Tree, start_line: int, end_line: int) -> Iterator[Mask]:
-    lines = java.line_statements(tree.root_node)
-    statements = {lines[line].id: lines[line] for line in range(start_line, end_line + 1) if line in lines}
-    for node in sorted(statements.values(), key=lambda statement: statement.start_byte):
+    for node in java.statements_on_lines(tree, start_line, end_line):
         parts = java_statement_parts(node)
         for part in parts:
             yield from _java_expressions(part)

@@ -46,8 +46,8 @@ class Edit(NamedTuple):
 
 TemplateFn = Callable[[Node, Sequence[str]], Iterator[Edit]]
 
-_ORDERING = ("<", "<=", ">", ">=", "==", "!=")
-_COMPARISON_GROUPS = (_ORDERING, ("is", "is not"), ("in", "not in"))
+ORDERING = ("<", "<=", ">", ">=", "==", "!=")  # Java's comparisons too
+_COMPARISON_GROUPS = (ORDERING, ("is", "is not"), ("in", "not in"))
 _ARITHMETIC = ("+", "-", "*", "/", "//", "%")
 _AUGMENTED = tuple(op + "=" for op in _ARITHMETIC)
 # Expressions that can hold a number and that `+ 1` can follow without parentheses.
@@ -125,10 +125,7 @@ def swap_arguments(node: Node, names: Sequence[str]) -> Iterator[Edit]:
         arguments = [child for child in _arguments(call) if child.type != "comment"]
         for first, second in itertools.pairwise(arguments):
             if _is_positional(first) and _is_positional(second):
-                start, end = first.start_byte, second.end_byte
-                between = source_between(call, first.end_byte, second.start_byte)
-                swapped = _text(second) + between + _text(first)
-                yield make_edit(start, end, source_between(call, start, end), swapped)
+                yield swap_adjacent(call, first, second)
 
 
 def negate_condition(node: Node, names: Sequence[str]) -> Iterator[Edit]:
@@ -346,17 +343,25 @@ def _operator(expression: Node) -> str:
     return _text(expression.child_by_field_name("operator"))
 
 
-def source_between(node: Node, start_byte: int, end_byte: int) -> str:
+def _source(node: Node, start_byte: int, end_byte: int) -> str:
     """The file's text between two byte offsets inside `node`."""
     return node.text[start_byte - node.start_byte : end_byte - node.start_byte].decode("utf-8")
 
 
-def make_edit(start_byte: int, end_byte: int, old: str, new: str) -> Edit:
+def swap_adjacent(container: Node, first: Node, second: Node) -> Edit:
+    """`first` and `second`, two neighbours in `container` (arguments), trade places; what
+    lies between them (a comma, a line break) stays."""
+    start, end = first.start_byte, second.end_byte
+    between = _source(container, first.end_byte, second.start_byte)
+    return _edit(start, end, _source(container, start, end), _text(second) + between + _text(first))
+
+
+def _edit(start_byte: int, end_byte: int, old: str, new: str) -> Edit:
     return Edit(start_byte, end_byte, new, describe_change(old, new))
 
 
 def replace_node(node: Node, new: str) -> Edit:
-    return make_edit(node.start_byte, node.end_byte, _text(node), new)
+    return _edit(node.start_byte, node.end_byte, _text(node), new)
 
 
 def shift_by_one(expression: Node) -> Iterator[Edit]:

@@ -17,13 +17,12 @@ from tree_sitter import Node, Tree
 
 from repairbot.generate.masks import is_java_value, java_statement_parts
 from repairbot.generate.templates import (
-    MAX_IDENTIFIER_EDITS, TEMPLATES, Edit, Template, TemplateEdit, make_edit, replace_node, shift_by_one,
-    source_between, swaps,
+    MAX_IDENTIFIER_EDITS, ORDERING, TEMPLATES, Edit, Template, TemplateEdit, replace_node, shift_by_one,
+    swap_adjacent, swaps,
 )
 from repairbot.languages import java
 from repairbot.languages.python import walk
 
-_ORDERING = ("<", "<=", ">", ">=", "==", "!=")
 _ARITHMETIC = ("+", "-", "*", "/", "%")
 _COMPOUND = tuple(op + "=" for op in _ARITHMETIC)
 _INTEGERS = frozenset({"decimal_integer_literal"})
@@ -41,9 +40,7 @@ _DECLARATIONS = frozenset({"formal_parameter", "local_variable_declaration", "en
 def java_edits(data: bytes, tree: Tree, start_line: int, end_line: int) -> Iterator[TemplateEdit]:
     """Java's rewrites of the statements on lines `start_line..end_line` of a parsed file:
     each statement's own code (a compound statement's header, not its body)."""
-    lines = java.line_statements(tree.root_node)
-    statements = {lines[line].id: lines[line] for line in range(start_line, end_line + 1) if line in lines}
-    for statement in sorted(statements.values(), key=lambda node: node.start_byte):
+    for statement in java.statements_on_lines(tree, start_line, end_line):
         parts, typed = java_statement_parts(statement), _typed_locals(statement)
         for template in _TEMPLATES:
             for part in parts:
@@ -52,7 +49,7 @@ def java_edits(data: bytes, tree: Tree, start_line: int, end_line: int) -> Itera
 
 def swap_comparison(part: Node, typed: dict[str, str]) -> Iterator[Edit]:
     for binary in _binaries(part):
-        yield from swaps(binary.child_by_field_name("operator"), _ORDERING)
+        yield from swaps(binary.child_by_field_name("operator"), ORDERING)
 
 
 def swap_arithmetic(part: Node, typed: dict[str, str]) -> Iterator[Edit]:
@@ -101,10 +98,7 @@ def swap_arguments(part: Node, typed: dict[str, str]) -> Iterator[Edit]:
     for call in _calls(part):
         arguments = call.child_by_field_name("arguments")
         listed = [child for child in arguments.named_children if "comment" not in child.type]
-        for first, second in itertools.pairwise(listed):
-            between = source_between(arguments, first.end_byte, second.start_byte)
-            old = source_between(arguments, first.start_byte, second.end_byte)
-            yield make_edit(first.start_byte, second.end_byte, old, _text(second) + between + _text(first))
+        yield from (swap_adjacent(arguments, first, second) for first, second in itertools.pairwise(listed))
 
 
 def replace_identifier(part: Node, typed: dict[str, str]) -> Iterator[Edit]:

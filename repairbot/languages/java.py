@@ -103,6 +103,14 @@ def line_statements(root: Node) -> dict[int, Node]:
     return lines
 
 
+def statements_on_lines(tree: Tree, start_line: int, end_line: int) -> list[Node]:
+    """The statements of lines `start_line..end_line` (1-based, as `line_statements` assigns
+    them), each once, in source order: what the templates and masks rewrite."""
+    lines = line_statements(tree.root_node)
+    found = {lines[line].id: lines[line] for line in range(start_line, end_line + 1) if line in lines}
+    return sorted(found.values(), key=lambda statement: statement.start_byte)
+
+
 def enclosing_function(node: Node) -> Node | None:
     parent = node.parent
     while parent is not None and parent.type not in FUNCTIONS:
