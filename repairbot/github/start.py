@@ -20,7 +20,7 @@ from repairbot.db.queue import RecordedInput
 from repairbot.github import events, guards
 from repairbot.github.client import GitHub
 from repairbot.github.settings import BotSettings
-from repairbot.github.store import BotStore
+from repairbot.github.store import SUPERSEDED, BotStore
 from repairbot.github.webhook import Delivery
 from repairbot.queue.submit import dispatch_all
 
@@ -88,7 +88,9 @@ class Starter:
         bot_job_id, repair_job_id = self.store.add_job(
             recorded, self.operator.test_command or [], delivery_id, request, retry_of, hint, pr
         )
-        superseded = supersede_older(self.store, request.repo, request.branch, bot_job_id)
+        supersede_older(self.store, request.repo, request.branch, bot_job_id)
+        # The reporter, polling, may have superseded them first, on this job's behalf.
+        superseded = [job.id for job in older if (now := self.store.bot_job(job.id)) and now.state == SUPERSEDED]
         dispatch_all([repair_job_id], self.operator, self.store)
         logger.info("bot job %d (repair job %d): %s %s at %s", bot_job_id, repair_job_id, request.repo,
                     request.branch, request.head_sha[:7])
