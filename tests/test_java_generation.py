@@ -135,6 +135,56 @@ def test_a_java_example_is_repaired_by_the_fix_templates_without_a_model(
     assert "+        return quantity <= reorderLevel;" in patch["diff"]
 
 
+NULL_POINTER_PROJECT = {
+    "src/main/java/names/Badge.java": """\
+package names;
+
+public class Badge {
+    public static String shout(String name) {
+        String loud = name.toUpperCase();
+        return loud + "!";
+    }
+}
+""",
+    "src/test/java/names/BadgeTest.java": """\
+package names;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import org.junit.jupiter.api.Test;
+
+class BadgeTest {
+    @Test
+    void shouts() {
+        assertEquals("BOB!", Badge.shout("bob"));
+    }
+
+    @Test
+    void noNameNoBadge() {
+        assertNull(Badge.shout(null));
+    }
+}
+""",
+}
+
+
+def test_a_null_pointer_exception_is_repaired_by_a_null_check_template(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for file, text in NULL_POINTER_PROJECT.items():
+        (tmp_path / "p" / file).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "p" / file).write_text(text)
+    monkeypatch.setenv("REPAIRBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'jobs.db'}")
+    monkeypatch.setenv("REPAIRBOT_GENERATORS", "templates")
+    report = tmp_path / "report.json"
+    result = CliRunner().invoke(app, ["repair", str(tmp_path / "p"), "--json", str(report)])
+    assert result.exit_code == 0, result.output
+    [patch, *_] = json.loads(report.read_text())["patches"]
+    assert patch["generator"] == "template:null_check"
+    assert "+        if (name == null) {\n+            return null;\n+        }\n" in patch["diff"]
+
+
 # --- a Defects4J checkout through the whole pipeline (the fake CLI of tests/fakes) ---------
 
 def test_a_defects4j_checkout_is_repaired_at_a_given_or_a_localized_location(

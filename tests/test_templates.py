@@ -143,12 +143,21 @@ def test_off_by_one_leaves_string_keys_and_annotations_alone(tmp_path: Path) -> 
 
 # --- argument swap ------------------------------------------------------------------------
 
-def test_argument_swap_swaps_adjacent_positional_arguments(tmp_path: Path) -> None:
+def test_argument_moves_reorder_positional_arguments_only(tmp_path: Path) -> None:
     source = "def f(a, b, c, d):\n    return g(a, b, c, key=d)\n"
     assert patched(generate(tmp_path, source, 2), "swap_arguments") == {
-        "def f(a, b, c, d):\n    return g(b, a, c, key=d)\n",
+        "def f(a, b, c, d):\n    return g(b, a, c, key=d)\n",  # neighbours swapped
         "def f(a, b, c, d):\n    return g(a, c, b, key=d)\n",
+        "def f(a, b, c, d):\n    return g(b, c, a, key=d)\n",  # one moved two places
+        "def f(a, b, c, d):\n    return g(c, a, b, key=d)\n",
     }
+
+
+def test_argument_moves_come_nearest_first_and_keep_the_layout(tmp_path: Path) -> None:
+    source = "def f(a, b, c, d):\n    return g(a,\n             b, c, d)\n"
+    moved = [c.patched.split("g(")[1] for c in generate(tmp_path, source, 2) if c.generator == "template:swap_arguments"]
+    assert moved[:3] == ["b,\n             a, c, d)\n", "a,\n             c, b, d)\n", "a,\n             b, d, c)\n"]
+    assert len(moved) == len(set(moved)) == 3 + 4  # then each moved two places: 2 x 2 distinct orders
 
 
 # --- condition negation -------------------------------------------------------------------

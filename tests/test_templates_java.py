@@ -93,6 +93,16 @@ def test_adjacent_arguments_swap(tmp_path: Path) -> None:
     assert changed(generate(tmp_path, 14), "swap_arguments") == {"int max = Math.max(count, sum);"}
 
 
+def test_an_argument_moves_two_places(tmp_path: Path) -> None:
+    source = SOURCE.replace("Math.max(sum, count)", "clamp(sum, count, start)")
+    moved = [c.patched.splitlines()[13].strip() for c in generate(tmp_path, 14, source)
+             if c.generator == "template:swap_arguments"]
+    assert moved == [
+        "int max = clamp(count, sum, start);", "int max = clamp(sum, start, count);",
+        "int max = clamp(count, start, sum);", "int max = clamp(start, sum, count);",
+    ]
+
+
 def test_a_variable_is_replaced_only_by_a_visible_local_of_its_declared_type(tmp_path: Path) -> None:
     replaced = changed(generate(tmp_path, 14), "identifier")
     # `int` locals and parameters declared before line 14 (`i` is the loop's, out of scope).
@@ -110,3 +120,49 @@ def test_a_lambdas_parameter_is_no_local_outside_the_lambda(tmp_path: Path) -> N
     )
     candidates = [c for c in generate(tmp_path, 4, source) if c.generator == "template:identifier"]
     assert {c.patched.splitlines()[3].strip() for c in candidates} == {"return b;"}
+
+
+NPE = "java.lang.NullPointerException\n\tat shop.Cart.total(Cart.java:6)"
+NULLABLE = """\
+package shop;
+
+public class Cart {
+    private Item last;
+
+    public int total(Item item, int count) {
+        int sum = item.price() * count + Math.max(count, 1);
+        this.last.touch();
+        Runnable later = () -> { item.touch(); };
+        return sum;
+    }
+
+    public String name(Item item) {
+        return item.name();
+    }
+}
+"""
+
+
+def null_checks(tmp_path: Path, line: int, messages: tuple[str, ...] = (NPE,)) -> list[str]:
+    (tmp_path / "Cart.java").write_text(NULLABLE)
+    generator = TemplateGenerator(failure_messages=messages)
+    candidates = generator.generate(tmp_path, [SuspiciousLocation("Cart.java", line, line, 1.0)], 1000)
+    return ["\n".join(c.patched.splitlines()[line - 1 : line + 3]) for c in candidates if c.generator == "template:null_check"]
+
+
+def test_a_null_check_returns_the_methods_default_or_guards_the_statement(tmp_path: Path) -> None:
+    # Not `Math` (a class) nor `count` (an int).
+    assert null_checks(tmp_path, 7) == [
+        "        if (item == null) {\n            return 0;\n        }\n"
+        "        int sum = item.price() * count + Math.max(count, 1);"
+    ]
+    assert null_checks(tmp_path, 8) == [
+        "        if (this.last == null) {\n            return 0;\n        }\n        this.last.touch();",
+        "        if (this.last != null) {\n            this.last.touch();\n        }\n        Runnable later = () -> { item.touch(); };",
+    ]
+    assert null_checks(tmp_path, 14)[0].startswith("        if (item == null) {\n            return null;\n")
+
+
+def test_a_null_check_needs_a_null_pointer_exception_and_a_method_of_its_own(tmp_path: Path) -> None:
+    assert null_checks(tmp_path, 7, messages=("expected:<3> but was:<4>",)) == []
+    assert null_checks(tmp_path, 9) == []  # `item.touch()` returns from the lambda, not the method

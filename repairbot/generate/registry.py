@@ -73,7 +73,7 @@ class GeneratorKind:
 def _templates(settings: Settings, context: GenerationContext) -> Generator:
     from repairbot.generate.templates import TemplateGenerator
 
-    return TemplateGenerator(context.time_left_s)
+    return TemplateGenerator(context.time_left_s, [failure.message for failure in context.failing])
 
 
 def _infill(settings: Settings, context: GenerationContext) -> Generator:

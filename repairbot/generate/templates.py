@@ -20,6 +20,7 @@ import hashlib
 import itertools
 import logging
 import math
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -123,9 +124,9 @@ def off_by_one(node: Node, names: Sequence[str]) -> Iterator[Edit]:
 def swap_arguments(node: Node, names: Sequence[str]) -> Iterator[Edit]:
     for call in _of_type(node, "call"):
         arguments = [child for child in _arguments(call) if child.type != "comment"]
-        for first, second in itertools.pairwise(arguments):
-            if _is_positional(first) and _is_positional(second):
-                yield swap_adjacent(call, first, second)
+        for positional, run in itertools.groupby(arguments, _is_positional):
+            if positional:
+                yield from move_arguments(call, list(run))
 
 
 def negate_condition(node: Node, names: Sequence[str]) -> Iterator[Edit]:
@@ -171,6 +172,10 @@ class Template:
     name: str
     weight: float
     apply: TemplateFn
+    # A regular expression one of the failures' messages must match for the template to
+    # apply ("": always): a guard against an exception is worth a candidate only where that
+    # exception was raised.
+    evidence: str = ""
 
 
 # Weights are per-candidate priors, hand-set rather than fitted: roughly how often the
@@ -225,9 +230,11 @@ class TemplateStats:
 class TemplateGenerator:
     name = "templates"
 
-    def __init__(self, time_limit_s: float = math.inf) -> None:
-        """`time_limit_s` from now on (the job's remaining budget; 0 or less: nothing)."""
+    def __init__(self, time_limit_s: float = math.inf, failure_messages: Sequence[str] = ()) -> None:
+        """`time_limit_s` from now on (the job's remaining budget; 0 or less: nothing);
+        `failure_messages`: the failing tests', what a template's `evidence` is looked for in."""
         self._deadline = time.monotonic() + time_limit_s
+        self._failures = "\n".join(failure_messages)
         self.stats = TemplateStats()
 
     def generate(
@@ -249,7 +256,8 @@ class TemplateGenerator:
                 sources[location.file] = self._load(project_root, location.file)
             source = sources[location.file]
             if source is not None and self._lines_fit(source, location):
-                proposals.extend(itertools.takewhile(lambda _: not self._out_of_time(), _propose(source, location)))
+                proposed = _propose(source, location, self._failures)
+                proposals.extend(itertools.takewhile(lambda _: not self._out_of_time(), proposed))
         proposals.sort(key=lambda proposal: -proposal.prior)
         candidates = itertools.takewhile(lambda _: not self._out_of_time(), _candidates(proposals))
         return list(itertools.islice(candidates, max(limit, 0)))
@@ -288,10 +296,12 @@ class TemplateGenerator:
         self.stats.skipped[what] = reason
 
 
-def _propose(source: _Source, location: SuspiciousLocation) -> Iterator[_Proposal]:
+def _propose(source: _Source, location: SuspiciousLocation, failures: str) -> Iterator[_Proposal]:
     assert source.language.fix_templates is not None  # _load keeps no other source
     proposed = source.language.fix_templates(source.data, source.tree, location.start_line, location.end_line)
     for template, edit in proposed:
+        if template.evidence and not re.search(template.evidence, failures):
+            continue
         if source.data[edit.start_byte : edit.end_byte] != edit.text.encode("utf-8"):
             yield _Proposal(location.score * template.weight, source, location, template.name, edit)
 
@@ -348,12 +358,28 @@ def _source(node: Node, start_byte: int, end_byte: int) -> str:
     return node.text[start_byte - node.start_byte : end_byte - node.start_byte].decode("utf-8")
 
 
-def swap_adjacent(container: Node, first: Node, second: Node) -> Edit:
-    """`first` and `second`, two neighbours in `container` (arguments), trade places; what
-    lies between them (a comma, a line break) stays."""
-    start, end = first.start_byte, second.end_byte
-    between = _source(container, first.end_byte, second.start_byte)
-    return _edit(start, end, _source(container, start, end), _text(second) + between + _text(first))
+def move_arguments(container: Node, arguments: Sequence[Node], reach: int = 2) -> Iterator[Edit]:
+    """Each of `arguments` (consecutive, in `container`) moved up to `reach` places, nearest
+    first: two neighbours swapped, then `f(b, c, a)` -> `f(a, b, c)` (TBar's argument
+    reordering); what lies between them (commas, line breaks) stays in place. Each order once."""
+    if len(arguments) < 2:
+        return
+    texts = [_text(argument) for argument in arguments]
+    gaps = [_source(container, first.end_byte, second.start_byte) for first, second in itertools.pairwise(arguments)]
+    start, end = arguments[0].start_byte, arguments[-1].end_byte
+    old = _source(container, start, end)
+    seen = {old}
+    for distance in range(1, reach + 1):
+        for source in range(len(arguments)):
+            for target in (source + distance, source - distance):
+                if not 0 <= target < len(arguments):
+                    continue
+                order = list(range(len(arguments)))
+                order.insert(target, order.pop(source))
+                new = texts[order[0]] + "".join(gap + texts[k] for gap, k in zip(gaps, order[1:]))
+                if new not in seen:
+                    seen.add(new)
+                    yield _edit(start, end, old, new)
 
 
 def _edit(start_byte: int, end_byte: int, old: str, new: str) -> Edit:

@@ -17,8 +17,8 @@ from tree_sitter import Node, Tree
 
 from repairbot.generate.masks import is_java_value, java_statement_parts
 from repairbot.generate.templates import (
-    MAX_IDENTIFIER_EDITS, ORDERING, TEMPLATES, Edit, Template, TemplateEdit, replace_node, shift_by_one,
-    swap_adjacent, swaps,
+    MAX_IDENTIFIER_EDITS, ORDERING, TEMPLATES, Edit, Template, TemplateEdit, move_arguments, replace_node,
+    shift_by_one, swaps,
 )
 from repairbot.languages import java
 from repairbot.languages.python import walk
@@ -45,6 +45,7 @@ def java_edits(data: bytes, tree: Tree, start_line: int, end_line: int) -> Itera
         for template in _TEMPLATES:
             for part in parts:
                 yield from (TemplateEdit(template, edit) for edit in template.apply(part, typed))
+        yield from (TemplateEdit(_NULL_CHECK, edit) for edit in guard_null(statement, typed))
 
 
 def swap_comparison(part: Node, typed: dict[str, str]) -> Iterator[Edit]:
@@ -98,7 +99,7 @@ def swap_arguments(part: Node, typed: dict[str, str]) -> Iterator[Edit]:
     for call in _calls(part):
         arguments = call.child_by_field_name("arguments")
         listed = [child for child in arguments.named_children if "comment" not in child.type]
-        yield from (swap_adjacent(arguments, first, second) for first, second in itertools.pairwise(listed))
+        yield from move_arguments(arguments, listed)
 
 
 def replace_identifier(part: Node, typed: dict[str, str]) -> Iterator[Edit]:
@@ -113,6 +114,25 @@ def replace_identifier(part: Node, typed: dict[str, str]) -> Iterator[Edit]:
         if rank < len(others)
     )
     yield from itertools.islice(edits, MAX_IDENTIFIER_EDITS)
+
+
+def guard_null(statement: Node, typed: dict[str, str]) -> Iterator[Edit]:
+    """A value the statement dereferences may be null: before the statement, return what
+    the method returns by default when it is; or run an expression statement only when it
+    is not (TBar's null-pointer checker). Its evidence: a NullPointerException."""
+    method = _method_around(statement)
+    if method is None:
+        return
+    default = _default_return(method)
+    indent = _indent(statement)
+    code = _text(statement)
+    receivers = dict.fromkeys(
+        name for part in java_statement_parts(statement) for name in _dereferenced(part, typed)
+    )
+    for name in itertools.islice(receivers, MAX_NULL_CHECKED):
+        yield replace_node(statement, f"if ({name} == null) {{\n{indent}    {default}\n{indent}}}\n{indent}{code}")
+        if statement.type == "expression_statement":
+            yield replace_node(statement, f"if ({name} != null) {{\n{indent}    {code}\n{indent}}}")
 
 
 def _template(name: str, apply) -> Template:
@@ -131,6 +151,57 @@ _TEMPLATES = (
     _template("swap_arguments", swap_arguments),
     _template("identifier", replace_identifier),
 )
+
+
+# Java's own: Python has no declared types to tell a nullable value by. As likely a fix as
+# a replaced variable, and it only applies after a NullPointerException.
+_NULL_CHECK = Template("null_check", 0.3, guard_null, evidence=r"NullPointerException")
+MAX_NULL_CHECKED = 3  # values per statement
+_PRIMITIVES = frozenset({"boolean", "byte", "char", "short", "int", "long", "float", "double"})
+_DEFAULTS = {"void": "return;", "boolean": "return false;"} | dict.fromkeys(_PRIMITIVES - {"boolean"}, "return 0;")
+
+
+def _method_around(statement: Node) -> Node | None:
+    """The method or constructor whose own body holds `statement`; None inside a lambda
+    (whose return is the lambda's) or outside any method."""
+    node = statement.parent
+    while node is not None and node.type not in java.FUNCTIONS:
+        if node.type == "lambda_expression":
+            return None
+        node = node.parent
+    return node
+
+
+def _default_return(method: Node) -> str:
+    kind = method.child_by_field_name("type")
+    return "return;" if kind is None else _DEFAULTS.get(_text(kind), "return null;")  # a constructor: none
+
+
+def _dereferenced(part: Node, typed: dict[str, str]) -> Iterator[str]:
+    """The variables and fields `part` calls a method on, reads a field of or indexes, in
+    order: `x` of `x.f()`, `x.f` and `x[i]`, `this.x` of `this.x.f()`; not a class
+    (`Math.max`: capitalized) nor a local of a primitive type."""
+    for node in walk(part):
+        field = {"method_invocation": "object", "field_access": "object", "array_access": "array"}.get(node.type)
+        target = node.child_by_field_name(field) if field else None
+        if target is None:
+            continue
+        name = _text(target)
+        plain = target.type == "identifier" or (
+            target.type == "field_access" and _text(target.child_by_field_name("object")) == "this"
+        )
+        if plain and not name.split(".")[-1][:1].isupper() and typed.get(name) not in _PRIMITIVES:
+            yield name
+
+
+def _indent(statement: Node) -> str:
+    """The whitespace before the statement on its line (spaces as wide, if code is there)."""
+    root = statement
+    while root.parent is not None:
+        root = root.parent
+    data, start = root.text, statement.start_byte - root.start_byte
+    before = data[data.rfind(b"\n", 0, start) + 1 : start].decode("utf-8")
+    return before if before.isspace() or not before else " " * len(before)
 
 
 def _same_type(typed: dict[str, str], name: str) -> list[str]:
