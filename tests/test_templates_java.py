@@ -166,3 +166,37 @@ def test_a_null_check_returns_the_methods_default_or_guards_the_statement(tmp_pa
 def test_a_null_check_needs_a_null_pointer_exception_and_a_method_of_its_own(tmp_path: Path) -> None:
     assert null_checks(tmp_path, 7, messages=("expected:<3> but was:<4>",)) == []
     assert null_checks(tmp_path, 9) == []  # `item.touch()` returns from the lambda, not the method
+
+
+CHECKED = """\
+package shop;
+
+public class Codes {
+    public char pick(String code, int[] table, int i, Object item) {
+        int slot = table[i + 1] + table[0];
+        String name = (String) item;
+        return code.charAt(slot);
+    }
+}
+"""
+
+
+def checks(tmp_path: Path, line: int, message: str) -> list[str]:
+    (tmp_path / "Codes.java").write_text(CHECKED)
+    generator = TemplateGenerator(failure_messages=[message])
+    candidates = generator.generate(tmp_path, [SuspiciousLocation("Codes.java", line, line, 1.0)], 1000)
+    return [" ".join(part.strip() for part in c.patched.splitlines()[line - 1 : line + 1])
+            for c in candidates if c.generator.endswith("_check")]
+
+
+def test_index_and_cast_checks_guard_against_the_exception_seen(tmp_path: Path) -> None:
+    out_of_bounds = "java.lang.ArrayIndexOutOfBoundsException: Index 3 out of bounds for length 3"
+    # A literal index is left alone; a char method returns 0 by default.
+    assert checks(tmp_path, 5, out_of_bounds) == ["if ((i + 1) < 0 || (i + 1) >= table.length) { return 0;"]
+    assert checks(tmp_path, 7, "java.lang.StringIndexOutOfBoundsException: index 9, length 3") == [
+        "if (slot < 0 || slot >= code.length()) { return 0;"
+    ]
+    assert checks(tmp_path, 6, "java.lang.ClassCastException: class Integer cannot be cast") == [
+        "if (!(item instanceof String)) { return 0;"
+    ]
+    assert checks(tmp_path, 6, out_of_bounds) == []  # each checker needs its own exception

@@ -1,6 +1,7 @@
 """Java's fix templates: the rewrites of `repairbot.generate.templates`, read off Java's
 syntax tree, so that a Java project gets its cheap mechanical candidates before any model
-is asked (TBar's mutators: operators, literals, conditions, arguments, variables).
+is asked (TBar's mutators: operators, literals, conditions, arguments, variables; and its
+checkers, which guard a statement against the exception a failing test shows).
 
 Java declares types, which Python's rules cannot use: a variable is replaced only by
 another local of the same declared type, and string concatenation is never made a
@@ -11,7 +12,7 @@ compile is a second or two of the budget).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from tree_sitter import Node, Tree
 
@@ -45,7 +46,8 @@ def java_edits(data: bytes, tree: Tree, start_line: int, end_line: int) -> Itera
         for template in _TEMPLATES:
             for part in parts:
                 yield from (TemplateEdit(template, edit) for edit in template.apply(part, typed))
-        yield from (TemplateEdit(_NULL_CHECK, edit) for edit in guard_null(statement, typed))
+        for checker in _CHECKERS:
+            yield from (TemplateEdit(checker, edit) for edit in checker.apply(statement, typed))
 
 
 def swap_comparison(part: Node, typed: dict[str, str]) -> Iterator[Edit]:
@@ -116,23 +118,41 @@ def replace_identifier(part: Node, typed: dict[str, str]) -> Iterator[Edit]:
     yield from itertools.islice(edits, MAX_IDENTIFIER_EDITS)
 
 
-def guard_null(statement: Node, typed: dict[str, str]) -> Iterator[Edit]:
-    """A value the statement dereferences may be null: before the statement, return what
-    the method returns by default when it is; or run an expression statement only when it
-    is not (TBar's null-pointer checker). Its evidence: a NullPointerException."""
+def check_null(statement: Node, typed: dict[str, str]) -> Iterator[Edit]:
+    """A variable or field the statement dereferences may be null."""
+    checks = ((f"{name} == null", f"{name} != null") for name in _dereferenced(statement, typed))
+    return _guards(statement, checks)
+
+
+def check_range(statement: Node, typed: dict[str, str]) -> Iterator[Edit]:
+    """An index the statement uses may be out of its array's, string's or list's range."""
+    checks = (
+        (f"{index} < 0 || {index} >= {size}", f"{index} >= 0 && {index} < {size}")
+        for index, size in _indexed(statement)
+    )
+    return _guards(statement, checks)
+
+
+def check_cast(statement: Node, typed: dict[str, str]) -> Iterator[Edit]:
+    """A variable the statement casts may not be of the type cast to."""
+    checks = (
+        (f"!({value} instanceof {kind})", f"{value} instanceof {kind}") for value, kind in _casts(statement)
+    )
+    return _guards(statement, checks)
+
+
+def _guards(statement: Node, checks: Iterable[tuple[str, str]]) -> Iterator[Edit]:
+    """TBar's checkers: for each (failing, passing) condition, the method returns its
+    default before the statement when the condition fails; an expression statement also
+    runs only when it passes. Not in a lambda (a `return` there is the lambda's)."""
     method = _method_around(statement)
     if method is None:
         return
-    default = _default_return(method)
-    indent = _indent(statement)
-    code = _text(statement)
-    receivers = dict.fromkeys(
-        name for part in java_statement_parts(statement) for name in _dereferenced(part, typed)
-    )
-    for name in itertools.islice(receivers, MAX_NULL_CHECKED):
-        yield replace_node(statement, f"if ({name} == null) {{\n{indent}    {default}\n{indent}}}\n{indent}{code}")
+    default, indent, code = _default_return(method), _indent(statement), _text(statement)
+    for failing, passing in itertools.islice(dict.fromkeys(checks), MAX_CHECKS):
+        yield replace_node(statement, f"if ({failing}) {{\n{indent}    {default}\n{indent}}}\n{indent}{code}")
         if statement.type == "expression_statement":
-            yield replace_node(statement, f"if ({name} != null) {{\n{indent}    {code}\n{indent}}}")
+            yield replace_node(statement, f"if ({passing}) {{\n{indent}    {code}\n{indent}}}")
 
 
 def _template(name: str, apply) -> Template:
@@ -153,10 +173,17 @@ _TEMPLATES = (
 )
 
 
-# Java's own: Python has no declared types to tell a nullable value by. As likely a fix as
-# a replaced variable, and it only applies after a NullPointerException.
-_NULL_CHECK = Template("null_check", 0.3, guard_null, evidence=r"NullPointerException")
-MAX_NULL_CHECKED = 3  # values per statement
+# Java's own checkers, each only after the exception it guards against (its evidence):
+# Python declares no types to tell a nullable value or a cast by. As likely a fix as a
+# replaced variable.
+_CHECKERS = (
+    Template("null_check", 0.3, check_null, evidence=r"NullPointerException"),
+    Template("range_check", 0.3, check_range, evidence=r"IndexOutOfBoundsException"),
+    Template("cast_check", 0.3, check_cast, evidence=r"ClassCastException"),
+)
+MAX_CHECKS = 3  # guarded values per statement and checker
+# Indexed calls whose first argument must be below the receiver's size.
+_SIZES = {"charAt": "length()", "codePointAt": "length()", "deleteCharAt": "length()", "get": "size()", "set": "size()"}
 _PRIMITIVES = frozenset({"boolean", "byte", "char", "short", "int", "long", "float", "double"})
 _DEFAULTS = {"void": "return;", "boolean": "return false;"} | dict.fromkeys(_PRIMITIVES - {"boolean"}, "return 0;")
 
@@ -177,20 +204,57 @@ def _default_return(method: Node) -> str:
     return "return;" if kind is None else _DEFAULTS.get(_text(kind), "return null;")  # a constructor: none
 
 
-def _dereferenced(part: Node, typed: dict[str, str]) -> Iterator[str]:
-    """The variables and fields `part` calls a method on, reads a field of or indexes, in
-    order: `x` of `x.f()`, `x.f` and `x[i]`, `this.x` of `this.x.f()`; not a class
-    (`Math.max`: capitalized) nor a local of a primitive type."""
-    for node in walk(part):
+def _own_nodes(statement: Node) -> Iterator[Node]:
+    """The nodes of the statement's own code (a compound statement's header)."""
+    for part in java_statement_parts(statement):
+        yield from walk(part)
+
+
+def _indexed(statement: Node) -> Iterator[tuple[str, str]]:
+    """(index, size) of each `a[i]` (`a.length`) and `s.charAt(i)`/`list.get(i)` (`s.length()`,
+    `list.size()`) whose index is not a literal."""
+    for node in _own_nodes(statement):
+        if node.type == "array_access":
+            owner, index, size = node.child_by_field_name("array"), node.child_by_field_name("index"), "length"
+        elif node.type == "method_invocation" and _text(node.child_by_field_name("name")) in _SIZES:
+            arguments = [child for child in node.child_by_field_name("arguments").named_children
+                         if "comment" not in child.type]
+            owner, index = node.child_by_field_name("object"), arguments[0] if arguments else None
+            size = _SIZES[_text(node.child_by_field_name("name"))]
+        else:
+            continue
+        if owner is not None and index is not None and index.type not in _INTEGERS and _is_plain(owner):
+            shown = _text(index) if index.type in _ATOMIC_CONDITIONS else f"({_text(index)})"
+            yield shown, f"{_text(owner)}.{size}"
+
+
+def _casts(statement: Node) -> Iterator[tuple[str, str]]:
+    """(variable, type) of each `(T) x`; not a generic type (no `instanceof List<String>`)."""
+    for node in _own_nodes(statement):
+        if node.type == "cast_expression":
+            kind, value = node.child_by_field_name("type"), node.child_by_field_name("value")
+            if kind is not None and value is not None and _is_plain(value) and "<" not in _text(kind):
+                yield _text(value), _text(kind)
+
+
+def _is_plain(node: Node) -> bool:
+    """A variable or `this.field`."""
+    return node.type == "identifier" or (
+        node.type == "field_access" and _text(node.child_by_field_name("object")) == "this"
+    )
+
+
+def _dereferenced(statement: Node, typed: dict[str, str]) -> Iterator[str]:
+    """The variables and fields the statement calls a method on, reads a field of or
+    indexes, in order: `x` of `x.f()`, `x.f` and `x[i]`, `this.x` of `this.x.f()`; not a
+    class (`Math.max`: capitalized) nor a local of a primitive type."""
+    for node in _own_nodes(statement):
         field = {"method_invocation": "object", "field_access": "object", "array_access": "array"}.get(node.type)
         target = node.child_by_field_name(field) if field else None
         if target is None:
             continue
         name = _text(target)
-        plain = target.type == "identifier" or (
-            target.type == "field_access" and _text(target.child_by_field_name("object")) == "this"
-        )
-        if plain and not name.split(".")[-1][:1].isupper() and typed.get(name) not in _PRIMITIVES:
+        if _is_plain(target) and not name.split(".")[-1][:1].isupper() and typed.get(name) not in _PRIMITIVES:
             yield name
 
 
