@@ -204,6 +204,21 @@ def test_the_model_is_not_loaded_when_the_templates_find_the_patch(
     assert result.patches[0].candidate.generator == "template:arithmetic"
 
 
+def test_an_attribute_error_on_none_is_repaired_by_a_null_check(tmp_path: Path) -> None:
+    files = {
+        "lib.py": "def title_of(book):\n    return book.title.upper()\n",
+        "tests/test_lib.py": (
+            "from types import SimpleNamespace\nfrom lib import title_of\n\n"
+            "def test_title():\n    assert title_of(SimpleNamespace(title='dune')) == 'DUNE'\n\n"
+            "def test_no_book():\n    assert title_of(None) is None\n"
+        ),
+    }
+    result, _ = run(make_project(tmp_path / "p", files), tmp_path, generators=["templates"])
+    [patch] = result.patches
+    assert patch.candidate.generator == "template:null_check"
+    assert patch.candidate.patched == files["lib.py"].replace("    return book", "    if book is None:\n        return\n    return book")
+
+
 def test_infill_only_and_the_default_without_a_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     use_model(monkeypatch, FakeModel({2: [GREETING]}))
     result, messages = run(make_project(tmp_path / "p", PROJECT), tmp_path, generators=["infill"])

@@ -353,3 +353,55 @@ def test_enclosing_function_and_local_names() -> None:
     outer = python.statement_nodes_on_lines(tree, 10, 10)[0]
     assert python.enclosing_function(outer) is None
     assert python.local_names(tree.root_node) == ["z"]
+
+
+# --- checkers: a guard against the exception a failing test shows ---------------------------
+
+GUARDED = (
+    "def f(items, table, key, n):\n"
+    "    for item in items:\n"
+    "        total = item.size + table[key] / n\n"
+    "    print(items[0])\n"
+    "    return table[key + 1]\n"
+)
+
+
+def guards(tmp_path: Path, line: int, message: str) -> dict[str, list[str]]:
+    """Each checker's candidates for `line`, as the code from that line on."""
+    (tmp_path / "m.py").write_text(GUARDED)
+    generator = TemplateGenerator(failure_messages=["Traceback (most recent call last):", message])
+    found: dict[str, list[str]] = {}
+    for candidate in generator.generate(tmp_path, [SuspiciousLocation("m.py", line, line, 1.0)], 1000):
+        if candidate.generator.endswith("_check"):
+            rest = "\n".join(candidate.patched.splitlines()[line - 1 :])
+            found.setdefault(candidate.generator.split(":")[1], []).append(rest)
+    return found
+
+
+def test_each_checker_guards_against_its_own_exception_only(tmp_path: Path) -> None:
+    none = guards(tmp_path, 3, "AttributeError: 'NoneType' object has no attribute 'size'")
+    assert list(none) == ["null_check"]
+    assert [rest.splitlines()[:3] for rest in none["null_check"]] == [
+        ["        if item is None:", "            return", "        total = item.size + table[key] / n"],
+        ["        if item is not None:", "            total = item.size + table[key] / n", "    print(items[0])"],
+        ["        if table is None:", "            return", "        total = item.size + table[key] / n"],
+        ["        if table is not None:", "            total = item.size + table[key] / n", "    print(items[0])"],
+    ]
+    assert [rest.splitlines()[0] for rest in guards(tmp_path, 3, "KeyError: 'b'")["key_check"]] == [
+        "        if key not in table:", "        if key in table:"
+    ]
+    assert [rest.splitlines()[0] for rest in guards(tmp_path, 3, "ZeroDivisionError: division by zero")["zero_check"]] == [
+        "        if n == 0:", "        if n != 0:"
+    ]
+    assert guards(tmp_path, 3, "AssertionError: assert 3 == 4") == {}
+
+
+def test_an_index_check_guards_an_empty_sequence_or_a_computed_index(tmp_path: Path) -> None:
+    # An expression statement is also run only when the guard passes.
+    assert guards(tmp_path, 4, "IndexError: list index out of range")["range_check"] == [
+        "    if not items:\n        return\n    print(items[0])\n    return table[key + 1]",
+        "    if items:\n        print(items[0])\n    return table[key + 1]",
+    ]
+    assert guards(tmp_path, 5, "IndexError: list index out of range")["range_check"] == [
+        "    if (key + 1) >= len(table):\n        return\n    return table[key + 1]"
+    ]

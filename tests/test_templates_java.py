@@ -181,8 +181,8 @@ public class Codes {
 """
 
 
-def checks(tmp_path: Path, line: int, message: str) -> list[str]:
-    (tmp_path / "Codes.java").write_text(CHECKED)
+def checks(tmp_path: Path, line: int, message: str, source: str = CHECKED) -> list[str]:
+    (tmp_path / "Codes.java").write_text(source)
     generator = TemplateGenerator(failure_messages=[message])
     candidates = generator.generate(tmp_path, [SuspiciousLocation("Codes.java", line, line, 1.0)], 1000)
     return [" ".join(part.strip() for part in c.patched.splitlines()[line - 1 : line + 1])
@@ -200,3 +200,5 @@ def test_index_and_cast_checks_guard_against_the_exception_seen(tmp_path: Path) 
         "if (!(item instanceof String)) { return 0;"
     ]
     assert checks(tmp_path, 6, out_of_bounds) == []  # each checker needs its own exception
+    divided = CHECKED.replace("table[0];", "table[0] / i;")
+    assert checks(tmp_path, 5, "java.lang.ArithmeticException: / by zero", divided) == ["if (i == 0) { return 0;"]

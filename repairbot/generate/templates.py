@@ -22,7 +22,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -84,6 +84,10 @@ _NAME_PARENTS = python.TARGET_CONTAINERS | {
 # A statement with 8 values and 20 locals would yield 160 near-random candidates; the
 # first few alternatives of every identifier are worth more than all of the first one's.
 MAX_IDENTIFIER_EDITS = 30
+# A checker's guard is as likely a fix as a replaced variable; it guards this many values of
+# one statement at most.
+CHECK_WEIGHT = 0.3
+MAX_CHECKS = 3
 # Every candidate re-parses its whole file (about a second per MiB): beyond this a file is
 # generated or hostile, not a repair target (the largest modules of CPython's stdlib are
 # about 250 KiB).
@@ -167,6 +171,86 @@ def replace_identifier(node: Node, names: Sequence[str]) -> Iterator[Edit]:
     yield from itertools.islice(edits, MAX_IDENTIFIER_EDITS)
 
 
+def check_none(node: Node, names: Sequence[str]) -> Iterator[Edit]:
+    """A name the statement reads an attribute or an item of may be None."""
+    return _guards(node, ((f"{name} is None", f"{name} is not None") for name in _read_through(node)))
+
+
+def check_index(node: Node, names: Sequence[str]) -> Iterator[Edit]:
+    """A sequence the statement indexes may be too short: empty for `a[0]` or `a[-1]`,
+    shorter than a computed index."""
+    for subscript in _of_type(node, "subscript"):
+        sequence, index = subscript.child_by_field_name("value"), subscript.child_by_field_name("subscript")
+        if sequence is None or index is None or sequence.type != "identifier":
+            continue
+        if _text(index) in ("0", "-1"):
+            yield from _guards(node, [(f"not {_text(sequence)}", _text(sequence))])
+        elif index.type not in ("integer", "slice", "unary_operator"):
+            bound = f"len({_text(sequence)})"
+            shown = _text(index) if index.type in _ATOMIC_CONDITIONS else f"({_text(index)})"
+            yield from _guards(node, [(f"{shown} >= {bound}", f"{shown} < {bound}")])
+
+
+def check_key(node: Node, names: Sequence[str]) -> Iterator[Edit]:
+    """A mapping the statement looks a key up in may not have it."""
+    checks = (
+        (f"{_text(key)} not in {_text(mapping)}", f"{_text(key)} in {_text(mapping)}")
+        for subscript in _of_type(node, "subscript")
+        if (mapping := subscript.child_by_field_name("value")) is not None and mapping.type == "identifier"
+        and (key := subscript.child_by_field_name("subscript")) is not None and key.type in ("identifier", "string")
+    )
+    return _guards(node, checks)
+
+
+def check_divisor(node: Node, names: Sequence[str]) -> Iterator[Edit]:
+    """A divisor the statement uses may be zero."""
+    checks = (
+        (f"{_text(divisor)} == 0", f"{_text(divisor)} != 0")
+        for division in _of_type(node, "binary_operator")
+        if _operator(division) in ("/", "//", "%")
+        and (divisor := division.child_by_field_name("right")).type in ("identifier", "attribute", "call")
+    )
+    return _guards(node, checks)
+
+
+def _read_through(node: Node) -> Iterator[str]:
+    """Names whose attribute or item the statement reads (`x` of `x.f`, `x[i]`), not `self`
+    or `cls`, nor a capitalized name (a class or a constant)."""
+    for reading in python.walk(node):
+        field = {"attribute": "object", "subscript": "value"}.get(reading.type)
+        target = reading.child_by_field_name(field) if field else None
+        if target is not None and target.type == "identifier":
+            name = _text(target)
+            if name not in ("self", "cls") and not name[:1].isupper():
+                yield name
+
+
+def _guards(node: Node, checks: Iterable[tuple[str, str]]) -> Iterator[Edit]:
+    """The checkers' edits (TBar's): for each (failing, passing) condition, return before the
+    statement when the condition fails; a one-line expression statement also runs only
+    when it passes. `node` is a statement or a compound statement's header."""
+    statement = node if node.type in python.SIMPLE_STATEMENTS else node.parent
+    if statement is None or python.enclosing_function(statement) is None:
+        return
+    indent, code = _indent(statement), _text(statement)
+    if indent is None:  # `if x: return y`: the statement does not start its line
+        return
+    for failing, passing in itertools.islice(dict.fromkeys(checks), MAX_CHECKS):
+        yield replace_node(statement, f"if {failing}:\n{indent}    return\n{indent}{code}")
+        if statement.type == "expression_statement" and "\n" not in code:
+            yield replace_node(statement, f"if {passing}:\n{indent}    {code}")
+
+
+def _indent(statement: Node) -> str | None:
+    """The whitespace before `statement` on its line; None when code is there."""
+    root = statement
+    while root.parent is not None:
+        root = root.parent
+    data, start = root.text, statement.start_byte - root.start_byte
+    before = data[data.rfind(b"\n", 0, start) + 1 : start].decode("utf-8")
+    return before if not before or before.isspace() else None
+
+
 @dataclass(frozen=True)
 class Template:
     name: str
@@ -192,6 +276,12 @@ TEMPLATES: tuple[Template, ...] = (
     Template("return_value", 0.6, fix_return_value),
     Template("swap_arguments", 0.5, swap_arguments),
     Template("identifier", 0.3, replace_identifier),
+    # TBar's checkers: a guard against the exception a failing test shows (its evidence, in
+    # either language's words), so a job without it pays nothing for them.
+    Template("null_check", CHECK_WEIGHT, check_none, evidence=r"NullPointerException|'NoneType' object"),
+    Template("range_check", CHECK_WEIGHT, check_index, evidence=r"IndexOutOfBoundsException|IndexError"),
+    Template("key_check", CHECK_WEIGHT, check_key, evidence=r"KeyError"),
+    Template("zero_check", CHECK_WEIGHT, check_divisor, evidence=r"ArithmeticException: / by zero|ZeroDivisionError"),
 )
 
 

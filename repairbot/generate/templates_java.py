@@ -11,6 +11,7 @@ compile is a second or two of the budget).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Iterable, Iterator
 
@@ -18,8 +19,8 @@ from tree_sitter import Node, Tree
 
 from repairbot.generate.masks import is_java_value, java_statement_parts
 from repairbot.generate.templates import (
-    MAX_IDENTIFIER_EDITS, ORDERING, TEMPLATES, Edit, Template, TemplateEdit, move_arguments, replace_node,
-    shift_by_one, swaps,
+    CHECK_WEIGHT, MAX_CHECKS, MAX_IDENTIFIER_EDITS, ORDERING, TEMPLATES, Edit, Template, TemplateEdit,
+    move_arguments, replace_node, shift_by_one, swaps,
 )
 from repairbot.languages import java
 from repairbot.languages.python import walk
@@ -155,10 +156,23 @@ def _guards(statement: Node, checks: Iterable[tuple[str, str]]) -> Iterator[Edit
             yield replace_node(statement, f"if ({passing}) {{\n{indent}    {code}\n{indent}}}")
 
 
+def check_divisor(statement: Node, typed: dict[str, str]) -> Iterator[Edit]:
+    """An integer divisor the statement uses may be zero."""
+    checks = (
+        (f"{_text(divisor)} == 0", f"{_text(divisor)} != 0")
+        for division in _own_nodes(statement)
+        if division.type == "binary_expression" and _text(division.child_by_field_name("operator")) in ("/", "%")
+        and (divisor := division.child_by_field_name("right")).type in _NUMERIC_OPERANDS - {"array_access"}
+        and typed.get(_text(divisor)) not in ("double", "float")
+    )
+    return _guards(statement, checks)
+
+
 def _template(name: str, apply) -> Template:
-    """Java's rule for the template of that name: one weight per bug class, both languages."""
-    [weight] = [template.weight for template in TEMPLATES if template.name == name]
-    return Template(name, weight, apply)
+    """Java's rule for the template of that name: its weight and evidence are the bug
+    class's, in both languages."""
+    [template] = [template for template in TEMPLATES if template.name == name]
+    return dataclasses.replace(template, apply=apply)
 
 
 _TEMPLATES = (
@@ -173,15 +187,13 @@ _TEMPLATES = (
 )
 
 
-# Java's own checkers, each only after the exception it guards against (its evidence):
-# Python declares no types to tell a nullable value or a cast by. As likely a fix as a
-# replaced variable.
+# The checkers guard the whole statement (before it, around it), the rules above a part.
 _CHECKERS = (
-    Template("null_check", 0.3, check_null, evidence=r"NullPointerException"),
-    Template("range_check", 0.3, check_range, evidence=r"IndexOutOfBoundsException"),
-    Template("cast_check", 0.3, check_cast, evidence=r"ClassCastException"),
+    _template("null_check", check_null),
+    _template("range_check", check_range),
+    _template("zero_check", check_divisor),
+    Template("cast_check", CHECK_WEIGHT, check_cast, evidence=r"ClassCastException"),  # Java's own
 )
-MAX_CHECKS = 3  # guarded values per statement and checker
 # Indexed calls whose first argument must be below the receiver's size.
 _SIZES = {"charAt": "length()", "codePointAt": "length()", "deleteCharAt": "length()", "get": "size()", "set": "size()"}
 _PRIMITIVES = frozenset({"boolean", "byte", "char", "short", "int", "long", "float", "double"})
