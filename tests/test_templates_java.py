@@ -143,8 +143,8 @@ public class Cart {
 """
 
 
-def null_checks(tmp_path: Path, line: int, messages: tuple[str, ...] = (NPE,)) -> list[str]:
-    (tmp_path / "Cart.java").write_text(NULLABLE)
+def null_checks(tmp_path: Path, line: int, messages: tuple[str, ...] = (NPE,), source: str = NULLABLE) -> list[str]:
+    (tmp_path / "Cart.java").write_text(source)
     generator = TemplateGenerator(failure_messages=messages)
     candidates = generator.generate(tmp_path, [SuspiciousLocation("Cart.java", line, line, 1.0)], 1000)
     return ["\n".join(c.patched.splitlines()[line - 1 : line + 3]) for c in candidates if c.generator == "template:null_check"]
@@ -166,6 +166,9 @@ def test_a_null_check_returns_the_methods_default_or_guards_the_statement(tmp_pa
 def test_a_null_check_needs_a_null_pointer_exception_and_a_method_of_its_own(tmp_path: Path) -> None:
     assert null_checks(tmp_path, 7, messages=("expected:<3> but was:<4>",)) == []
     assert null_checks(tmp_path, 9) == []  # `item.touch()` returns from the lambda, not the method
+    # A guard would split a braceless body from its condition (`if (c) if (x == null) ...`).
+    braceless = NULLABLE.replace("        this.last.touch();", "        if (count > 0) this.last.touch();")
+    assert null_checks(tmp_path, 8, source=braceless) == []
 
 
 CHECKED = """\

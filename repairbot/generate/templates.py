@@ -232,7 +232,7 @@ def _guards(node: Node, checks: Iterable[tuple[str, str]]) -> Iterator[Edit]:
     statement = node if node.type in python.SIMPLE_STATEMENTS else node.parent
     if statement is None or python.enclosing_function(statement) is None:
         return
-    indent, code = _indent(statement), _text(statement)
+    indent, code = statement_indent(statement), _text(statement)
     if indent is None:  # `if x: return y`: the statement does not start its line
         return
     for failing, passing in itertools.islice(dict.fromkeys(checks), MAX_CHECKS):
@@ -241,7 +241,7 @@ def _guards(node: Node, checks: Iterable[tuple[str, str]]) -> Iterator[Edit]:
             yield replace_node(statement, f"if {passing}:\n{indent}    {code}")
 
 
-def _indent(statement: Node) -> str | None:
+def statement_indent(statement: Node) -> str | None:
     """The whitespace before `statement` on its line; None when code is there."""
     root = statement
     while root.parent is not None:

@@ -20,7 +20,7 @@ from tree_sitter import Node, Tree
 from repairbot.generate.masks import is_java_value, java_statement_parts
 from repairbot.generate.templates import (
     CHECK_WEIGHT, MAX_CHECKS, MAX_IDENTIFIER_EDITS, ORDERING, TEMPLATES, Edit, Template, TemplateEdit,
-    move_arguments, replace_node, shift_by_one, swaps,
+    move_arguments, replace_node, shift_by_one, statement_indent, swaps,
 )
 from repairbot.languages import java
 from repairbot.languages.python import walk
@@ -142,20 +142,6 @@ def check_cast(statement: Node, typed: dict[str, str]) -> Iterator[Edit]:
     return _guards(statement, checks)
 
 
-def _guards(statement: Node, checks: Iterable[tuple[str, str]]) -> Iterator[Edit]:
-    """TBar's checkers: for each (failing, passing) condition, the method returns its
-    default before the statement when the condition fails; an expression statement also
-    runs only when it passes. Not in a lambda (a `return` there is the lambda's)."""
-    method = _method_around(statement)
-    if method is None:
-        return
-    default, indent, code = _default_return(method), _indent(statement), _text(statement)
-    for failing, passing in itertools.islice(dict.fromkeys(checks), MAX_CHECKS):
-        yield replace_node(statement, f"if ({failing}) {{\n{indent}    {default}\n{indent}}}\n{indent}{code}")
-        if statement.type == "expression_statement":
-            yield replace_node(statement, f"if ({passing}) {{\n{indent}    {code}\n{indent}}}")
-
-
 def check_divisor(statement: Node, typed: dict[str, str]) -> Iterator[Edit]:
     """An integer divisor the statement uses may be zero."""
     checks = (
@@ -166,6 +152,22 @@ def check_divisor(statement: Node, typed: dict[str, str]) -> Iterator[Edit]:
         and typed.get(_text(divisor)) not in ("double", "float")
     )
     return _guards(statement, checks)
+
+
+def _guards(statement: Node, checks: Iterable[tuple[str, str]]) -> Iterator[Edit]:
+    """TBar's checkers: for each (failing, passing) condition, the method returns its
+    default before the statement when the condition fails; an expression statement also
+    runs only when it passes. Only for a statement of a block (a braceless `if (c) s;`
+    would guard only the guard), not in a lambda (a `return` there is the lambda's)."""
+    method = _method_around(statement)
+    if method is None or statement.parent is None or statement.parent.type not in _BLOCKS:
+        return
+    indent = statement_indent(statement) or " " * statement.start_point[1]  # after code: as wide
+    default, code = _default_return(method), _text(statement)
+    for failing, passing in itertools.islice(dict.fromkeys(checks), MAX_CHECKS):
+        yield replace_node(statement, f"if ({failing}) {{\n{indent}    {default}\n{indent}}}\n{indent}{code}")
+        if statement.type == "expression_statement":
+            yield replace_node(statement, f"if ({passing}) {{\n{indent}    {code}\n{indent}}}")
 
 
 def _template(name: str, apply) -> Template:
@@ -196,6 +198,7 @@ _CHECKERS = (
 )
 # Indexed calls whose first argument must be below the receiver's size.
 _SIZES = {"charAt": "length()", "codePointAt": "length()", "deleteCharAt": "length()", "get": "size()", "set": "size()"}
+_BLOCKS = frozenset({"block", "constructor_body", "switch_block_statement_group"})
 _PRIMITIVES = frozenset({"boolean", "byte", "char", "short", "int", "long", "float", "double"})
 _DEFAULTS = {"void": "return;", "boolean": "return false;"} | dict.fromkeys(_PRIMITIVES - {"boolean"}, "return 0;")
 
@@ -268,16 +271,6 @@ def _dereferenced(statement: Node, typed: dict[str, str]) -> Iterator[str]:
         name = _text(target)
         if _is_plain(target) and not name.split(".")[-1][:1].isupper() and typed.get(name) not in _PRIMITIVES:
             yield name
-
-
-def _indent(statement: Node) -> str:
-    """The whitespace before the statement on its line (spaces as wide, if code is there)."""
-    root = statement
-    while root.parent is not None:
-        root = root.parent
-    data, start = root.text, statement.start_byte - root.start_byte
-    before = data[data.rfind(b"\n", 0, start) + 1 : start].decode("utf-8")
-    return before if before.isspace() or not before else " " * len(before)
 
 
 def _same_type(typed: dict[str, str], name: str) -> list[str]:
