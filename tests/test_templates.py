@@ -405,3 +405,35 @@ def test_an_index_check_guards_an_empty_sequence_or_a_computed_index(tmp_path: P
     assert guards(tmp_path, 5, "IndexError: list index out of range")["range_check"] == [
         "    if (key + 1) >= len(table):\n        return\n    return table[key + 1]"
     ]
+
+
+# --- bitwise operators, twin functions, operand order ------------------------------------------
+
+def test_bitwise_and_shift_operators_swap_within_their_kind(tmp_path: Path) -> None:
+    source = "def f(n, m):\n    n ^= n - 1\n    return (n | m) << 2\n"
+    assert patched(generate(tmp_path, source, 2), "arithmetic") == {
+        source.replace("n ^= n - 1", "n &= n - 1"), source.replace("n ^= n - 1", "n |= n - 1"),
+        source.replace("n ^= n - 1", "n ^= n + 1"), source.replace("n ^= n - 1", "n ^= n * 1"),
+        source.replace("n ^= n - 1", "n ^= n / 1"), source.replace("n ^= n - 1", "n ^= n // 1"),
+        source.replace("n ^= n - 1", "n ^= n % 1"),
+    }
+    assert patched(generate(tmp_path, source, 3), "arithmetic") == {
+        source.replace("(n | m) << 2", "(n & m) << 2"), source.replace("(n | m) << 2", "(n ^ m) << 2"),
+        source.replace("(n | m) << 2", "(n | m) >> 2"),
+    }
+
+
+def test_twin_functions_trade_names(tmp_path: Path) -> None:
+    source = "import math\n\ndef f(xs):\n    return any(x > 0 for x in xs) and max(xs) < math.floor(3.5)\n"
+    assert patched(generate(tmp_path, source, 4), "twin_function") == {
+        source.replace("any(", "all("), source.replace("max(", "min("), source.replace("math.floor", "math.ceil"),
+    }
+
+
+def test_operands_trade_places_where_their_order_matters(tmp_path: Path) -> None:
+    source = "def f(a, b, c, s):\n    return (a - b - c) * s + a[0]\n"
+    assert patched(generate(tmp_path, source, 2), "swap_operands") == {
+        source.replace("(a - b - c) * s + a[0]", "a[0] + ((a - b - c) * s)"),  # `+`: strings, lists
+        source.replace("a - b - c", "c - (a - b)"),
+        source.replace("a - b - c", "b - a - c"),
+    }  # `*` commutes: left alone

@@ -205,3 +205,18 @@ def test_index_and_cast_checks_guard_against_the_exception_seen(tmp_path: Path) 
     assert checks(tmp_path, 6, out_of_bounds) == []  # each checker needs its own exception
     divided = CHECKED.replace("table[0];", "table[0] / i;")
     assert checks(tmp_path, 5, "java.lang.ArithmeticException: / by zero", divided) == ["if (i == 0) { return 0;"]
+
+
+def test_bitwise_twins_and_operand_order(tmp_path: Path) -> None:
+    source = SOURCE.replace("int max = Math.max(sum, count);", "int max = Math.max(sum ^ count, count - 1);")
+    candidates = generate(tmp_path, 14, source)
+    line = {c.patched.splitlines()[13].strip() for c in candidates if c.generator == "template:arithmetic"}
+    assert {"int max = Math.max(sum & count, count - 1);", "int max = Math.max(sum | count, count - 1);"} <= line
+    assert [c.patched.splitlines()[13].strip() for c in candidates if c.generator == "template:twin_function"] == [
+        "int max = Math.min(sum ^ count, count - 1);"
+    ]
+    assert [c.patched.splitlines()[13].strip() for c in candidates if c.generator == "template:swap_operands"] == [
+        "int max = Math.max(sum ^ count, 1 - count);"  # `^` commutes
+    ]
+    concatenated = {c.patched.splitlines()[12].strip() for c in generate(tmp_path, 13) if c.generator == "template:swap_operands"}
+    assert concatenated == {'String shown = sum + (label + ": ");', 'String shown = ": " + label + sum;'}

@@ -22,7 +22,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -50,7 +50,14 @@ TemplateFn = Callable[[Node, Sequence[str]], Iterator[Edit]]
 ORDERING = ("<", "<=", ">", ">=", "==", "!=")  # Java's comparisons too
 _COMPARISON_GROUPS = (ORDERING, ("is", "is not"), ("in", "not in"))
 _ARITHMETIC = ("+", "-", "*", "/", "//", "%")
-_AUGMENTED = tuple(op + "=" for op in _ARITHMETIC)
+# Bitwise and shift operators swap among their own kind; Java's too (and its `>>>`).
+BITWISE = (("&", "|", "^"), ("<<", ">>", ">>>"))
+_OPERATOR_GROUPS = (_ARITHMETIC, *BITWISE)
+_AUGMENTED = tuple(tuple(op + "=" for op in group) for group in _OPERATOR_GROUPS)
+# Functions a call may have confused with its twin: `min`/`max`, `any`/`all`, `floor`/`ceil`.
+TWINS = {"min": "max", "max": "min", "any": "all", "all": "any", "floor": "ceil", "ceil": "floor"}
+# Operators whose operands cannot trade places freely (`+` joins strings and lists too).
+_ORDERED_OPERATORS = frozenset({"-", "/", "//", "%", "**", "+", "<<", ">>"})
 # Expressions that can hold a number and that `+ 1` can follow without parentheses.
 _NUMERIC_OPERANDS = frozenset(
     {"identifier", "attribute", "call", "subscript", "parenthesized_expression"}
@@ -106,9 +113,28 @@ def swap_comparison(node: Node, names: Sequence[str]) -> Iterator[Edit]:
 
 def swap_arithmetic(node: Node, names: Sequence[str]) -> Iterator[Edit]:
     for binary in _of_type(node, "binary_operator"):
-        yield from swaps(binary.child_by_field_name("operator"), _ARITHMETIC)
+        for group in _OPERATOR_GROUPS:
+            yield from swaps(binary.child_by_field_name("operator"), group)
     for augmented in _of_type(node, "augmented_assignment"):
-        yield from swaps(augmented.child_by_field_name("operator"), _AUGMENTED)
+        for group in _AUGMENTED:
+            yield from swaps(augmented.child_by_field_name("operator"), group)
+
+
+def swap_operands(node: Node, names: Sequence[str]) -> Iterator[Edit]:
+    """`a - b` -> `b - a`, `s + t` -> `t + s`: where the order of the operands matters."""
+    for binary in _of_type(node, "binary_operator"):
+        if _operator(binary) in _ORDERED_OPERATORS:
+            yield exchange_operands(binary, ("binary_operator", "boolean_operator", "comparison_operator",
+                                              "conditional_expression", "not_operator", "lambda"))
+
+
+def swap_twin_function(node: Node, names: Sequence[str]) -> Iterator[Edit]:
+    """`min(...)` -> `max(...)`, `any` -> `all`, `math.floor` -> `math.ceil`, and back."""
+    for call in _of_type(node, "call"):
+        function = call.child_by_field_name("function")
+        name = function.child_by_field_name("attribute") if function.type == "attribute" else function
+        if name is not None and name.type == "identifier" and _text(name) in TWINS:
+            yield replace_node(name, TWINS[_text(name)])
 
 
 def swap_boolean(node: Node, names: Sequence[str]) -> Iterator[Edit]:
@@ -275,6 +301,8 @@ TEMPLATES: tuple[Template, ...] = (
     Template("negate_condition", 0.7, negate_condition),
     Template("return_value", 0.6, fix_return_value),
     Template("swap_arguments", 0.5, swap_arguments),
+    Template("twin_function", 0.5, swap_twin_function),
+    Template("swap_operands", 0.3, swap_operands),
     Template("identifier", 0.3, replace_identifier),
     # TBar's checkers: a guard against the exception a failing test shows (its evidence, in
     # either language's words), so a job without it pays nothing for them.
@@ -484,6 +512,18 @@ def shift_by_one(expression: Node) -> Iterator[Edit]:
     """`e` -> `e + 1`, `e - 1`: an index or a bound one off."""
     yield replace_node(expression, f"{_text(expression)} + 1")
     yield replace_node(expression, f"{_text(expression)} - 1")
+
+
+def exchange_operands(binary: Node, compound: Collection[str]) -> Edit:
+    """`binary`'s operands trade places, what lies between them staying; an operand of a
+    `compound` type is parenthesized where it lands (`a - (b - c)`, never `a - b - c`)."""
+    left, right = binary.child_by_field_name("left"), binary.child_by_field_name("right")
+
+    def moved(operand: Node) -> str:
+        return f"({_text(operand)})" if operand.type in compound else _text(operand)
+
+    between = _source(binary, left.end_byte, right.start_byte)
+    return replace_node(binary, moved(right) + between + moved(left))
 
 
 def swaps(operator: Node | None, group: Sequence[str]) -> Iterator[Edit]:

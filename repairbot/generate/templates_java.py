@@ -19,14 +19,16 @@ from tree_sitter import Node, Tree
 
 from repairbot.generate.masks import is_java_value, java_statement_parts
 from repairbot.generate.templates import (
-    CHECK_WEIGHT, MAX_CHECKS, MAX_IDENTIFIER_EDITS, ORDERING, TEMPLATES, Edit, Template, TemplateEdit,
-    move_arguments, replace_node, shift_by_one, statement_indent, swaps,
+    BITWISE, CHECK_WEIGHT, MAX_CHECKS, MAX_IDENTIFIER_EDITS, ORDERING, TEMPLATES, TWINS, Edit, Template,
+    TemplateEdit, exchange_operands, move_arguments, replace_node, shift_by_one, statement_indent, swaps,
 )
 from repairbot.languages import java
 from repairbot.languages.python import walk
 
 _ARITHMETIC = ("+", "-", "*", "/", "%")
-_COMPOUND = tuple(op + "=" for op in _ARITHMETIC)
+_OPERATOR_GROUPS = (_ARITHMETIC, *BITWISE)
+_COMPOUND = tuple(tuple(op + "=" for op in group) for group in _OPERATOR_GROUPS)
+_ORDERED_OPERATORS = frozenset({"-", "/", "%", "<<", ">>", ">>>"})
 _INTEGERS = frozenset({"decimal_integer_literal"})
 # Calls whose first argument is an index or a bound: where Java's off-by-ones live besides
 # array subscripts (`s.charAt(i)`, `list.get(i)`, `s.substring(a, b)`).
@@ -59,9 +61,28 @@ def swap_comparison(part: Node, typed: dict[str, str]) -> Iterator[Edit]:
 def swap_arithmetic(part: Node, typed: dict[str, str]) -> Iterator[Edit]:
     for binary in _binaries(part):
         if not _is_string(binary, typed):  # `label + ": "` is no arithmetic
-            yield from swaps(binary.child_by_field_name("operator"), _ARITHMETIC)
+            for group in _OPERATOR_GROUPS:
+                yield from swaps(binary.child_by_field_name("operator"), group)
     for assignment in _of_type(part, "assignment_expression"):
-        yield from swaps(assignment.child_by_field_name("operator"), _COMPOUND)
+        for group in _COMPOUND:
+            yield from swaps(assignment.child_by_field_name("operator"), group)
+
+
+def swap_operands(part: Node, typed: dict[str, str]) -> Iterator[Edit]:
+    """`a - b` -> `b - a`; a string concatenation's parts trade places too."""
+    for binary in _binaries(part):
+        operator = _text(binary.child_by_field_name("operator"))
+        if operator in _ORDERED_OPERATORS or (operator == "+" and _is_string(binary, typed)):
+            yield exchange_operands(binary, ("binary_expression", "ternary_expression", "lambda_expression",
+                                             "assignment_expression", "instanceof_expression"))
+
+
+def swap_twin_function(part: Node, typed: dict[str, str]) -> Iterator[Edit]:
+    """`Math.min(...)` -> `Math.max(...)`, `floor` -> `ceil`, and back."""
+    for call in _of_type(part, "method_invocation"):
+        name = call.child_by_field_name("name")
+        if _text(name) in TWINS:
+            yield replace_node(name, TWINS[_text(name)])
 
 
 def swap_boolean(part: Node, typed: dict[str, str]) -> Iterator[Edit]:
@@ -185,6 +206,8 @@ _TEMPLATES = (
     _template("negate_condition", negate_condition),
     _template("return_value", fix_return_value),
     _template("swap_arguments", swap_arguments),
+    _template("twin_function", swap_twin_function),
+    _template("swap_operands", swap_operands),
     _template("identifier", replace_identifier),
 )
 
