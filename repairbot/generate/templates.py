@@ -3,7 +3,8 @@
 Most bugs that a single-statement fix repairs fall in a handful of classes (a wrong
 operator, an off-by-one, a wrong variable, swapped arguments, an inverted condition), so
 enumerating those rewrites around the most suspicious lines finds many real fixes without
-a model, in milliseconds.
+a model, in milliseconds. A missing check is one more class, worth trying only where a
+failing test raised what it guards against (TBar's checkers: `Template.evidence`).
 
 Each template is a function `(statement node, local names) -> edits`; an edit replaces one
 byte span of the file. Spans are tree-sitter byte offsets into the UTF-8 file, so edits are
