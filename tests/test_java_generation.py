@@ -122,15 +122,20 @@ def test_a_java_example_is_repaired_by_the_default_model(tmp_path: Path, monkeyp
     assert matches_fix(example_bug(example, tmp_path), {file: fixed})
 
 
-def test_a_java_example_is_repaired_by_the_fix_templates_without_a_model(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def first_patch_of_templates(project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
+    """The first patch `repairbot repair` reports for `project` with the fix templates alone."""
     monkeypatch.setenv("REPAIRBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'jobs.db'}")
     monkeypatch.setenv("REPAIRBOT_GENERATORS", "templates")
     report = tmp_path / "report.json"
-    result = CliRunner().invoke(app, ["repair", str(EXAMPLES_DIR / "stock_levels"), "--json", str(report)])
+    result = CliRunner().invoke(app, ["repair", str(project), "--json", str(report)])
     assert result.exit_code == 0, result.output
-    [patch, *_] = json.loads(report.read_text())["patches"]
+    return json.loads(report.read_text())["patches"][0]
+
+
+def test_a_java_example_is_repaired_by_the_fix_templates_without_a_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    patch = first_patch_of_templates(EXAMPLES_DIR / "stock_levels", tmp_path, monkeypatch)
     assert patch["generator"] == "template:comparison"
     assert "+        return quantity <= reorderLevel;" in patch["diff"]
 
@@ -175,12 +180,7 @@ def test_a_null_pointer_exception_is_repaired_by_a_null_check_template(
     for file, text in NULL_POINTER_PROJECT.items():
         (tmp_path / "p" / file).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / "p" / file).write_text(text)
-    monkeypatch.setenv("REPAIRBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'jobs.db'}")
-    monkeypatch.setenv("REPAIRBOT_GENERATORS", "templates")
-    report = tmp_path / "report.json"
-    result = CliRunner().invoke(app, ["repair", str(tmp_path / "p"), "--json", str(report)])
-    assert result.exit_code == 0, result.output
-    [patch, *_] = json.loads(report.read_text())["patches"]
+    patch = first_patch_of_templates(tmp_path / "p", tmp_path, monkeypatch)
     assert patch["generator"] == "template:null_check"
     assert "+        if (name == null) {\n+            return null;\n+        }\n" in patch["diff"]
 
