@@ -17,6 +17,7 @@ checked between edits, so the job's time budget holds inside generation too.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import logging
@@ -206,16 +207,20 @@ def check_none(node: Node, names: Sequence[str]) -> Iterator[Edit]:
 def check_index(node: Node, names: Sequence[str]) -> Iterator[Edit]:
     """A sequence the statement indexes may be too short: empty for `a[0]` or `a[-1]`,
     shorter than a computed index."""
+    return _guards(node, _index_checks(node))
+
+
+def _index_checks(node: Node) -> Iterator[tuple[str, str]]:
     for subscript in _of_type(node, "subscript"):
         sequence, index = subscript.child_by_field_name("value"), subscript.child_by_field_name("subscript")
         if sequence is None or index is None or sequence.type != "identifier":
             continue
         if _text(index) in ("0", "-1"):
-            yield from _guards(node, [(f"not {_text(sequence)}", _text(sequence))])
+            yield f"not {_text(sequence)}", _text(sequence)
         elif index.type not in ("integer", "slice", "unary_operator"):
             bound = f"len({_text(sequence)})"
             shown = _text(index) if index.type in _ATOMIC_CONDITIONS else f"({_text(index)})"
-            yield from _guards(node, [(f"{shown} >= {bound}", f"{shown} < {bound}")])
+            yield f"{shown} >= {bound}", f"{shown} < {bound}"
 
 
 def check_key(node: Node, names: Sequence[str]) -> Iterator[Edit]:
@@ -353,7 +358,9 @@ class TemplateGenerator:
         """`time_limit_s` from now on (the job's remaining budget; 0 or less: nothing);
         `failure_messages`: the failing tests', what a template's `evidence` is looked for in."""
         self._deadline = time.monotonic() + time_limit_s
-        self._failures = "\n".join(failure_messages)
+        failures = "\n".join(failure_messages)
+        # Whether a template's evidence is in the failures: a few patterns, asked per edit.
+        self._evident: Callable[[str], bool] = functools.cache(lambda pattern: bool(re.search(pattern, failures)))
         self.stats = TemplateStats()
 
     def generate(
@@ -375,7 +382,7 @@ class TemplateGenerator:
                 sources[location.file] = self._load(project_root, location.file)
             source = sources[location.file]
             if source is not None and self._lines_fit(source, location):
-                proposed = _propose(source, location, self._failures)
+                proposed = _propose(source, location, self._evident)
                 proposals.extend(itertools.takewhile(lambda _: not self._out_of_time(), proposed))
         proposals.sort(key=lambda proposal: -proposal.prior)
         candidates = itertools.takewhile(lambda _: not self._out_of_time(), _candidates(proposals))
@@ -415,11 +422,11 @@ class TemplateGenerator:
         self.stats.skipped[what] = reason
 
 
-def _propose(source: _Source, location: SuspiciousLocation, failures: str) -> Iterator[_Proposal]:
+def _propose(source: _Source, location: SuspiciousLocation, evident: Callable[[str], bool]) -> Iterator[_Proposal]:
     assert source.language.fix_templates is not None  # _load keeps no other source
     proposed = source.language.fix_templates(source.data, source.tree, location.start_line, location.end_line)
     for template, edit in proposed:
-        if template.evidence and not re.search(template.evidence, failures):
+        if template.evidence and not evident(template.evidence):
             continue
         if source.data[edit.start_byte : edit.end_byte] != edit.text.encode("utf-8"):
             yield _Proposal(location.score * template.weight, source, location, template.name, edit)

@@ -221,6 +221,8 @@ _CHECKERS = (
 )
 # Indexed calls whose first argument must be below the receiver's size.
 _SIZES = {"charAt": "length()", "codePointAt": "length()", "deleteCharAt": "length()", "get": "size()", "set": "size()"}
+# Where a node keeps the value it dereferences: `x` of `x.f()`, `x.f`, `x[i]`.
+_DEREFERENCED_FIELDS = {"method_invocation": "object", "field_access": "object", "array_access": "array"}
 _BLOCKS = frozenset({"block", "constructor_body", "switch_block_statement_group"})
 _PRIMITIVES = frozenset({"boolean", "byte", "char", "short", "int", "long", "float", "double"})
 _DEFAULTS = {"void": "return;", "boolean": "return false;"} | dict.fromkeys(_PRIMITIVES - {"boolean"}, "return 0;")
@@ -287,7 +289,7 @@ def _dereferenced(statement: Node, typed: dict[str, str]) -> Iterator[str]:
     indexes, in order: `x` of `x.f()`, `x.f` and `x[i]`, `this.x` of `this.x.f()`; not a
     class (`Math.max`: capitalized) nor a local of a primitive type."""
     for node in _own_nodes(statement):
-        field = {"method_invocation": "object", "field_access": "object", "array_access": "array"}.get(node.type)
+        field = _DEREFERENCED_FIELDS.get(node.type)
         target = node.child_by_field_name(field) if field else None
         if target is None:
             continue
