@@ -18,6 +18,7 @@ from repairbot.db.store import JobStore
 from repairbot.errors import BadInput
 from repairbot.revision import resolve
 from tests.budgets import UNHURRIED, long_job
+from tests.files import write_files
 from tests.test_cli import run_cli, tree_checksum
 
 GOOD = "def add(a, b):\n    return a + b\n"
@@ -48,9 +49,7 @@ def git(root: Path, *args: str) -> str:
 
 
 def commit(root: Path, files: dict[str, str], message: str) -> None:
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
+    write_files(root, files)
     git(root, "add", ".")
     git(root, "commit", "-qm", message)
 

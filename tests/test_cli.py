@@ -10,7 +10,6 @@ import os
 import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -23,6 +22,7 @@ from repairbot.domain import (
     Candidate, FileEdit, RepairResult, Reproduction, SuspiciousLocation, TestRun, ValidationResult, Verdict,
 )
 from tests.budgets import NEVER_S, UNHURRIED_ENV, long_job
+from tests.files import write_files
 
 EXAMPLES = [p.name for p in example_projects("python")]
 
@@ -115,13 +115,6 @@ def test_apply_writes_the_patch_and_the_tests_then_pass(tmp_path: Path) -> None:
     assert tests.returncode == 0, tests.stdout
 
 
-def make_project(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(textwrap.dedent(text))
-    return root
-
-
 PASSING = {"lib.py": "def one():\n    return 1\n", "tests/test_lib.py": "from lib import one\n\ndef test_one():\n    assert one() == 1\n"}
 BAD_INPUTS = {
     "missing path": (None, [], "does not exist", 2),
@@ -147,7 +140,7 @@ def test_bad_input_is_a_clear_error_and_loses_nothing(case: str, tmp_path: Path)
     files, args, message, code = BAD_INPUTS[case]
     project = tmp_path / "project"
     if files is not None:
-        make_project(project, files)
+        write_files(project, files, dedent=True)
     before = tree_checksum(project) if project.exists() else None
     url = f"sqlite:///{tmp_path / 'jobs.db'}"
     # Templates only: whether the model happens to guess a greeting is not what this tests.
@@ -182,7 +175,7 @@ def test_db_upgrade_creates_the_database(tmp_path: Path) -> None:
 
 
 def test_apply_writes_every_file_of_a_multi_file_patch_or_none(tmp_path: Path) -> None:
-    project = make_project(tmp_path / "p", {"one.py": "x = 0\n", "two.py": "y = 0\n"})
+    project = write_files(tmp_path / "p", {"one.py": "x = 0\n", "two.py": "y = 0\n"}, dedent=True)
     candidate = Candidate("one.py", "x = 0\n", "x = 1\n", "combine:a+b", "", SuspiciousLocation("one.py", 1, 1, 1.0),
                           other_files=(FileEdit("two.py", "y = 0\n", "y = 2\n"),))
     result = RepairResult(None, str(project), Reproduction(TestRun([], 1, 0.0), [], []), [], [],
@@ -200,10 +193,10 @@ def test_apply_writes_every_file_of_a_multi_file_patch_or_none(tmp_path: Path) -
 def test_piped_output_is_complete(tmp_path: Path) -> None:
     """With stderr and stdout not terminals (CI logs, `2>log`, `| less`): a line per stage
     and per validated candidate, `jobs` lines that cut nothing, seconds with one decimal."""
-    project = make_project(tmp_path / ("a-project-dir-with-a-long-name-" * 4).rstrip("-"), {
+    project = write_files(tmp_path / ("a-project-dir-with-a-long-name-" * 4).rstrip("-"), {
         "calc.py": "def add(a, b):\n    return a - b\n",
         "tests/test_calc.py": "from calc import add\n\ndef test_add():\n    assert add(1, 2) == 3\n",
-    })
+    }, dedent=True)
     url = f"sqlite:///{tmp_path / 'jobs.db'}"
     result = run_cli("repair", str(project), database_url=url, REPAIRBOT_GENERATORS="templates")
     assert result.returncode == 0, result.stderr

@@ -23,7 +23,7 @@ from validators.pytest_runner import PytestRunner
 from validators.validate import CandidateValidator
 
 from tests.budgets import UNHURRIED, long_job
-from tests.test_validators import write
+from tests.files import write_files
 
 ORIGINAL = "a = 1\nb = 2\nc = 3\nd = 4\ne = 5\n"
 FAILING = ["t1", "t2", "t3"]
@@ -154,12 +154,12 @@ def test_plausible_and_combined_candidates_are_not_combined_again() -> None:
 
 
 def test_every_failing_test_runs_and_a_two_file_candidate_is_written_and_restored(tmp_path: Path) -> None:
-    project = write(tmp_path / "p", {
+    project = write_files(tmp_path / "p", {
         "one.py": "def one():\n    return 0\n",
         "two.py": "def two():\n    return 0\n",
         "tests/test_both.py": "from one import one\nfrom two import two\n\n\n"
                               "def test_one():\n    assert one() == 1\n\n\ndef test_two():\n    assert two() == 2\n",
-    })
+    }, dedent=True)
     runner = PytestRunner()
     runner.prepare(project)
     validator = CandidateValidator(runner, project, reproduce(runner, project, 60))

@@ -26,7 +26,8 @@ from repairbot.models import install as model_install
 from repairbot.pipeline import repair
 from repairbot.reproduce import NOT_A_TRIGGER_TEST, Baseline, baseline_plan, reproduce
 from tests.budgets import UNHURRIED_ENV, long_job
-from tests.test_java_runners import FAKE_DEFECTS4J, write
+from tests.test_java_runners import FAKE_DEFECTS4J
+from tests.files import write_files
 from validators.defects4j_runner import Defects4JRunner
 
 CALC_FIXED = """\
@@ -86,7 +87,7 @@ def fake_installation(root: Path, bugs: dict[int, tuple[dict[str, str], str]]) -
     patches = root / "framework" / "projects" / "Calc" / "patches"
     patches.mkdir(parents=True)
     for bug_id, (tree, patch) in bugs.items():
-        write(root / "project_repos" / "Calc" / str(bug_id), tree)
+        write_files(root / "project_repos" / "Calc" / str(bug_id), tree, dedent=True)
         (patches / f"{bug_id}.src.patch").write_text(patch)
     return root
 
@@ -124,13 +125,13 @@ def test_a_bug_whose_trigger_tests_pass_does_not_reproduce(checkout: tuple[Defec
 def test_the_suite_limit_is_named_as_the_suites(checkout: tuple[Defects4JRunner, Path]) -> None:
     """Issue 16: a Defects4J suite outlasting its limit was blamed on a hanging test."""
     runner, workdir = checkout
-    write(workdir, {"src/test/java/calc/SlowTest.java": """\
+    write_files(workdir, {"src/test/java/calc/SlowTest.java": """\
         package calc;
         import org.junit.Test;
         public class SlowTest {
             @Test public void slow() throws Exception { Thread.sleep(60_000); }
         }
-        """})
+        """}, dedent=True)
     runner.prepare(workdir)
     plan = Baseline(3.0, "defects4j_test_timeout_s", frozenset({"calc.CalcTest#add"}), True)
     with pytest.raises(BadInput) as raised:
@@ -145,7 +146,7 @@ def test_the_suite_limit_is_named_as_the_suites(checkout: tuple[Defects4JRunner,
 
 
 def test_developer_patch_in_either_direction_gives_the_fixed_file(tmp_path: Path) -> None:
-    write(tmp_path, {SOURCE: CALC_BUGGY})
+    write_files(tmp_path, {SOURCE: CALC_BUGGY}, dedent=True)
     fixed = textwrap.dedent(CALC_FIXED)
     assert fixed_files(tmp_path, developer_patch(CALC_FIXED, CALC_BUGGY)) == {SOURCE: fixed}  # Defects4J's way
     assert fixed_files(tmp_path, developer_patch(CALC_BUGGY, CALC_FIXED)) == {SOURCE: fixed}

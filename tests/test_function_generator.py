@@ -4,8 +4,6 @@ back in the next turn; and the chat side of the model backends it needs."""
 
 from __future__ import annotations
 
-import shutil
-import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 

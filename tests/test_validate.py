@@ -16,7 +16,8 @@ from repairbot.reproduce import reproduce
 from validators.pytest_runner import PytestRunner
 from validators.validate import BUDGET_ENDED, CandidateValidator, timeout_from_baseline
 
-from tests.test_validators import PROJECT, write
+from tests.test_validators import PROJECT
+from tests.files import write_files
 
 LOCATION = SuspiciousLocation("calc.py", 2, 2, 0.5)
 ORIGINAL = "def add(a, b):\n    return a - b\n\ndef neg(a):\n    return -a\n"
@@ -29,7 +30,7 @@ def candidate(patched: str, prior: float = 0.5, description: str = "") -> Candid
 @pytest.fixture(scope="module")
 def validator(tmp_path_factory: pytest.TempPathFactory) -> CandidateValidator:
     root = tmp_path_factory.mktemp("v")
-    project = write(root / "p", PROJECT)
+    project = write_files(root / "p", PROJECT, dedent=True)
     runner = PytestRunner()
     runner.prepare(project)
     return CandidateValidator(runner, project, reproduce(runner, project, 60))
@@ -77,7 +78,7 @@ def test_a_run_still_going_when_the_jobs_budget_ends_is_stopped_there(
 
 
 def test_the_baseline_run_ends_with_the_jobs_budget(tmp_path: Path) -> None:
-    project = write(tmp_path / "p", {**PROJECT, "tests/test_slow.py": "import time\n\ndef test_slow():\n    time.sleep(300)\n"})
+    project = write_files(tmp_path / "p", {**PROJECT, "tests/test_slow.py": "import time\n\ndef test_slow():\n    time.sleep(300)\n"}, dedent=True)
     runner = PytestRunner()
     runner.prepare(project)
     with pytest.raises(BadInput, match=r"the job's time budget ended during the baseline run"):

@@ -19,7 +19,8 @@ from validators.outcome_cache import MemoryOutcomeStore, OutcomeCache, project_f
 from validators.pool import ValidationPool
 from validators.pytest_runner import PytestRunner
 
-from tests.test_validators import PROJECT, write
+from tests.test_validators import PROJECT
+from tests.files import write_files
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 LOCATION = SuspiciousLocation("calc.py", 2, 2, 0.5)
@@ -47,7 +48,7 @@ def candidate(patched: str, description: str = "") -> Candidate:
 
 
 def prepared(root: Path, files: dict[str, str]) -> tuple[PytestRunner, Path]:
-    project = write(root, files)
+    project = write_files(root, files, dedent=True)
     runner = PytestRunner()
     runner.prepare(project)
     return runner, project

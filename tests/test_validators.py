@@ -12,14 +12,7 @@ from repairbot.domain import TestStatus
 from validators.junit_xml import JUnitParseError, parse_junit_xml
 from validators.process import scrubbed_env
 from validators.pytest_runner import PytestRunner, collection_errors
-
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text))
-    return root
+from tests.files import write_files
 
 
 def test_host_secrets_are_not_passed(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -87,7 +80,7 @@ PROJECT = {
 def test_pytest_runner_outcomes_and_per_test_coverage(tmp_path: Path) -> None:
     import coverage
 
-    project = write(tmp_path / "p", PROJECT)
+    project = write_files(tmp_path / "p", PROJECT, dedent=True)
     runner = PytestRunner()
     runner.prepare(project)
     run = runner.run(project, 60, with_coverage=True)
@@ -110,7 +103,7 @@ def test_pytest_runner_outcomes_and_per_test_coverage(tmp_path: Path) -> None:
 
 
 def test_pytest_runner_selects_tests(tmp_path: Path) -> None:
-    project = write(tmp_path / "p", PROJECT)
+    project = write_files(tmp_path / "p", PROJECT, dedent=True)
     runner = PytestRunner()
     runner.prepare(project)
     run = runner.run(project, 60, tests=["tests/test_calc.py::TestGroup::test_add_zero[5]"])
@@ -120,11 +113,11 @@ def test_pytest_runner_selects_tests(tmp_path: Path) -> None:
 
 def test_a_src_layout_tests_the_work_copys_package(tmp_path: Path) -> None:
     """No config names `src`: as tox would, the tests import the package; here the copy's."""
-    project = write(tmp_path / "p", {
+    project = write_files(tmp_path / "p", {
         "pyproject.toml": "[project]\nname = 'shop'\n",
         "src/shop/__init__.py": "def total(prices):\n    return sum(prices)\n",
         "tests/test_shop.py": "from shop import total\n\ndef test_total():\n    assert total([1, 2]) == 3\n",
-    })
+    }, dedent=True)
     runner = PytestRunner()
     runner.prepare(project)
     run = runner.run(project, 60)
@@ -134,7 +127,7 @@ def test_a_src_layout_tests_the_work_copys_package(tmp_path: Path) -> None:
 def test_an_inherited_test_method_gets_the_node_id_of_the_class_that_collects_it(tmp_path: Path) -> None:
     """The report's `file` is where the method is written (a mixin in tests/__init__.py);
     selecting the test again needs the module that collected it."""
-    project = write(tmp_path / "p", {
+    project = write_files(tmp_path / "p", {
         "tests/__init__.py": """\
             class SizeChecks:
                 def test_small(self):
@@ -148,7 +141,7 @@ def test_an_inherited_test_method_gets_the_node_id_of_the_class_that_collects_it
                 def size(self):
                     return 5
             """,
-    })
+    }, dedent=True)
     runner = PytestRunner()
     runner.prepare(project)
     [outcome] = runner.run(project, 60).outcomes
@@ -158,7 +151,7 @@ def test_an_inherited_test_method_gets_the_node_id_of_the_class_that_collects_it
 
 
 def test_collection_errors_are_recognized(tmp_path: Path) -> None:
-    project = write(tmp_path / "p", {**PROJECT, "calc.py": "def add(a, b)\n    return a\n"})
+    project = write_files(tmp_path / "p", {**PROJECT, "calc.py": "def add(a, b)\n    return a\n"}, dedent=True)
     runner = PytestRunner()
     runner.prepare(project)
     run = runner.run(project, 60)

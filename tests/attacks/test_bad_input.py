@@ -18,6 +18,7 @@ from repairbot.generate.templates import MAX_LINE_BYTES, MAX_SOURCE_BYTES, Templ
 from repairbot.reproduce import reproduce
 
 from tests.attacks.hostile import SANDBOXES, sandboxed_runner
+from tests.files import write_files
 
 CALC = "def add(a, b):\n    return a - b\n"
 CALC_AT = SuspiciousLocation("calc.py", 2, 2, 1.0)
@@ -31,18 +32,11 @@ def one_line_module(size: int) -> str:
     return "v = 0; " + statement * (size // len(statement) + 1) + "\n"
 
 
-def write_project(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
-    return root
-
-
 # --- template generation: bounded per file, and by the job's deadline ------------------------
 
 
 def test_a_6_mb_one_line_file_is_skipped_and_the_rest_still_repaired(tmp_path: Path) -> None:
-    project = write_project(tmp_path, {"big.py": one_line_module(6 * 1024 * 1024), "calc.py": CALC})
+    project = write_files(tmp_path, {"big.py": one_line_module(6 * 1024 * 1024), "calc.py": CALC})
     generator = TemplateGenerator(time_limit_s=600)
     candidates = generator.generate(project, [SuspiciousLocation("big.py", 1, 1, 1.0), CALC_AT], 50)
     assert candidates and {c.file for c in candidates} == {"calc.py"}
@@ -53,7 +47,7 @@ def test_a_6_mb_one_line_file_is_skipped_and_the_rest_still_repaired(tmp_path: P
 
 def test_a_long_line_in_a_file_under_the_size_cap_is_skipped(tmp_path: Path) -> None:
     module = one_line_module(MAX_SOURCE_BYTES // 2) + "def g(x):\n    return x < 1\n"
-    project = write_project(tmp_path, {"wide.py": module})
+    project = write_files(tmp_path, {"wide.py": module})
     generator = TemplateGenerator(time_limit_s=600)
     locations = [SuspiciousLocation("wide.py", 1, 1, 1.0), SuspiciousLocation("wide.py", 3, 3, 0.5)]
     candidates = generator.generate(project, locations, 50)
@@ -63,7 +57,7 @@ def test_a_long_line_in_a_file_under_the_size_cap_is_skipped(tmp_path: Path) -> 
 
 @pytest.mark.parametrize("time_limit_s", [0, -30])
 def test_a_deadline_already_past_generates_nothing(tmp_path: Path, time_limit_s: float) -> None:
-    project = write_project(tmp_path, {"calc.py": CALC})
+    project = write_files(tmp_path, {"calc.py": CALC})
     generator = TemplateGenerator(time_limit_s=time_limit_s)
     assert generator.generate(project, [CALC_AT], 50) == []
     assert generator.stats.out_of_time
@@ -73,7 +67,7 @@ def test_the_deadline_cuts_generation_short_on_a_large_file(tmp_path: Path) -> N
     """Under both caps, but each candidate re-parses 400 KB: 200 of them take seconds even on
     a fast machine, so half a second runs out; what was found by then comes back."""
     functions = "".join(FUNCTION.format(i=i) for i in range(400 * 1024 // len(FUNCTION)))
-    project = write_project(tmp_path, {"many.py": functions})
+    project = write_files(tmp_path, {"many.py": functions})
     locations = [SuspiciousLocation("many.py", 4 * i + 2, 4 * i + 3, 1.0 - i / 100) for i in range(40)]
     generator = TemplateGenerator(time_limit_s=0.5)
     candidates = generator.generate(project, locations, 200)
@@ -83,8 +77,8 @@ def test_the_deadline_cuts_generation_short_on_a_large_file(tmp_path: Path) -> N
 
 
 def test_a_symlinked_source_is_not_read(tmp_path: Path) -> None:
-    outside = write_project(tmp_path / "host", {"secret.py": "def key():\n    return 4242 + 1\n"})
-    project = write_project(tmp_path / "project", {"calc.py": CALC})
+    outside = write_files(tmp_path / "host", {"secret.py": "def key():\n    return 4242 + 1\n"})
+    project = write_files(tmp_path / "project", {"calc.py": CALC})
     (project / "key.py").symlink_to(outside / "secret.py")
     generator = TemplateGenerator(time_limit_s=600)
     candidates = generator.generate(project, [SuspiciousLocation("key.py", 2, 2, 1.0), CALC_AT], 50)
@@ -156,7 +150,7 @@ SLOW_TEST = "import time\n\nimport calc\n\n\ndef test_add():\n    time.sleep(4)\
 def test_a_slow_suite_is_not_called_hanging_and_the_message_says_how_to_wait_longer(
     tmp_path: Path, mode: str
 ) -> None:
-    work = write_project(tmp_path / "work", {"calc.py": CALC, "tests/test_calc.py": SLOW_TEST})
+    work = write_files(tmp_path / "work", {"calc.py": CALC, "tests/test_calc.py": SLOW_TEST})
     runner = sandboxed_runner(mode)
     runner.prepare(work)
     with pytest.raises(BadInput) as caught:

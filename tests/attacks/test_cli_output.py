@@ -13,12 +13,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from repairbot.db.store import JobStore
+from tests.files import write_files
 
 # Markup that closes a tag never opened (a MarkupError), markup that restyles, an OSC that
 # retitles the terminal (ended by BEL) and a CSI that clears the screen.
@@ -60,13 +60,6 @@ CASES = {
 }
 
 
-def make_project(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(textwrap.dedent(text))
-    return root
-
-
 def run_cli(*args: str, url: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "REPAIRBOT_DATABASE_URL": url, "REPAIRBOT_GENERATORS": "templates",
            "REPAIRBOT_TEST_TIMEOUT_S": "120"}
@@ -87,7 +80,7 @@ def test_hostile_names_and_output_are_shown_as_text(case: str, tmp_path: Path) -
     files, code, message = CASES[case]
     # The project's path holds the markup and the escape sequences ("[/x]" spans two levels);
     # its own name is plain: pytest refuses a rootdir argument with brackets in it.
-    project = make_project(tmp_path / "p[" / f"x]{EVIL[4:]}" / "project", files)
+    project = write_files(tmp_path / "p[" / f"x]{EVIL[4:]}" / "project", files, dedent=True)
     assert "[/x]" in str(project) and "\x1b]0;pwned\x07" in str(project)
     url = f"sqlite:///{tmp_path / 'jobs.db'}"
 
@@ -110,7 +103,7 @@ def test_hostile_names_and_output_are_shown_as_text(case: str, tmp_path: Path) -
 
 
 def test_a_megabyte_line_of_output_makes_a_capped_error(tmp_path: Path) -> None:
-    project = make_project(tmp_path / "project", _dies_printing("E" * 1_000_000))
+    project = write_files(tmp_path / "project", _dies_printing("E" * 1_000_000), dedent=True)
     url = f"sqlite:///{tmp_path / 'jobs.db'}"
     repaired = run_cli("repair", str(project), url=url)
     assert_contained(repaired, 2)

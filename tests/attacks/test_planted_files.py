@@ -30,6 +30,7 @@ from repairbot.workspace import Workspace
 from validators.validate import CandidateValidator
 
 from tests.attacks.hostile import SANDBOXES, sandboxed_runner
+from tests.files import write_files
 
 MARKER = "HOST-SECRET-5c1e"
 # Valid Python, so that a generator reading through the link would make candidates of it.
@@ -81,15 +82,8 @@ def host_file(tmp_path: Path) -> Path:
     return host
 
 
-def project(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
-    return root
-
-
 def planting_project(root: Path, host: Path, always: bool) -> Path:
-    return project(root, {
+    return write_files(root, {
         "calc.py": CALC, "target.txt": str(host), "pytest.ini": "[pytest]\n",
         "tests/test_calc.py": PLANTING_TEST.format(always=always),
     })
@@ -149,7 +143,7 @@ def test_repair_of_a_project_that_plants_a_link_leaks_nothing(tmp_path: Path, mo
 def test_a_report_replaced_by_a_fifo_ends_the_job_with_a_clear_error(tmp_path: Path, mode: str) -> None:
     if mode == "bwrap":
         sandboxed_runner(mode)
-    victim = project(tmp_path / "victim", {
+    victim = write_files(tmp_path / "victim", {
         "calc.py": CALC, "conftest.py": FIFO_CONFTEST.format(always=True), "tests/test_calc.py": CALC_TEST,
     })
     result = run_cli(["repair", str(victim)], tmp_path, mode)  # hung forever before
@@ -162,7 +156,7 @@ def test_a_report_replaced_by_a_fifo_ends_the_job_with_a_clear_error(tmp_path: P
 
 @pytest.mark.parametrize("mode", SANDBOXES)
 def test_a_candidate_run_whose_report_becomes_a_fifo_is_an_error_not_a_hang(tmp_path: Path, mode: str) -> None:
-    work = project(tmp_path / "work", {
+    work = write_files(tmp_path / "work", {
         "calc.py": CALC, "conftest.py": FIFO_CONFTEST.format(always=False), "tests/test_calc.py": CALC_TEST,
     })
     runner = sandboxed_runner(mode)
@@ -177,7 +171,7 @@ def test_a_candidate_run_whose_report_becomes_a_fifo_is_an_error_not_a_hang(tmp_
 def test_apply_refuses_a_link_in_the_project_and_writes_nothing(tmp_path: Path) -> None:
     """The linked file reads as the patch expects: only the link check stops the write."""
     host = host_file(tmp_path)
-    user = project(tmp_path / "user", {"one.py": "x = 0\n"})
+    user = write_files(tmp_path / "user", {"one.py": "x = 0\n"})
     (user / "calc.py").symlink_to(host)
     candidate = Candidate("one.py", "x = 0\n", "x = 1\n", "combine:a+b", "", SuspiciousLocation("one.py", 1, 1, 1.0),
                           other_files=(FileEdit("calc.py", HOST_TEXT, "owned\n"),))
@@ -191,7 +185,7 @@ def test_apply_refuses_a_link_in_the_project_and_writes_nothing(tmp_path: Path) 
 
 def test_intake_leaves_special_files_out_and_keeps_links_as_links(tmp_path: Path) -> None:
     host = host_file(tmp_path)
-    user = project(tmp_path / "user", {"calc.py": CALC, "pkg.egg-info/PKG-INFO": "Name: pkg\n"})
+    user = write_files(tmp_path / "user", {"calc.py": CALC, "pkg.egg-info/PKG-INFO": "Name: pkg\n"})
     os.mkfifo(user / "pipe")  # a copy that opens it blocks, or fails (shutil)
     (user / "link.py").symlink_to(host)
     with Workspace(user) as workspace:
@@ -219,7 +213,7 @@ def test_add():
 def test_repair_of_dot_works_and_the_copy_keeps_egg_info(tmp_path: Path) -> None:
     """Issue 18: `repairbot repair .` crashed (the copy was named after `Path('.').name`),
     and a test reading the package's metadata failed in every copy (no `*.egg-info`)."""
-    victim = project(tmp_path / "victim", {
+    victim = write_files(tmp_path / "victim", {
         "calc.py": CALC, "tests/test_calc.py": VERSION_TEST,
         "calcpkg.egg-info/PKG-INFO": "Metadata-Version: 2.1\nName: calcpkg\nVersion: 1.2.3\n",
     })
@@ -230,7 +224,7 @@ def test_repair_of_dot_works_and_the_copy_keeps_egg_info(tmp_path: Path) -> None
 
 
 def test_workspace_of_the_current_dir_is_named_after_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    user = project(tmp_path / "named", {"calc.py": CALC})
+    user = write_files(tmp_path / "named", {"calc.py": CALC})
     monkeypatch.chdir(user)
     with Workspace(Path(".")) as workspace:
         assert workspace.root.name == "named" and (workspace.root / "calc.py").read_text() == CALC

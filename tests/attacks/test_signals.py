@@ -23,6 +23,7 @@ from repairbot.cancel import cancellable, stop_main_thread
 from repairbot.db.store import JobStore
 from repairbot.errors import Cancelled
 from validators.sandbox import cgroup_layout
+from tests.files import write_files
 
 # The unpatched add() makes the baseline slow (5 s: a validation run's timeout is five times
 # the baseline's, so 25 s or more) and failing; every candidate that changes its result
@@ -38,13 +39,6 @@ SLOW_BASELINE = {**SLOW_VALIDATION, "tests/test_lib.py": "import time\n\n\ndef t
 STAGES = {"validate": (SLOW_VALIDATION, "validating "), "reproduce": (SLOW_BASELINE, "running the test suite")}
 EXITS_WITHIN_S = 20.0
 STARTS_WITHIN_S = 300.0
-
-
-def make_project(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
-    return root
 
 
 def descendants(pid: int) -> dict[int, str]:
@@ -108,7 +102,7 @@ def wait_for_tests_in_flight(proc: subprocess.Popen[bytes], log: Path, line: str
 )
 def test_a_signal_cancels_the_job_and_leaves_nothing(signum: int, stage: str, sandbox: str, tmp_path: Path) -> None:
     files, progress_line = STAGES[stage]
-    project = make_project(tmp_path / "project", files)
+    project = write_files(tmp_path / "project", files)
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     url = f"sqlite:///{tmp_path / 'jobs.db'}"
