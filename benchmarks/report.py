@@ -174,20 +174,28 @@ def _groups(rows: list[Row], key: Callable[[Row], Any]) -> dict[Any, list[Row]]:
     return groups
 
 
+ALL_SUITES = "all suites"
+
+
 def totals(rows: list[Row]) -> list[Totals]:
-    """Per (suite, mode), in the order the run met them."""
-    result = []
-    for (suite, mode), group in _groups(rows, lambda r: (r.suite, r.mode)).items():
-        times = [r.first_plausible_s for r in group if r.plausible and r.first_plausible_s is not None]
-        staged = [r for r in group if "validate" in r.stage_s]
-        result.append(Totals(
-            suite, mode, len(group), sum(bool(r.error) for r in group), sum(r.plausible for r in group),
-            sum(r.same_as_reference for r in group), statistics.median(times) if times else None,
-            _per(sum(r.total_s for r in group), sum(r.candidates for r in group)),
-            _per(sum(r.stage_s["validate"] for r in staged), sum(r.candidates for r in staged)),
-            sum(r.plausible and r.full_suite.startswith("pass") for r in group),
-        ))
+    """Per (suite, mode), in the order the run met them; with several suites, then one row
+    per mode over all of them (a run's overall figures come from here, not from a calculator)."""
+    result = [_totals(suite, mode, group) for (suite, mode), group in _groups(rows, lambda r: (r.suite, r.mode)).items()]
+    if len({r.suite for r in rows}) > 1:
+        result += [_totals(ALL_SUITES, mode, group) for mode, group in _groups(rows, lambda r: r.mode).items()]
     return result
+
+
+def _totals(suite: str, mode: str, group: list[Row]) -> Totals:
+    times = [r.first_plausible_s for r in group if r.plausible and r.first_plausible_s is not None]
+    staged = [r for r in group if "validate" in r.stage_s]
+    return Totals(
+        suite, mode, len(group), sum(bool(r.error) for r in group), sum(r.plausible for r in group),
+        sum(r.same_as_reference for r in group), statistics.median(times) if times else None,
+        _per(sum(r.total_s for r in group), sum(r.candidates for r in group)),
+        _per(sum(r.stage_s["validate"] for r in staged), sum(r.candidates for r in staged)),
+        sum(r.plausible and r.full_suite.startswith("pass") for r in group),
+    )
 
 
 def _per(spent_s: float, candidates: int) -> float | None:
@@ -196,16 +204,21 @@ def _per(spent_s: float, candidates: int) -> float | None:
 
 def localization(rows: list[Row]) -> list[Localization]:
     """Top-N per suite over the rows that record where localization ranked the reference
-    fault ("localized" mode); empty when none does."""
+    fault ("localized" mode), then over all suites when there are several; empty when none
+    does."""
     measured = [r for r in rows if r.locations_ranked > 0]
-    return [
-        Localization(
-            suite, len(group),
-            {n: sum(1 for r in group if r.fault_rank is not None and r.fault_rank <= n) for n in TOP_N},
-            frozenset(n for n in TOP_N if any(r.fault_rank is None and r.locations_ranked < n for r in group)),
-        )
-        for suite, group in _groups(measured, lambda r: r.suite).items()
-    ]
+    groups = _groups(measured, lambda r: r.suite)
+    if len(groups) > 1:
+        groups[ALL_SUITES] = measured
+    return [_localization(suite, group) for suite, group in groups.items()]
+
+
+def _localization(suite: str, group: list[Row]) -> Localization:
+    return Localization(
+        suite, len(group),
+        {n: sum(1 for r in group if r.fault_rank is not None and r.fault_rank <= n) for n in TOP_N},
+        frozenset(n for n in TOP_N if any(r.fault_rank is None and r.locations_ranked < n for r in group)),
+    )
 
 
 def compare(run: Run, other: Run) -> list[Change]:

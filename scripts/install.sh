@@ -6,19 +6,15 @@
 # packages let it test and localize Java projects (javac + JUnit, Maven offline).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/apt_missing.sh
 # Debian packages: the sandbox (bubblewrap, setpriv), Java tests (JUnit 4/5 jars, hamcrest),
 # Java per-test coverage (JaCoCo), Maven's plugins for offline builds (/usr/share/maven-repo), and
 # Ant (Defects4J builds with it; the tests build an old Ant project through repairbot's javac adapter).
 APT_PACKAGES="bubblewrap util-linux default-jdk-headless junit4 libhamcrest-java junit5 libjacoco-java maven ant
     maven-debian-helper libsurefire-java libmaven-compiler-plugin-java libmaven-resources-plugin-java
     libmaven-jar-plugin-java"
-missing=$(for p in $APT_PACKAGES; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || echo "$p"; done)
-if [ -n "$missing" ]; then
-    SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
-    $SUDO apt-get update -qq
-    # shellcheck disable=SC2086
-    $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
-fi
+# shellcheck disable=SC2086
+apt_install_missing $APT_PACKAGES
 pip_install() { python3 -m pip install --quiet --disable-pip-version-check "$@"; }
 # torch's CPU build first (this machine kind keeps torch 2.13.0's CPU wheel on disk): left to
 # the resolver, `torch>=2.4` would fetch a multi-GB CUDA build.

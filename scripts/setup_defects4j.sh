@@ -13,6 +13,7 @@
 # project's public repository, linked, not copied. Then put DEST/framework/bin on PATH and run
 # `repairbot bench defects4j --defects4j DEST ...`.
 set -euo pipefail
+. "$(dirname "$0")/apt_missing.sh"
 if [ $# -lt 2 ]; then
     echo "usage: $0 DEST DEFECTS4J_GIT [NAME=PROJECT_GIT ...]" >&2
     exit 2
@@ -45,11 +46,6 @@ chmod +x "$dest/major/bin/ant"
 # Defects4J's Perl modules and Ant, as Debian packages.
 packages="ant ant-optional libdbi-perl libdbd-csv-perl libjson-perl libjson-parse-perl liburi-perl
     libstring-interpolate-perl unzip"
-missing=$(for p in $packages; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || echo "$p"; done)
-if [ -n "$missing" ]; then
-    SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
-    $SUDO apt-get update -qq
-    # shellcheck disable=SC2086
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
-fi
+# shellcheck disable=SC2086
+apt_install_missing $packages
 echo "Defects4J set up in $dest: export PATH=$(realpath "$dest")/framework/bin:\$PATH"

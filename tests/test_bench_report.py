@@ -77,6 +77,9 @@ def test_markdown_has_the_per_bug_rows_totals_and_localization(tmp_path: Path) -
     localized = "| QuixBugs Python | localized | 2 | 0 | 1 | 0 | 30.0 | 11.33 | 14.00 |"
     assert given in md and localized in md
     assert given in result.stdout  # the totals are printed too
+    # Two suites: the run's overall figures per mode, after the suites' own.
+    assert "| all suites | localized | 3 | 0 | 1 | 0 | 30.0 | 10.91 | 14.00 |" in md
+    assert md.index(localized) < md.index("| all suites | given | 3 | 1 | 2 | 1 | 31.0 | 8.33 | - |")
     # Per bug, with the rank, stage, stop and error columns some rows fill.
     assert "| QuixBugs Python | gcd | given | yes | yes | 12.0 | 4 | template:operator | 15.0 | - | - | - | - |" in md
     assert ("| QuixBugs Python | bitcount | localized | no | no | - | 20 | - | 300.0 | not in top 10 "
@@ -85,6 +88,7 @@ def test_markdown_has_the_per_bug_rows_totals_and_localization(tmp_path: Path) -
     # Statement Top-1/3/5/10; a bug whose 4 locations missed the fault makes Top-5/10 lower bounds.
     assert "| QuixBugs Python | 2 | 0 | 1 | 1 | 1 |" in md
     assert "| examples Java | 1 | 0 | 0 | 0+ | 0+ |" in md
+    assert "| all suites | 3 | 0 | 1 | 1+ | 1+ |" in md
     # The first patch beside the reference fix; the plot beside the Markdown.
     assert md.count(GCD_PATCH.rstrip("\n")) == 4  # gcd given and localized: patch and reference each
     assert (folder / "report.png").read_bytes().startswith(b"\x89PNG") and "](report.png)" in md

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from repairbot.errors import BadInput
-from repairbot.domain import Candidate, SuspiciousLocation, ValidationResult, Verdict
+from repairbot.domain import Candidate, SuspiciousLocation, TestOutcome, TestRun, TestStatus, ValidationResult, Verdict
 from repairbot.rank import dedupe, generator_family, order_for_validation, program_key, rank_patches
 from repairbot.reproduce import reproduce
 from validators.pytest_runner import PytestRunner
-from validators.validate import BUDGET_ENDED, CandidateValidator, timeout_from_baseline
+from validators.validate import BUDGET_ENDED, CandidateValidator, cpu_limit_per_test, timeout_from_baseline
 
 from tests.test_validators import PROJECT
 from tests.files import write_files
@@ -83,6 +83,60 @@ def test_the_baseline_run_ends_with_the_jobs_budget(tmp_path: Path) -> None:
     runner.prepare(project)
     with pytest.raises(BadInput, match=r"the job's time budget ended during the baseline run"):
         reproduce(runner, project, 600, deadline=time.monotonic() + 3.0)
+
+
+# Three failing tests of one function: a candidate that makes it loop forever hangs in each.
+THREE_FAILING = {
+    "calc.py": ORIGINAL,
+    "tests/test_three.py": "from calc import add\n\n" + "".join(
+        f"def test_add_{n}():\n    assert add({n}, 1) == {n + 1}\n\n" for n in range(3)
+    ),
+}
+LOOPING = "def add(a, b):\n    while True: pass\n\ndef neg(a):\n    return -a\n"
+
+
+def three_failing_validator(tmp_path: Path, conftest: str = "") -> CandidateValidator:
+    project = write_files(tmp_path / "p", {**THREE_FAILING, "tests/conftest.py": conftest})
+    runner = PytestRunner()
+    runner.prepare(project)
+    validator = CandidateValidator(runner, project, reproduce(runner, project, 60))
+    assert len(validator.reproduction.failing) == 3
+    # Were the hang not to stop the run, all three tests would hang until this ends it: a
+    # TIMEOUT verdict instead of FAILS.
+    validator.timeout_s = 120.0
+    return validator
+
+
+def test_a_hung_test_ends_the_run_the_tests_after_it_are_not_run(tmp_path: Path) -> None:
+    """Issue 17: with several failing tests all of them run, so a looping mutant would cost
+    each one's limit; the first test over its CPU limit fails as hung and ends the run."""
+    validator = three_failing_validator(tmp_path)
+    validator.test_cpu_limit_s = 1.0
+    result = validator.validate(candidate(LOOPING))
+    assert result.verdict is Verdict.FAILS, result.detail
+    assert [(o.test_id, o.status) for o in result.outcomes] == [("tests/test_three.py::test_add_0", TestStatus.FAILED)]
+    assert "stopped as hung" in result.outcomes[0].message
+
+
+def test_a_test_pytest_timeout_fails_ends_the_run_too(tmp_path: Path) -> None:
+    """The project's own per-test limit (pytest-timeout), shorter than repairbot's."""
+    hooks = "import pytest\n\ndef pytest_collection_modifyitems(items):\n" \
+            "    for item in items:\n        item.add_marker(pytest.mark.timeout(1))\n"
+    validator = three_failing_validator(tmp_path, hooks)
+    validator.test_cpu_limit_s = 100.0
+    result = validator.validate(candidate(LOOPING))
+    assert result.verdict is Verdict.FAILS, result.detail
+    assert [o.test_id for o in result.outcomes] == ["tests/test_three.py::test_add_0"]
+    assert "Timeout" in result.outcomes[0].message
+
+
+def test_the_cpu_limit_of_a_test_follows_the_slowest_baseline_test() -> None:
+    def baseline(*durations: float) -> TestRun:
+        return TestRun([TestOutcome(f"t{i}", TestStatus.PASSED, duration_s=d) for i, d in enumerate(durations)], 0, 1.0)
+
+    assert cpu_limit_per_test(baseline(0.1, 0.3), run_timeout_s=60.0) == 5.0
+    assert cpu_limit_per_test(baseline(0.1, 4.0), run_timeout_s=60.0) == 20.0
+    assert cpu_limit_per_test(baseline(30.0), run_timeout_s=60.0) == 60.0
 
 
 def test_patch_with_import_error_is_not_plausible(validator: CandidateValidator) -> None:

@@ -308,8 +308,11 @@ class Defects4JRunner:
         tests: list[str] | None = None,
         with_coverage: bool = False,
         stop_at_first_failure: bool = False,
+        test_cpu_limit_s: float | None = None,
     ) -> TestRun:
-        workdir = workdir.resolve()  # with_coverage: measured later, when asked (see line_coverage)
+        # with_coverage: measured later, when asked (see line_coverage); test_cpu_limit_s: the
+        # framework has no per-test limit, a hang ends the run at timeout_s.
+        workdir = workdir.resolve()
         if with_coverage:
             self._coverage_tests.pop(workdir, None)
         compiled = self._call(workdir, ["compile"], self.compile_timeout_s)

@@ -362,9 +362,11 @@ class JavacJUnitRunner:
         tests: list[str] | None = None,
         with_coverage: bool = False,
         stop_at_first_failure: bool = False,
+        test_cpu_limit_s: float | None = None,
     ) -> TestRun:
         """Compile what changed, then run `tests` (all when None) in a fresh JVM.
-        `stop_at_first_failure` is ignored: the console launcher cannot stop early."""
+        `stop_at_first_failure` and `test_cpu_limit_s` are ignored: the console launcher
+        cannot stop early (a hang ends the run at `timeout_s`)."""
         workdir = workdir.resolve()
         instrumentation = self.coverage_instrumentation(workdir) if with_coverage else None
         compiled = self.compile(workdir)

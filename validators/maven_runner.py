@@ -94,8 +94,11 @@ class MavenRunner:
         tests: list[str] | None = None,
         with_coverage: bool = False,
         stop_at_first_failure: bool = False,
+        test_cpu_limit_s: float | None = None,
     ) -> TestRun:
-        workdir = workdir.resolve()  # with_coverage: not measured here (see line_coverage)
+        # with_coverage: not measured here (see line_coverage); test_cpu_limit_s: Surefire has
+        # no per-test limit, a hang ends the run at timeout_s.
+        workdir = workdir.resolve()
         for reports in _report_dirs(workdir):
             remove_artifact(reports, workdir)
         argv = [

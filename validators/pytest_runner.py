@@ -99,6 +99,7 @@ class PytestRunner:
         tests: list[str] | None = None,
         with_coverage: bool = False,
         stop_at_first_failure: bool = False,
+        test_cpu_limit_s: float | None = None,
     ) -> TestRun:
         report = workdir / ARTIFACTS_DIR / f"junit-{uuid.uuid4().hex}.xml"
         argv = [
@@ -110,6 +111,8 @@ class PytestRunner:
         ]
         if stop_at_first_failure:
             argv.append("-x")
+        if test_cpu_limit_s:
+            argv += ["-p", "validators.pytest_hang", f"--repairbot-test-cpu-s={test_cpu_limit_s:.3f}"]
         if with_coverage:
             argv += ["-p", "validators.pytest_coverage", f"--repairbot-coverage={self.coverage_file(workdir)}"]
         argv += tests or []

@@ -51,9 +51,13 @@ class TestRunner(Protocol):
         tests: list[str] | None = None,
         with_coverage: bool = False,
         stop_at_first_failure: bool = False,
+        test_cpu_limit_s: float | None = None,
     ) -> TestRun:
         """Run `tests` (all when None) in the sandbox. A build failure is not an exception:
-        the run comes back with `compile_error` set and no outcomes."""
+        the run comes back with `compile_error` set and no outcomes. `test_cpu_limit_s`: a
+        test that uses more CPU than this fails as hung and the run stops there (candidate
+        validation: one hang decides the verdict); a runner that cannot bound one test
+        leaves hangs to `timeout_s`."""
         ...
 
     def line_coverage(self, workdir: Path, deadline: float | None = None) -> LineCoverage:

@@ -24,12 +24,21 @@ from validators.runner import TestRunner
 
 MIN_TIMEOUT_S = 10.0
 TIMEOUT_FACTOR = 5.0
+MIN_TEST_CPU_S = 5.0
 BUDGET_ENDED = "stopped: the job's time budget ended during this run"
 
 
 def timeout_from_baseline(baseline_s: float) -> float:
     """Slack for slower runs on a busy machine, but a hang costs at most this much."""
     return max(MIN_TIMEOUT_S, TIMEOUT_FACTOR * baseline_s)
+
+
+def cpu_limit_per_test(baseline: TestRun, run_timeout_s: float) -> float:
+    """How much CPU one test may use before it counts as hung: five times the slowest test
+    of the baseline run (measured with coverage on, so already generous), at least
+    MIN_TEST_CPU_S; never more than the whole run may take."""
+    slowest = max((o.duration_s for o in baseline.outcomes), default=0.0)
+    return min(run_timeout_s, max(MIN_TEST_CPU_S, TIMEOUT_FACTOR * slowest))
 
 
 class CandidateValidator:
@@ -40,6 +49,7 @@ class CandidateValidator:
         self.workdir = workdir
         self.reproduction = reproduction
         self.timeout_s = timeout_from_baseline(reproduction.run.duration_s)
+        self.test_cpu_limit_s = cpu_limit_per_test(reproduction.run, self.timeout_s)
         # Why this copy can no longer be trusted (see the module doc); None while it can.
         self.tampered: str | None = None
 
@@ -80,16 +90,23 @@ class CandidateValidator:
     def _run_tests(self, candidate: Candidate, deadline: float | None) -> ValidationResult:
         failing_ids = [o.test_id for o in self.reproduction.failing]
         # With several failing tests all of them run: which ones a candidate fixes is what
-        # multi-hunk repair combines (repairbot.generate.combine).
+        # multi-hunk repair combines (repairbot.generate.combine); but a hung test ends the
+        # run, since the tests after it would likely hang too (validators/pytest_hang.py).
         timeout_s, cut = self._timeout(deadline)
-        first = self.runner.run(self.workdir, timeout_s, tests=failing_ids, stop_at_first_failure=len(failing_ids) == 1)
+        first = self.runner.run(
+            self.workdir, timeout_s, tests=failing_ids, stop_at_first_failure=len(failing_ids) == 1,
+            test_cpu_limit_s=self.test_cpu_limit_s,
+        )
         verdict, detail = self._judge(first, failing_ids, cut)
         runs = [first]
         if verdict is Verdict.PLAUSIBLE:
             # A baseline failure would end a stop-at-first-failure run before the tests
             # that matter: with any, the whole suite runs and they are ignored.
             timeout_s, cut = self._timeout(deadline)
-            full = self.runner.run(self.workdir, timeout_s, stop_at_first_failure=not self.reproduction.ignored)
+            full = self.runner.run(
+                self.workdir, timeout_s, stop_at_first_failure=not self.reproduction.ignored,
+                test_cpu_limit_s=self.test_cpu_limit_s,
+            )
             verdict, detail = self._judge(full, failing_ids + self.reproduction.passing, cut)
             runs.append(full)
         return ValidationResult(
