@@ -14,7 +14,8 @@ collected, code that does not compile, a command that does not run, a suite that
 the user's input to fix, so it ends here with a message that says what to do.
 
 Baseline failures are subtracted here, once: a test whose outcome flips between two runs
-of the same code is flaky, and tests matching the user's (or a benchmark's) `ignore`
+of the same code is flaky (the rerun stops at a test that hangs again, so a bug that makes
+every test loop pays each test's limit once, not twice), and tests matching the user's (or a benchmark's) `ignore`
 patterns are known failures unrelated to the bug. Where the operator names the last
 revision without the bug (`baseline_rev`), a failing test that fails at that revision too
 fails for the environment's sake (the network, a missing tool, the JDK), not the bug's
@@ -37,6 +38,7 @@ from repairbot.revision import Revision
 from validators.defects4j_runner import Defects4JRunner
 from validators.process import CommandNotRunnable, last_line
 from validators.runner import TestRunner
+from validators.validate import cpu_limit_per_test
 
 NOT_A_TRIGGER_TEST = "fails before any patch but is not one of the bug's trigger tests (defects4j export -p tests.trigger)"
 
@@ -98,7 +100,10 @@ def reproduce(
     for _ in range(reruns):
         if _left(deadline) < run.duration_s:
             break  # flakiness is evidence, not a need: the budget goes to repair
-        rerun = _run(runner, workdir, min(timeout_s, _left(deadline)), with_coverage=False, tests=rerun_tests)
+        # A test that hangs again ends the rerun (validators/pytest_hang.py): a hang repeated
+        # is the bug's, and every hung test would cost its limit twice.
+        rerun = _run(runner, workdir, min(timeout_s, _left(deadline)), with_coverage=False, tests=rerun_tests,
+                     test_cpu_limit_s=cpu_limit_per_test(run, timeout_s))
         if rerun.timed_out or rerun.violation or rerun.compile_error:
             break  # not comparable; the first run stands
         for outcome in rerun.outcomes:
@@ -201,10 +206,11 @@ def _left(deadline: float | None) -> float:
 
 
 def _run(
-    runner: TestRunner, workdir: Path, timeout_s: float, with_coverage: bool, tests: list[str] | None = None
+    runner: TestRunner, workdir: Path, timeout_s: float, with_coverage: bool, tests: list[str] | None = None,
+    test_cpu_limit_s: float | None = None,
 ) -> TestRun:
     try:
-        return runner.run(workdir, timeout_s, tests=tests, with_coverage=with_coverage)
+        return runner.run(workdir, timeout_s, tests=tests, with_coverage=with_coverage, test_cpu_limit_s=test_cpu_limit_s)
     except CommandNotRunnable as exc:
         raise BadInput(f"test command cannot run: {exc}") from exc
 

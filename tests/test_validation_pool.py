@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from repairbot.config import load_settings
 from repairbot.db.store import JobStore
-from repairbot.domain import Candidate, SuspiciousLocation, Verdict
+from repairbot.domain import Candidate, SuspiciousLocation, TestRun, Verdict
 from repairbot.errors import BadInput
 from repairbot.pipeline import repair
 from repairbot.rank import normalized
@@ -61,6 +62,37 @@ def test_flaky_test_is_found_by_the_rerun_and_subtracted(tmp_path: Path) -> None
     assert list(reproduction.baseline_failures) == ["tests/test_flaky.py::test_warm_cache"]
     assert reproduction.baseline_failures["tests/test_flaky.py::test_warm_cache"].startswith("flaky")
     assert "tests/test_flaky.py::test_warm_cache" not in reproduction.passing
+
+
+class RecordingRunner(PytestRunner):
+    """The real runner, keeping each run's outcomes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.runs: list[TestRun] = []
+
+    def run(self, *args: Any, **kwargs: Any) -> TestRun:
+        self.runs.append(super().run(*args, **kwargs))
+        return self.runs[-1]
+
+
+def test_the_flakiness_rerun_stops_at_a_test_that_hangs_again(tmp_path: Path) -> None:
+    """A bug that makes three tests loop (each failed by the project's pytest-timeout) pays
+    each one's limit in the baseline run, and one in the rerun: a hang repeated is the bug's."""
+    looping = "".join(f"def test_loops_{n}():\n    while True: pass\n\n" for n in range(3))
+    hooks = ("import pytest\n\ndef pytest_collection_modifyitems(items):\n"
+             "    for item in items:\n        item.add_marker(pytest.mark.timeout(1))\n")
+    project = write_files(tmp_path / "p", {**PROJECT, "tests/test_loops.py": looping, "tests/conftest.py": hooks},
+                          dedent=True)
+    runner = RecordingRunner()
+    runner.prepare(project)
+    reproduction = reproduce(runner, project, 60, reruns=1)
+    assert {o.test_id for o in reproduction.failing} == {
+        "tests/test_calc.py::test_add", *(f"tests/test_loops.py::test_loops_{n}" for n in range(3))}
+    assert reproduction.baseline_failures == {}
+    baseline, rerun = runner.runs
+    assert [o.test_id for o in rerun.outcomes if not o.ok] == ["tests/test_calc.py::test_add", "tests/test_loops.py::test_loops_0"]
+    assert len(rerun.outcomes) < len(baseline.outcomes)
 
 
 def test_without_reruns_a_flaky_failure_counts_as_a_target(tmp_path: Path) -> None:
