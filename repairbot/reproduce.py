@@ -15,8 +15,8 @@ the user's input to fix, so it ends here with a message that says what to do.
 
 Baseline failures are subtracted here, once: a test whose outcome flips between two runs
 of the same code is flaky (the rerun stops at a test that hangs again, so a bug that makes
-every test loop pays each test's limit once, not twice), and tests matching the user's (or a benchmark's) `ignore`
-patterns are known failures unrelated to the bug. Where the operator names the last
+every test loop pays each test's limit once, not twice), and tests matching the user's (or a
+benchmark's) `ignore` patterns are known failures unrelated to the bug. Where the operator names the last
 revision without the bug (`baseline_rev`), a failing test that fails at that revision too
 fails for the environment's sake (the network, a missing tool, the JDK), not the bug's
 (`failing_at_revision`). None of these is a target of the repair nor a regression of a
@@ -97,13 +97,14 @@ def reproduce(
                          if not o.ok and o.test_id not in plan.targets and o.test_id not in baseline})
     first_ok = {o.test_id: o.ok for o in run.outcomes}
     rerun_tests = [o.test_id for o in run.outcomes if not o.ok] if plan.rerun_failing_only else None
+    # A test that hangs again ends a rerun (validators/pytest_hang.py): a hang repeated is the
+    # bug's, and every hung test would cost its limit twice.
+    rerun_cpu_limit_s = cpu_limit_per_test(run, timeout_s)
     for _ in range(reruns):
         if _left(deadline) < run.duration_s:
             break  # flakiness is evidence, not a need: the budget goes to repair
-        # A test that hangs again ends the rerun (validators/pytest_hang.py): a hang repeated
-        # is the bug's, and every hung test would cost its limit twice.
         rerun = _run(runner, workdir, min(timeout_s, _left(deadline)), with_coverage=False, tests=rerun_tests,
-                     test_cpu_limit_s=cpu_limit_per_test(run, timeout_s))
+                     test_cpu_limit_s=rerun_cpu_limit_s)
         if rerun.timed_out or rerun.violation or rerun.compile_error:
             break  # not comparable; the first run stands
         for outcome in rerun.outcomes:

@@ -93,6 +93,9 @@ THREE_FAILING = {
     ),
 }
 LOOPING = "def add(a, b):\n    while True: pass\n\ndef neg(a):\n    return -a\n"
+# A conftest.py giving every test pytest-timeout's limit of 1 s: the project's own limit.
+ONE_SECOND_PER_TEST = ("import pytest\n\ndef pytest_collection_modifyitems(items):\n"
+                       "    for item in items:\n        item.add_marker(pytest.mark.timeout(1))\n")
 
 
 def three_failing_validator(tmp_path: Path, conftest: str = "") -> CandidateValidator:
@@ -120,9 +123,7 @@ def test_a_hung_test_ends_the_run_the_tests_after_it_are_not_run(tmp_path: Path)
 
 def test_a_test_pytest_timeout_fails_ends_the_run_too(tmp_path: Path) -> None:
     """The project's own per-test limit (pytest-timeout), shorter than repairbot's."""
-    hooks = "import pytest\n\ndef pytest_collection_modifyitems(items):\n" \
-            "    for item in items:\n        item.add_marker(pytest.mark.timeout(1))\n"
-    validator = three_failing_validator(tmp_path, hooks)
+    validator = three_failing_validator(tmp_path, ONE_SECOND_PER_TEST)
     validator.test_cpu_limit_s = 100.0
     result = validator.validate(candidate(LOOPING))
     assert result.verdict is Verdict.FAILS, result.detail

@@ -20,6 +20,7 @@ from validators.outcome_cache import MemoryOutcomeStore, OutcomeCache, project_f
 from validators.pool import ValidationPool
 from validators.pytest_runner import PytestRunner
 
+from tests.test_validate import ONE_SECOND_PER_TEST
 from tests.test_validators import PROJECT
 from tests.files import write_files
 
@@ -80,10 +81,8 @@ def test_the_flakiness_rerun_stops_at_a_test_that_hangs_again(tmp_path: Path) ->
     """A bug that makes three tests loop (each failed by the project's pytest-timeout) pays
     each one's limit in the baseline run, and one in the rerun: a hang repeated is the bug's."""
     looping = "".join(f"def test_loops_{n}():\n    while True: pass\n\n" for n in range(3))
-    hooks = ("import pytest\n\ndef pytest_collection_modifyitems(items):\n"
-             "    for item in items:\n        item.add_marker(pytest.mark.timeout(1))\n")
-    project = write_files(tmp_path / "p", {**PROJECT, "tests/test_loops.py": looping, "tests/conftest.py": hooks},
-                          dedent=True)
+    project = write_files(tmp_path / "p", {**PROJECT, "tests/test_loops.py": looping,
+                                           "tests/conftest.py": ONE_SECOND_PER_TEST}, dedent=True)
     runner = RecordingRunner()
     runner.prepare(project)
     reproduction = reproduce(runner, project, 60, reruns=1)

@@ -1,7 +1,7 @@
 """pytest plugin: a test that hangs fails, and the run ends there.
 
 Loaded with `-p validators.pytest_hang --repairbot-test-cpu-s=S` in candidate validation
-runs. A candidate that makes one test hang is rejected whatever the other tests do, and a
+runs and in the baseline's flakiness rerun (`repairbot.reproduce`). A candidate that makes one test hang is rejected whatever the other tests do, and a
 mutant that loops forever in one test usually loops in the next ones too: without this each
 of them would cost its limit, and a suite with no per-test limit the whole run's timeout
 (five times the baseline suite's time).
