@@ -149,12 +149,11 @@ def test_nothing_new_starts_once_the_caller_says_stop(two_workers: tuple[Validat
     pool, _ = two_workers
     candidates = [candidate(FIX, "fix")] + [candidate(ORIGINAL.replace("a - b", f"a - b - {n}"), str(n)) for n in range(4)]
     seen = []
-    for result in pool.run(candidates, should_stop=lambda: any(r.verdict is Verdict.PLAUSIBLE for r in seen)):
+    # Stop at the first verdict, whichever worker gives it: the other worker's run, already
+    # in flight, is the only one that may still come in, however fast the runs are.
+    for result in pool.run(candidates, should_stop=lambda: bool(seen)):
         seen.append(result)
-    plausible_at = [r.verdict for r in seen].index(Verdict.PLAUSIBLE)
-    # After the fix only the one run already in flight beside it may still come in.
-    assert len(seen) - plausible_at - 1 <= 1
-    assert len(seen) < len(candidates)
+    assert 1 <= len(seen) <= pool.workers
 
 
 def test_outcome_cache_answers_an_equivalent_patch_without_running_tests(tmp_path: Path) -> None:

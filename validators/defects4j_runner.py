@@ -77,7 +77,7 @@ from validators.jvm import (
     ARTIFACTS_DIR, combine_runs, compile_errors, java_options_env, remove_artifact, sandbox_shows, user_home_options,
 )
 from validators.process import CommandNotRunnable, last_line, scrubbed_env
-from validators.runner import CoverageUnavailable, LineCoverage
+from validators.runner import CoverageUnavailable, FullFirstRun, LineCoverage
 from validators.sandbox import MiB, Preference, Sandbox, SandboxLimits, SandboxResult, detect_sandbox
 
 logger = logging.getLogger(__name__)
@@ -172,7 +172,7 @@ class Defects4JOptions:
 
 
 @dataclass
-class Defects4JRunner:
+class Defects4JRunner(FullFirstRun):
     # None: found through DEFECTS4J_HOME or PATH (see `find_executable`).
     executable: Path = None  # type: ignore[assignment]
     # None: a sandbox that shows the installation (see `choose_sandbox`).

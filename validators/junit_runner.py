@@ -52,7 +52,7 @@ from validators.jvm import (
     ARTIFACTS_DIR, combine_runs, compile_errors, read_reports, remove_artifact, safe_dir, user_home_options,
 )
 from validators.process import CommandNotRunnable, last_line, scrubbed_env
-from validators.runner import LineCoverage
+from validators.runner import FullFirstRun, LineCoverage
 from validators.sandbox import Preference, Sandbox, SandboxLimits, SandboxResult, detect_sandbox
 
 # Inside the work dir because the sandbox lets the tests write nowhere else.
@@ -184,7 +184,7 @@ class JvmInstrumentation:
 
 
 @dataclass
-class JavacJUnitRunner:
+class JavacJUnitRunner(FullFirstRun):
     """`main_roots`/`test_roots` override the detected layout; `jar_dir` holds the JUnit jars
     (Debian's names, see COMPILE_JARS and LAUNCHER_JAR)."""
 

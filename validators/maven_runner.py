@@ -36,7 +36,7 @@ from validators.jvm import (
     user_home_options,
 )
 from validators.process import last_line, scrubbed_env
-from validators.runner import CoverageUnavailable, LineCoverage
+from validators.runner import CoverageUnavailable, FullFirstRun, LineCoverage
 from validators.sandbox import Preference, Sandbox, SandboxLimits, detect_sandbox
 
 REPORTS = "target/surefire-reports"
@@ -60,7 +60,7 @@ def choose_sandbox(local_repository: Path, preferred: Preference = "auto") -> Sa
 
 
 @dataclass
-class MavenRunner:
+class MavenRunner(FullFirstRun):
     command: list[str] = field(default_factory=lambda: ["mvn"])
     local_repository: Path = field(default_factory=default_local_repository)
     # None: a sandbox that shows `local_repository` (see `choose_sandbox`).

@@ -37,7 +37,11 @@ class ValidationPool:
         cache: OutcomeCache | None = None,
     ) -> None:
         self.cache = cache
-        self.validators = [CandidateValidator(runner, root, reproduction)]
+        first = CandidateValidator(runner, root, reproduction)
+        # Checked once, in the copy the baseline ran in; every worker's first runs use it.
+        self.filter_runner = runner.fast_filter(root, reproduction.failing, first.timeout_s, first.test_cpu_limit_s)
+        first.filter_runner = self.filter_runner
+        self.validators = [first]
         for index in range(1, max(1, workers)):
             copy = copies_dir / f"worker-{index}" / root.name
             try:
@@ -45,7 +49,7 @@ class ValidationPool:
             except safe_files.TooLarge as exc:
                 raise BadInput(f"{exc} ({safe_files.WORKSPACE_LIMIT}): not copied for another worker") from exc
             runner.prepare(copy)
-            self.validators.append(CandidateValidator(runner, copy, reproduction))
+            self.validators.append(CandidateValidator(runner, copy, reproduction, self.filter_runner))
 
     @property
     def workers(self) -> int:

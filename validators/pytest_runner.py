@@ -8,6 +8,7 @@ import sys
 import tempfile
 import uuid
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,10 @@ EXIT_NO_TESTS = 5
 ARTIFACTS_DIR = ".repairbot"
 # coverage.py's data of one baseline run: a few MiB for a large suite.
 MAX_COVERAGE_BYTES = 512 * safe_files.MiB
+# The filter check (`fast_filter`) runs the failing tests up to len(plugins) + 1 times: worth
+# it only while they are quick, when pytest's start, not the tests, is what a run costs.
+FILTER_CHECK_MAX_TEST_S = 2.0
+FILTER_CHECK_RUN_S = 15.0
 
 
 def default_test_command() -> list[str]:
@@ -48,10 +53,46 @@ class PytestRunner:
 
     command: list[str] = field(default_factory=default_test_command)
     sandbox: Sandbox = field(default_factory=choose_sandbox)
+    # Auto-loaded plugins (entry-point names) this runner's runs leave out (`fast_filter`).
+    disabled_plugins: tuple[str, ...] = ()
     language = "python"
 
     def describe(self) -> str:
-        return shlex.join(self.command)
+        return shlex.join([*self.command, *self._plugin_args()])
+
+    def _plugin_args(self) -> list[str]:
+        return [arg for name in self.disabled_plugins for arg in ("-p", f"no:{name}")]
+
+    def fast_filter(
+        self, workdir: Path, failing: list[TestOutcome], timeout_s: float, test_cpu_limit_s: float | None
+    ) -> PytestRunner:
+        """pytest auto-loads every plugin installed beside it (hypothesis, anyio, ...), and
+        importing them can cost several times what a small project's failing tests take.
+        A run that leaves them all out, or all but one, and gives every failing test the
+        status and message the baseline gave it, cannot tell a candidate apart from a run
+        with them: such a runner does the first run of each candidate. Only for the
+        interpreter repairbot runs in, whose plugins it can list; self when none can go."""
+        if (
+            not failing
+            or self.command[:1] != [sys.executable]
+            or self.disabled_plugins
+            or sum(o.duration_s for o in failing) > FILTER_CHECK_MAX_TEST_S
+        ):
+            return self
+        installed = autoloaded_plugins()
+        ids = [o.test_id for o in failing]
+        # A trial that runs long has changed something (a hang the left-out pytest-timeout
+        # used to end): it need not run to the validation's own limit to be refused.
+        trial_timeout_s = min(timeout_s, FILTER_CHECK_RUN_S)
+        for kept in [None, *installed]:
+            disabled = tuple(name for name in installed if name != kept)
+            if not disabled:
+                break
+            trial = PytestRunner(self.command, self.sandbox, disabled)
+            run = trial.run(workdir, trial_timeout_s, tests=ids, test_cpu_limit_s=test_cpu_limit_s)
+            if _same_outcomes(run, failing):
+                return trial
+        return self
 
     def prepare(self, workdir: Path) -> None:
         """Once per work copy: hand it to the sandbox's user, with a place for reports."""
@@ -108,6 +149,7 @@ class PytestRunner:
             "-o", "junit_family=xunit1",
             f"--junitxml={report}",
             "-q",
+            *self._plugin_args(),
         ]
         if stop_at_first_failure:
             argv.append("-x")
@@ -136,6 +178,21 @@ class PytestRunner:
             cpu_time_s=result.cpu_time_s,
             peak_memory_bytes=result.peak_memory_bytes,
         )
+
+
+def autoloaded_plugins() -> list[str]:
+    """The entry-point names of the plugins pytest loads by itself in this interpreter."""
+    return sorted({entry.name for entry in entry_points(group="pytest11")})
+
+
+def _same_outcomes(run: TestRun, expected: list[TestOutcome]) -> bool:
+    """Every expected test has the status and the message's first line it had there."""
+    got = {o.test_id: (o.status, _first_line(o.message)) for o in run.outcomes}
+    return all(got.get(o.test_id) == (o.status, _first_line(o.message)) for o in expected)
+
+
+def _first_line(message: str) -> str:
+    return message.split("\n", 1)[0]
 
 
 def _lines_by_file(data: CoverageData, root: Path) -> LineCoverage:

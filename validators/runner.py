@@ -10,9 +10,9 @@ the same runner accepts back in `tests=` (pytest node ids; `pkg.Class#method` fo
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, Self
 
-from repairbot.domain import TestRun
+from repairbot.domain import TestOutcome, TestRun
 from validators.sandbox import Sandbox
 
 # file (POSIX, relative to the work dir) -> line (1-based) -> ids of the tests that ran it
@@ -60,6 +60,15 @@ class TestRunner(Protocol):
         leaves hangs to `timeout_s`."""
         ...
 
+    def fast_filter(
+        self, workdir: Path, failing: list[TestOutcome], timeout_s: float, test_cpu_limit_s: float | None
+    ) -> TestRunner:
+        """The runner for each candidate's first run, of the `failing` tests only, which can
+        reject a candidate but never accept one (a full run with this runner follows): a
+        leaner one, when runs of it in `workdir` (where the baseline ran) show the failing
+        tests' outcomes unchanged; else self."""
+        ...
+
     def line_coverage(self, workdir: Path, deadline: float | None = None) -> LineCoverage:
         """Per-test line coverage of the last run made `with_coverage=True` in `workdir`;
         raises CoverageUnavailable where the runner cannot measure it. A runner that must
@@ -70,3 +79,13 @@ class TestRunner(Protocol):
         """Why a baseline run is unusable for repair (tests that cannot be collected, no
         tests found, ...) in the runner's own terms; None when it is usable."""
         ...
+
+
+class FullFirstRun:
+    """`fast_filter` for a runner whose runs have nothing to leave out (the Java runners:
+    their start is the JVM's and the build's, which every run needs)."""
+
+    def fast_filter(
+        self, workdir: Path, failing: list[TestOutcome], timeout_s: float, test_cpu_limit_s: float | None
+    ) -> Self:
+        return self

@@ -2,7 +2,8 @@
 breaks none of the tests that passed before.
 
 The failing tests run first because they reject most candidates in a fraction of the
-suite's time; only survivors pay for the full run. Baseline failures (flaky or declared
+suite's time; only survivors pay for the full run, which alone can accept a candidate (so
+the first run may be made leaner, `TestRunner.fast_filter`). Baseline failures (flaky or declared
 known failures, see `Reproduction`) are neither targets nor regressions.
 
 The tests run with write access to the work copy and may tamper with it: replace the patched
@@ -44,8 +45,12 @@ def cpu_limit_per_test(baseline: TestRun, run_timeout_s: float) -> float:
 class CandidateValidator:
     """Validates candidates one after another in one working copy, restoring it each time."""
 
-    def __init__(self, runner: TestRunner, workdir: Path, reproduction: Reproduction) -> None:
+    def __init__(
+        self, runner: TestRunner, workdir: Path, reproduction: Reproduction, filter_runner: TestRunner | None = None
+    ) -> None:
         self.runner = runner
+        # Does each candidate's first run, of the failing tests only (`TestRunner.fast_filter`).
+        self.filter_runner = filter_runner or runner
         self.workdir = workdir
         self.reproduction = reproduction
         self.timeout_s = timeout_from_baseline(reproduction.run.duration_s)
@@ -93,7 +98,7 @@ class CandidateValidator:
         # multi-hunk repair combines (repairbot.generate.combine); but a hung test ends the
         # run, since the tests after it would likely hang too (validators/pytest_hang.py).
         timeout_s, cut = self._timeout(deadline)
-        first = self.runner.run(
+        first = self.filter_runner.run(
             self.workdir, timeout_s, tests=failing_ids, stop_at_first_failure=len(failing_ids) == 1,
             test_cpu_limit_s=self.test_cpu_limit_s,
         )
