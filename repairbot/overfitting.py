@@ -9,7 +9,10 @@ whose deletions pass weak suites). Two signs, read from the patch and the failin
 * the patch adds a literal that the failing tests' code holds and the original file does
   not (0, 1 and empty strings aside): it mentions what the test feeds in or expects;
 * the patch leaves fewer detection statements (the language's `raise`/`throw`/`assert`)
-  than the original file had.
+  than the original file had;
+* a function the patch changes no longer mentions one of its parameters: it ignores an input
+  (a setter that stops setting, a computation that returns what the tests expect whatever
+  it is given), the deletion of functionality that passes weak suites (Kali again).
 
 A sign is a warning for the person reading the report and a reason to prefer another
 plausible patch, never a verdict: a real fix may add a constant the test also uses.
@@ -21,9 +24,11 @@ import difflib
 import re
 from collections.abc import Iterator, Sequence
 
+from tree_sitter import Node
+
 from repairbot.domain import Candidate
 from repairbot.generate.failures import FailingTest
-from repairbot.languages.registry import language_for
+from repairbot.languages.registry import LanguageSupport, language_for
 
 _LITERAL = re.compile(r"\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'|(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
 TRIVIAL = frozenset({"0", "1", '""', "''", "0.0", "1.0"})
@@ -42,7 +47,73 @@ def signs(candidate: Candidate, tests: Sequence[FailingTest]) -> list[str]:
         before, after = _checks(edit.file, edit.original), _checks(edit.file, edit.patched)
         if after < before:
             found.append(f"{edit.file}: removes {before - after} check(s) (a raise, throw or assert)")
+        for function, names in _ignored_parameters(edit.file, edit.original, edit.patched):
+            found.append(f"{edit.file}: {function} no longer uses its parameter(s) {', '.join(names)} (ignores an input?)")
     return found
+
+
+def _ignored_parameters(file: str, before: str, after: str) -> Iterator[tuple[str, list[str]]]:
+    """Functions (matched by name and parameter list) whose body mentions a parameter
+    before the patch and not after it."""
+    language = language_for(file)
+    if language is None:
+        return
+    original = _parameter_reads(language, before)
+    for key, read_after in _parameter_reads(language, after).items():
+        dropped = [name for name in original.get(key, ()) if name not in read_after]
+        if dropped:
+            yield key[0], dropped
+
+
+def _parameter_reads(language: LanguageSupport, text: str) -> dict[tuple[str, str], set[str]]:
+    """(qualified name, parameter list) -> the parameters its body mentions, per function."""
+    reads = {}
+    stack = [language.parse(text.encode("utf-8")).root_node]
+    while stack:
+        node = stack.pop()
+        stack.extend(node.children)
+        parameters, body = node.child_by_field_name("parameters"), node.child_by_field_name("body")
+        if node.type not in language.functions or parameters is None or body is None:
+            continue
+        names = {_text(name) for name in map(_declared_name, parameters.named_children) if name is not None}
+        used = {_text(n) for n in _descendants(body) if _names_a_variable(n)} & names
+        reads[(language.qualified_name(node), _text(parameters))] = used
+    return reads
+
+
+def _names_a_variable(node: Node) -> bool:
+    """An identifier that is not a member after a dot (`this.next`, `self.h`) or the
+    keyword of an argument (`f(h=1)`)."""
+    if node.type != "identifier":
+        return False
+    before = node.prev_sibling
+    if before is not None and before.type == ".":
+        return False
+    parent = node.parent
+    return not (parent is not None and parent.type == "keyword_argument" and parent.child_by_field_name("name") == node)
+
+
+def _declared_name(parameter: Node) -> Node | None:
+    """The name a parameter declares: itself, its `name` field (a default or a Java
+    parameter), or its first identifier (a typed or splat parameter)."""
+    if parameter.type == "identifier":
+        return parameter
+    name = parameter.child_by_field_name("name")
+    if name is not None and name.type == "identifier":
+        return name
+    return next((n for n in _descendants(parameter) if n.type == "identifier"), None)
+
+
+def _descendants(node: Node) -> Iterator[Node]:
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(reversed(node.children))
+
+
+def _text(node: Node) -> str:
+    return (node.text or b"").decode("utf-8")
 
 
 def _added_lines(before: str, after: str) -> Iterator[str]:

@@ -48,6 +48,23 @@ def test_a_deleted_check_is_a_sign_in_python_and_java() -> None:
     assert signs(candidate(unguarded, java, "A.java"), []) == ["A.java: removes 1 check(s) (a raise, throw or assert)"]
 
 
+def test_a_function_that_stops_using_a_parameter_is_a_sign_in_python_and_java() -> None:
+    """An ignored input: the setter that stops setting, the function that returns a constant."""
+    assert signs(candidate("def area(w, h):\n    return w * w\n"), []) == [
+        "m.py: area no longer uses its parameter(s) h (ignores an input?)"
+    ]
+    assert signs(candidate(FIXED), []) == []
+    java = ("class Node {\n  void setNext(Node next) {\n    this.next = next;\n  }\n"
+            "  void setNext(Node next, int n) {\n    this.next = next;\n  }\n}\n")
+    cleared = java.replace("this.next = next;\n  }\n  void", "this.next = null;\n  }\n  void", 1)
+    assert signs(candidate(cleared, java, "Node.java"), []) == [
+        "Node.java: Node.setNext no longer uses its parameter(s) next (ignores an input?)"
+    ]
+    # A parameter renamed along with its uses, or dropped from the signature, is another
+    # function: nothing to compare with.
+    assert signs(candidate("def area(width, h):\n    return width * h\n"), []) == []
+
+
 class TwoPatches:
     """The special-cased patch first (likelier), the real fix second."""
 
