@@ -157,7 +157,11 @@ class Settings(BaseSettings):
     )
     time_budget_s: float = Field(default=300.0, gt=0, description="Wall-clock budget for one job.")
     max_candidates: int = Field(default=200, gt=0, description="Candidates validated at most.")
-    max_plausible: int = Field(default=1, gt=0, description="Stop once this many plausible patches exist.")
+    max_plausible: int = Field(
+        default=1, gt=0,
+        description="Stop once this many plausible patches without signs of overfitting exist "
+        "(repairbot.overfitting: a flagged one is kept, and reported if nothing better comes).",
+    )
     max_locations: int = Field(default=10, gt=0, description="Suspicious statements handed to generation.")
     test_timeout_s: float = Field(default=120.0, gt=0, description="Timeout of the first (baseline) test run.")
     defects4j_test_timeout_s: float = Field(

@@ -34,7 +34,7 @@ from repairbot.domain import (
 )
 from repairbot.errors import BadInput, Cancelled
 from repairbot.generate.combine import combine, fixed_tests
-from repairbot.generate.failures import failing_tests
+from repairbot.generate.failures import FailingTest, failing_tests
 from repairbot.generate.registry import (
     GenerationContext, Generator, LearningGenerator, Retrieved, generator_kind, generator_kinds,
 )
@@ -226,8 +226,18 @@ class _Tally:
     tried: set[tuple[str, str]] = field(default_factory=set)
     # program_key -> the generators that proposed that program (agreement ranks patches).
     proposers: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    # The failing tests (their code and messages), what a plausible patch may overfit.
+    tests: list[FailingTest] = field(default_factory=list)
+    # Per plausible patch: its signs of overfitting them (repairbot.overfitting).
+    signs: dict[Candidate, list[str]] = field(default_factory=dict)
     plausible: int = 0
     first_plausible_s: float | None = None
+
+    @property
+    def unflagged(self) -> int:
+        """Plausible patches without signs of overfitting: only these end the search
+        (`max_plausible`); a flagged one is kept, and reported if nothing better comes."""
+        return sum(1 for found in self.signs.values() if not found)
 
 
 @dataclass
@@ -279,7 +289,7 @@ class _Job:
         """Why the job stopped looking: a job with no patch says whether it ran out of time
         (and where the time went) or of candidates (issue 16)."""
         settings = self.settings
-        if tally.plausible >= settings.max_plausible:
+        if tally.unflagged >= settings.max_plausible:
             return f"found {tally.plausible} plausible patch(es) (max_plausible)"
         if len(tally.validations) >= settings.max_candidates:
             return f"validated max_candidates ({settings.max_candidates}) candidates"
@@ -308,7 +318,7 @@ class _Job:
 
     def done(self, tally: _Tally) -> bool:
         return (
-            tally.plausible >= self.settings.max_plausible
+            tally.unflagged >= self.settings.max_plausible
             or len(tally.validations) >= self.settings.max_candidates
             or self.over_budget()
         )
@@ -366,7 +376,7 @@ def _generate_and_validate(
 ) -> _Tally:
     """Each generator's turn with its share of the budget, in order (`_Turn`), then a second
     round of what the shares left unvalidated, in the same order, until the budget ends."""
-    tally = _Tally()
+    tally = _Tally(tests=failing_tests(project, reproduction.failing))
     turns = [_Turn(name, iter(generator_kind(name).batches(locations))) for name in names]
     for index, turn in enumerate(turns):
         turn.until_s = job.elapsed() + job.time_left() / (len(turns) - index)
@@ -382,9 +392,8 @@ def _finish(
 ) -> RepairResult:
     """Rank the plausible patches (one that shows signs of overfitting the tests after those
     that do not: repairbot.overfitting) and record the job's end."""
-    tests = failing_tests(project, reproduction.failing) if tally.plausible else []
     ranked = rank_patches(tally.validations, tally.proposers)
-    flagged = [(validation, signs(validation.candidate, tests)) for validation in ranked]
+    flagged = [(validation, tally.signs[validation.candidate]) for validation in ranked]
     flagged.sort(key=lambda pair: bool(pair[1]))  # stable: the ranking holds within each group
     patches = [validation for validation, _ in flagged]
     job.timings["total"] = job.elapsed()
@@ -601,3 +610,6 @@ def _record(job: _Job, validation: ValidationResult, tally: _Tally, total: int) 
         tally.plausible += 1
         if tally.first_plausible_s is None:
             tally.first_plausible_s = job.elapsed()
+        tally.signs[candidate] = found = signs(candidate, tally.tests)
+        if found:
+            job.progress(f"plausible, but it may overfit the tests ({found[0]}): looking on for another")

@@ -86,15 +86,21 @@ def two() -> Iterator[None]:
     unregister("two")
 
 
-def test_a_patch_without_signs_is_ranked_first_and_the_other_flagged(tmp_path: Path, two: None) -> None:
+def test_a_flagged_patch_does_not_end_the_search_and_is_ranked_after_one_without_signs(tmp_path: Path, two: None) -> None:
+    """`max_plausible` is 1, and the special-cased patch is validated first: the job looks
+    on, finds the real fix, and ranks it first."""
     root = tmp_path / "p"
     (root / "tests").mkdir(parents=True)
     (root / "m.py").write_text(ORIGINAL)
     (root / "tests" / "test_m.py").write_text("from m import area\n\n\ndef test_area():\n    assert area(7, 6) == 42\n")
     settings = load_settings(root, database_url=f"sqlite:///{tmp_path / 'jobs.db'}", generators=["two"],
-                             max_plausible=2, locations=["m.py:2"], **UNHURRIED)
-    result = pipeline.repair(root, settings, JobStore(settings.database_url))
+                             max_plausible=1, validation_workers=1, locations=["m.py:2"], **UNHURRIED)
+    messages: list[str] = []
+    result = pipeline.repair(root, settings, JobStore(settings.database_url), messages.append)
     assert [p.candidate.description for p in result.patches] == ["multiplies", "special-cases"]
+    assert [v.candidate.description for v in result.validations] == ["special-cases", "multiplies"]
+    assert any(m.startswith("plausible, but it may overfit the tests (m.py: adds 42") for m in messages)
+    assert result.stopped == "found 2 plausible patch(es) (max_plausible)"
     report = to_json(result)
     assert report["patches"][0]["overfitting"] == []
     assert report["patches"][1]["overfitting"] == [
