@@ -99,6 +99,11 @@ def op2(ef: int, ep: int, failing: int, passing: int) -> float:
 FORMULAS: dict[FormulaName, Formula] = {"ochiai": ochiai, "dstar": dstar, "tarantula": tarantula, "op2": op2}
 
 
+# Stack-trace evidence of a statement that is the innermost project frame of at least half
+# the failing tests' tracebacks (see `score`).
+CRASH_SITE_EVIDENCE = 0.5
+
+
 def score(sbfl: float, evidence: float, trace_weight: float = TRACE_WEIGHT) -> float:
     """The spectrum score scaled by stack-trace evidence: sbfl * (1 + trace_weight * evidence).
 
@@ -361,13 +366,17 @@ def rank(
 def _guards_share_detections(statements: list[Suspect], evidence: Evidence) -> list[Suspect]:
     """A statement that reports a failure the program detected (`raise ValueError(...)`)
     is where the check fires, not where it goes wrong: when the failing tests reach it, the
-    condition that let them is at least as suspicious (a `>` written `>=`). The guard gets
-    the detection's score where its own is lower."""
+    condition that let them is at least as suspicious (a `>` written `>=`). So is the
+    condition around the statement most failing tests crashed in (an IndexError in a loop
+    whose bound is off by one, a `removeFirst` on an empty queue under `while (true)`):
+    the statement may be the fault, or it ran when it should not have. The guard gets the
+    detection's or the crash site's score where its own is lower."""
     raised: dict[tuple[str, int], float] = {}
     for suspect in statements:
         file = suspect.location.file
         source = evidence.source(file)
-        if source.is_detection(suspect.line) and (guard := source.guard(suspect.line)) is not None:
+        crashed = suspect.evidence >= CRASH_SITE_EVIDENCE
+        if (crashed or source.is_detection(suspect.line)) and (guard := source.guard(suspect.line)) is not None:
             key = (file, guard)
             raised[key] = max(raised.get(key, 0.0), suspect.location.score)
     return [

@@ -319,6 +319,43 @@ def test_the_guard_of_a_raise_the_failing_tests_reach_is_as_suspicious_as_the_ra
     assert [(loc.start_line, loc.score) for loc in ranked[:2]] == [(2, pytest.approx(1.0)), (3, pytest.approx(1.0))]
 
 
+def test_the_guard_of_the_statement_the_failing_tests_crash_in_shares_its_score(tmp_path: Path) -> None:
+    """A search that loops `while True` and pops an empty queue when the goal is missing:
+    every test runs the loop header, the failing one crashes in the pop under it."""
+    project = write_files(tmp_path / "p", {
+        "search.py": """\
+            def reachable(graph, start, goal):
+                queue, seen = [start], {start}
+                while True:
+                    node = queue.pop(0)
+                    if node == goal:
+                        return True
+                    for succ in graph.get(node, ()):
+                        if succ not in seen:
+                            seen.add(succ)
+                            queue.append(succ)
+            """,
+        "tests/test_search.py": """\
+            from search import reachable
+
+            GRAPH = {1: [2], 2: [3]}
+
+            def test_direct():
+                assert reachable(GRAPH, 1, 2)
+
+            def test_two_steps():
+                assert reachable(GRAPH, 1, 3)
+
+            def test_unreachable():
+                assert not reachable(GRAPH, 3, 1)
+            """,
+    }, dedent=True)
+    ranked = localize(*reproduce_in(project), limit=4)
+    pop = next(loc for loc in ranked if loc.start_line == 4)
+    loop = next(loc for loc in ranked if loc.start_line == 3)
+    assert loop.score == pytest.approx(pop.score) and ranked.index(pop) < 2 and ranked.index(loop) < 2
+
+
 def test_without_stack_traces_ties_go_to_data_flow_then_line_order(stats_run) -> None:
     # Lines 2, 3, 7, 8 tie; the returns (3, 8) are the functions' outputs, the assignments
     # they read (2, 7) one step away; equal distances in line order.
