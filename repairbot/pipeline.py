@@ -364,10 +364,12 @@ def _localize(job: _Job, runner: TestRunner, root: Path, reproduction: Reproduct
 
 def _validation_pool(job: _Job, runner: TestRunner, workspace: Workspace, reproduction: Reproduction) -> ValidationPool:
     settings = job.settings
-    return ValidationPool(
-        runner, workspace.root, reproduction, validation_workers(settings), workspace.scratch,
-        _outcome_cache(settings, job.store, runner, workspace.root, reproduction),
-    )
+    workers = validation_workers(settings)
+    with job.stage("validate", f"preparing {workers} validation worker(s): work copies, what a first run may leave out"):
+        return ValidationPool(
+            runner, workspace.root, reproduction, workers, workspace.scratch,
+            _outcome_cache(settings, job.store, runner, workspace.root, reproduction),
+        )
 
 
 def _generate_and_validate(
