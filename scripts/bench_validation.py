@@ -2,7 +2,7 @@
 and (Python) with each candidate's first run lean or full, for a small Python project and a
 small Java project.
 
-    python scripts/bench_validation.py [--repeat N] [--workers 2] [--json FILE]
+    python scripts/bench_validation.py [--repeat N] [--workers 2] [--languages python java] [--json FILE]
 
 The candidate stream is what a job hands validation: real template candidates for the
 example's most suspicious lines (Python: examples/shopping_cart; Java: a small bank-account
@@ -186,6 +186,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--sandbox", default="auto", choices=["auto", "bwrap", "none"])
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--languages", nargs="+", default=["python", "java"], choices=["python", "java"])
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -193,7 +194,8 @@ def main() -> None:
         for name, text in JAVA_PROJECT.items():
             (java_project / name).parent.mkdir(parents=True, exist_ok=True)
             (java_project / name).write_text(textwrap.dedent(text))
-        for make, project in ((python_setup, EXAMPLES / "shopping_cart"), (java_setup, java_project)):
+        setups = {"python": (python_setup, EXAMPLES / "shopping_cart"), "java": (java_setup, java_project)}
+        for make, project in (setups[language] for language in args.languages):
             with Workspace(project) as workspace:
                 setup = make(workspace, args.sandbox)
                 leans = (True, False) if setup.runner.language == "python" else (True,)
