@@ -354,7 +354,7 @@ def rank(
         value = score(compute(spectrum.ef, spectrum.ep, evidence.failing, evidence.passing), trace, trace_weight)
         location = SuspiciousLocation(file, line, line, value, formula)
         statements.append(Suspect(location, function, line, spectrum, trace, source.tie_breakers(line)))
-    statements = _guards_share_detections(statements, evidence)
+    statements = _guards_share_detections(statements, evidence, trace_weight)
     statements.sort(key=_order)
     if granularity == "statement":
         return statements
@@ -363,22 +363,30 @@ def rank(
     return sorted(_groups(statements, evidence, by_function=granularity == "method"), key=_order)
 
 
-def _guards_share_detections(statements: list[Suspect], evidence: Evidence) -> list[Suspect]:
+def _guards_share_detections(statements: list[Suspect], evidence: Evidence, trace_weight: float) -> list[Suspect]:
     """A statement that reports a failure the program detected (`raise ValueError(...)`)
     is where the check fires, not where it goes wrong: when the failing tests reach it, the
-    condition that let them is at least as suspicious (a `>` written `>=`). So is the
-    condition around the statement most failing tests crashed in (an IndexError in a loop
-    whose bound is off by one, a `removeFirst` on an empty queue under `while (true)`):
-    the statement may be the fault, or it ran when it should not have. The guard gets the
-    detection's or the crash site's score where its own is lower."""
+    condition that let them is at least as suspicious (a `>` written `>=`): the guard gets
+    the detection's score where its own is lower. The condition around the statement most
+    failing tests crashed in (an IndexError in a loop whose bound is off by one, a
+    `removeFirst` on an empty queue under `while (true)`) is suspicious too, but the crash
+    site itself is the likelier fault: the guard scores as that statement's caller would,
+    its spectrum with half its stack-trace evidence (one frame further, `score`)."""
     raised: dict[tuple[str, int], float] = {}
     for suspect in statements:
         file = suspect.location.file
         source = evidence.source(file)
-        crashed = suspect.evidence >= CRASH_SITE_EVIDENCE
-        if (crashed or source.is_detection(suspect.line)) and (guard := source.guard(suspect.line)) is not None:
-            key = (file, guard)
-            raised[key] = max(raised.get(key, 0.0), suspect.location.score)
+        guard = source.guard(suspect.line)
+        if guard is None:
+            continue
+        if source.is_detection(suspect.line):
+            shared = suspect.location.score
+        elif suspect.evidence >= CRASH_SITE_EVIDENCE:
+            spectrum_score = suspect.location.score / (1.0 + trace_weight * suspect.evidence)
+            shared = score(spectrum_score, suspect.evidence / 2, trace_weight)
+        else:
+            continue
+        raised[(file, guard)] = max(raised.get((file, guard), 0.0), shared)
     return [
         replace(s, location=replace(s.location, score=raised[(s.location.file, s.line)]))
         if raised.get((s.location.file, s.line), 0.0) > s.location.score else s
