@@ -243,13 +243,15 @@ class _Tally:
 @dataclass
 class _Turn:
     """One generator's part of a job. Each generator gets a share of the budget in its turn
-    (the time left, split evenly among it and those after it), so that on a suite whose
-    every validation takes seconds the templates cannot spend the budget before the model
-    is asked (issue 18); what a share left unvalidated waits for a second round."""
+    (the time and the candidates left, each split evenly among it and those after it), so
+    that on a suite whose every validation takes seconds the templates cannot spend the
+    time before the model is asked (issue 18), nor, where a validation takes a fraction of
+    a second, spend `max_candidates`; what a share left unvalidated waits for a second round."""
 
     name: str
     batches: Iterator[list[SuspiciousLocation]]
     until_s: float = 0.0  # job time at which this turn ends
+    until_validations: int = 0  # ... or the job's count of validations at which it ends
     generator: Generator | None = None
     pending: list[Candidate] = field(default_factory=list)  # generated, not yet validated
     # The batch the generator was last asked about, and what it proposed for it: a
@@ -259,7 +261,10 @@ class _Turn:
     again: bool = False
 
     def stop_asking(self, job: _Job, tally: _Tally) -> Callable[[], bool]:
-        return lambda: job.done(tally) or job.elapsed() >= self.until_s
+        return lambda: job.done(tally) or job.elapsed() >= self.until_s or self.candidates_left(tally) <= 0
+
+    def candidates_left(self, tally: _Tally) -> int:
+        return self.until_validations - len(tally.validations)
 
 
 class _Job:
@@ -382,9 +387,12 @@ def _generate_and_validate(
     turns = [_Turn(name, iter(generator_kind(name).batches(locations))) for name in names]
     for index, turn in enumerate(turns):
         turn.until_s = job.elapsed() + job.time_left() / (len(turns) - index)
+        candidates_left = job.settings.max_candidates - len(tally.validations)
+        turn.until_validations = len(tally.validations) + -(-candidates_left // (len(turns) - index))
         _take_turn(job, turn, note, project, root, locations, pool, tally, reproduction)
     for turn in turns:
         turn.until_s = job.settings.time_budget_s
+        turn.until_validations = job.settings.max_candidates
         _take_turn(job, turn, note, project, root, locations, pool, tally, reproduction)
     return tally
 
@@ -523,15 +531,15 @@ def _take_turn(
             for candidate in turn.pending:
                 tally.proposers.setdefault(program_key(candidate), set()).add(generator_family(candidate))
             turn.batch, turn.proposed, turn.again = batch, list(turn.pending), False
-        candidates = [c for c in turn.pending if program_key(c) not in tally.tried]
-        candidates = candidates[: settings.max_candidates - len(tally.validations)]
+        untried = [c for c in turn.pending if program_key(c) not in tally.tried]
+        candidates = untried[: turn.candidates_left(tally)]
         # A model's decoding may end only with the share: its likeliest candidate (the
         # greedy completion, as a rule) is still validated now, not in the second round.
         validated = _validate(job, candidates[:1], pool, tally, lambda: job.done(tally))
         validated |= _validate_pairing_early(job, candidates[1:], pool, tally, failing if pairing else [], stop)
-        turn.pending = [c for c in candidates if c not in validated]
+        turn.pending = [c for c in untried if c not in validated]
         if turn.pending and not job.done(tally):
-            job.progress(f"{turn.name}: its share of the time budget is spent; {len(turn.pending)} candidate(s) wait")
+            job.progress(f"{turn.name}: its share of the budget is spent; {len(turn.pending)} candidate(s) wait")
         elif pairing and not stop():
             _validate(job, _pairs(job, tally, failing, complete_only=False), pool, tally, stop)
         if not turn.pending and isinstance(turn.generator, LearningGenerator):

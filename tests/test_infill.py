@@ -284,8 +284,23 @@ def test_on_a_slow_suite_the_templates_leave_the_model_its_share_of_the_budget(
     assert result.patches and result.patches[0].candidate.generator == "infill:fake"
     # The templates' share is a third of the 150 s (infill and masked follow): five validations.
     assert generators == ["template"] * 5 + ["infill"], generators
-    waiting = next(m for m in messages if m.startswith("templates: its share of the time budget is spent"))
+    waiting = next(m for m in messages if m.startswith("templates: its share of the budget is spent"))
     assert int(waiting.split("; ")[1].split()[0]) > 0  # candidates were left for later
+
+
+def test_on_a_fast_suite_the_templates_leave_the_model_its_share_of_the_candidates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Validations that take a fraction of a second spend `max_candidates` before the time:
+    the templates' first turn gets a third of the candidates, as it gets of the time."""
+    use_model(monkeypatch, FakeModel({3: [SORTED]}))
+    result, messages = run(
+        write_files(tmp_path / "p", SLOW_SUITE), tmp_path, max_candidates=9, validation_workers=1
+    )
+    generators = [v.candidate.generator.split(":")[0] for v in result.validations]
+    assert generators == ["template"] * 3 + ["infill"], generators
+    assert result.patches and result.patches[0].candidate.generator == "infill:fake"
+    assert any(m.startswith("templates: its share of the budget is spent") for m in messages), messages
 
 
 def test_what_a_share_left_is_validated_after_the_other_generators(
@@ -306,7 +321,7 @@ def test_what_a_share_left_is_validated_after_the_other_generators(
     generators = [v.candidate.generator.split(":")[0] for v in result.validations]
     assert [v.candidate for v in result.validations if v.candidate.generator.startswith("template")] == templates
     assert generators.index("masked") < len(generators) - 1 - generators[::-1].index("template"), generators
-    turns = [m.split(":")[0] for m in messages if ": generating patches" in m or "share of the time budget" in m]
+    turns = [m.split(":")[0] for m in messages if ": generating patches" in m or "share of the budget" in m]
     assert turns[:3] == ["templates", "templates", "infill"], turns
 
 
