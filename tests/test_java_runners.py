@@ -25,7 +25,7 @@ from validators.defects4j_runner import (
     Defects4JRunner, coverage_order, parse_all_tests, parse_failing_tests, perl_error,
 )
 from validators.junit_runner import JavacJUnitRunner, choose_sandbox
-from validators.jvm import compile_errors, remove_artifact
+from validators.jvm import compile_errors, read_listener_outcomes, remove_artifact
 from validators.junit_xml import parse_java_junit_xml
 from validators.maven_runner import MavenRunner, surefire_filter
 from validators.process import CommandNotRunnable
@@ -298,6 +298,88 @@ def test_hanging_test_times_out_and_no_jvm_survives(tmp_path: Path, sandbox: San
     assert processes_with(str(workdir)) == []
 
 
+def test_a_validation_run_ends_at_the_first_hung_test(tmp_path: Path, sandbox: Sandbox) -> None:
+    """JUnit 4's own timeout, then the CPU limit (a Jupiter test with none of its own): each
+    ends the run there, with the outcomes of the tests before it and of the hung one; the
+    tests after it never run. The limit is one thread's: a test that computes on four
+    threads for more than the limit altogether passes. Without a CPU limit (a baseline)
+    every test runs."""
+    workdir = write_files(tmp_path, {
+        "src/main/java/calc/Calc.java": CALC,
+        "src/test/java/calc/OwnTimeoutTest.java": """\
+            package calc;
+            import org.junit.FixMethodOrder;
+            import org.junit.Test;
+            import org.junit.runners.MethodSorters;
+            import static org.junit.Assert.assertEquals;
+            @FixMethodOrder(MethodSorters.NAME_ASCENDING)
+            public class OwnTimeoutTest {
+                @Test public void a_passes() { assertEquals(-1, Calc.neg(1)); }
+                @Test public void b_fails() { assertEquals(3, Calc.add(1, 2)); }
+                @Test(timeout = 300) public void c_spins() { while (true) { Calc.neg(1); } }
+                @Test public void d_never_runs() { assertEquals(0, Calc.neg(0)); }
+            }
+            """,
+        "src/test/java/calc/SpinTest.java": """\
+            package calc;
+            import org.junit.jupiter.api.MethodOrderer;
+            import org.junit.jupiter.api.Test;
+            import org.junit.jupiter.api.TestMethodOrder;
+            @TestMethodOrder(MethodOrderer.MethodName.class)
+            class SpinTest {
+                @Test void a_spins() { while (true) { Calc.neg(1); } }
+                @Test void b_never_runs() { Calc.neg(1); }
+            }
+            """,
+        "src/test/java/calc/ParallelTest.java": """\
+            package calc;
+            import java.lang.management.ManagementFactory;
+            import java.lang.management.ThreadMXBean;
+            import org.junit.jupiter.api.Test;
+            class ParallelTest {
+                // Four threads that each compute for 0.3 s of their own CPU: more than the
+                // limit together, far less each.
+                @Test void computes_on_four_threads() throws Exception {
+                    ThreadMXBean bean = ManagementFactory.getThreadMXBean();
+                    Thread[] workers = new Thread[4];
+                    for (int i = 0; i < workers.length; i++) {
+                        workers[i] = new Thread(() -> {
+                            while (bean.getCurrentThreadCpuTime() < 300_000_000L) { Calc.neg(1); }
+                        });
+                        workers[i].start();
+                    }
+                    for (Thread worker : workers) { worker.join(); }
+                }
+            }
+            """,
+    }, dedent=True)
+    runner = JavacJUnitRunner(sandbox)
+    runner.prepare(workdir)
+    own = runner.run(workdir, 120, tests=["calc.OwnTimeoutTest"], test_cpu_limit_s=60)
+    assert not own.timed_out
+    assert {o.test_id: o.status for o in own.outcomes} == {
+        "calc.OwnTimeoutTest#a_passes": TestStatus.PASSED,
+        "calc.OwnTimeoutTest#b_fails": TestStatus.FAILED,
+        "calc.OwnTimeoutTest#c_spins": TestStatus.ERROR,
+    }
+    assert "TestTimedOutException" in next(o.message for o in own.outcomes if o.test_id.endswith("c_spins"))
+
+    spin = runner.run(workdir, 120, tests=["calc.SpinTest"], test_cpu_limit_s=0.5)
+    assert not spin.timed_out
+    assert [(o.test_id, o.status) for o in spin.outcomes] == [("calc.SpinTest#a_spins", TestStatus.FAILED)]
+    assert "stopped as hung" in spin.outcomes[0].message
+    assert processes_with(str(workdir)) == []
+    assert not list((workdir / ".repairbot").glob("outcomes-*"))  # the listener's file is gone
+
+    parallel = runner.run(workdir, 120, tests=["calc.ParallelTest"], test_cpu_limit_s=1.0)
+    assert [(o.test_id, o.status) for o in parallel.outcomes] == [
+        ("calc.ParallelTest#computes_on_four_threads", TestStatus.PASSED)
+    ]
+
+    baseline = runner.run(workdir, 120, tests=["calc.OwnTimeoutTest"])
+    assert len(baseline.outcomes) == 4 and {o.test_id: o.ok for o in baseline.outcomes}["calc.OwnTimeoutTest#d_never_runs"]
+
+
 def test_tests_cannot_reach_the_network_or_write_outside_the_workdir(tmp_path: Path, sandbox: Sandbox) -> None:
     """Also: a test that eats memory fails with an OutOfMemoryError (the heap is capped
     below the memory cgroup) instead of getting the whole JVM killed; a test that swaps the
@@ -355,6 +437,30 @@ def test_tests_cannot_reach_the_network_or_write_outside_the_workdir(tmp_path: P
     assert (workdir / "inside.txt").stat().st_uid == sandbox.uid
     assert runner.compile(workdir).full  # the manifest is not trusted, nor written through
     assert outside.read_text() == "host" and not runner.manifest_file(workdir).is_symlink()
+
+
+def test_the_hang_stops_outcomes_are_read_as_untrusted(tmp_path: Path) -> None:
+    """Invocations of one method merge (the worst status, each message labelled); a line of
+    any other shape, and a file planted as a link, give nothing."""
+    listened = tmp_path / ".repairbot" / "outcomes-1.tsv"
+    listened.parent.mkdir()
+    listened.write_text(
+        "passed\tcalc.P%23add%28int%29\t\t0.010\n"
+        "failed\tcalc.P%23add%28int%29\tjava.lang.AssertionError%3A+expected%3A%3C2%3E\t0.020\n"
+        "error\tcalc.T%23spin\torg.junit.runners.model.TestTimedOutException\t0.300\n"
+        "exploded\tcalc.T%23other\t\t0.0\n"
+        "passed\tcalc.T%23cut\n"
+    )
+    outcomes = {o.test_id: o for o in read_listener_outcomes(listened, tmp_path)}
+    assert {test_id: o.status for test_id, o in outcomes.items()} == {
+        "calc.P#add(int)": TestStatus.FAILED, "calc.T#spin": TestStatus.ERROR,
+    }
+    assert outcomes["calc.P#add(int)"].message == "[2]: java.lang.AssertionError: expected:<2>"
+    assert outcomes["calc.P#add(int)"].duration_s == pytest.approx(0.03)
+
+    planted = tmp_path / ".repairbot" / "outcomes-2.tsv"
+    planted.symlink_to(listened)
+    assert read_listener_outcomes(planted, tmp_path) == []
 
 
 def test_compile_errors_from_javac_ant_and_maven(tmp_path: Path) -> None:

@@ -18,7 +18,9 @@ has run: a line whose call threw, and the lines before it in its block, are not 
 for the test that crashed through them. Localization adds those lines back from the
 failing tests' stack traces (`repairbot.stacktrace.frame_lines`).
 
-The helpers are compiled on first use into a cache dir (validators/java_helpers.py). The
+The helpers are compiled on first use into a cache dir (validators/java_helpers.py), with
+repairbot's other JUnit listener, the hang stop of validation runs
+(validators/java/repairbot/junit/StopAtHang.java; `classpath` serves both). The
 sandboxed test JVM must read them: the cache dir is one of the sandbox's read-only binds
 (`sandbox_paths`); the agent's other jars are under /usr/share/java, which the sandbox
 always shows.

@@ -20,8 +20,10 @@ JUnit 4/3 tests run side by side). All tests: `--scan-classpath` over the test c
 with every class name admitted (`include_classname`), since a javac project has no naming
 convention to lean on (QuixBugs' tests are `*_TEST`). Chosen tests: `--select-method` /
 `--select-class` with our ids (`junit_xml.parse_java_junit_xml` explains them). The launcher
-(JUnit Platform 1.9) has no fail-fast option, so `stop_at_first_failure` is not honoured:
-the selected tests always run to the end.
+(JUnit Platform 1.9) has no fail-fast option, so `stop_at_first_failure` is not honoured.
+A validation run (`test_cpu_limit_s`) ends at the first hung test: a listener of ours
+(validators/java/repairbot/junit/StopAtHang.java) halts the JVM and has written the outcomes
+so far, which the runner reads in place of the XML reports the halted launcher never wrote.
 
 The JVM in the sandbox: it starts with the default `SandboxLimits` (2 GiB memory cgroup,
 `memory_bytes`; 256 processes); RLIMIT_AS stays off (it keeps the JVM from starting).
@@ -30,8 +32,8 @@ from the host's RAM: the heap is capped at half the memory limit so that a memor
 ends in an OutOfMemoryError that the report records instead of a cgroup kill that loses the
 report. Measured here (bwrap, 2 busy cores): a run of 7 small tests takes ~0.6 s wall and
 ~0.9 s CPU with DEFAULT_JVM_OPTIONS (~0.8 s / 1.3 s with the JVM's defaults), ~70 MiB peak.
-A hanging test ends the run at `timeout_s` with the whole JVM killed (JUnit's own timeouts
-leave spinning threads behind); the run is then `timed_out` with no outcomes.
+Otherwise a hanging test ends the run at `timeout_s` with the whole JVM killed (JUnit's own
+timeouts leave spinning threads behind); the run is then `timed_out` with no outcomes.
 """
 
 from __future__ import annotations
@@ -49,7 +51,8 @@ from repairbot.languages import java
 from validators import safe_files
 from validators.jacoco import JacocoCoverage
 from validators.jvm import (
-    ARTIFACTS_DIR, combine_runs, compile_errors, read_reports, remove_artifact, safe_dir, user_home_options,
+    ARTIFACTS_DIR, combine_runs, compile_errors, read_listener_outcomes, read_reports, remove_artifact, safe_dir,
+    stop_at_hang_options, user_home_options,
 )
 from validators.process import CommandNotRunnable, last_line, scrubbed_env
 from validators.runner import FullFirstRun, LineCoverage
@@ -173,11 +176,17 @@ class Manifest:
 
 @dataclass(frozen=True)
 class JvmInstrumentation:
-    """What per-test coverage adds to the test JVM: options (a `-javaagent`) and classpath
-    entries (a JUnit listener the launcher finds through ServiceLoader)."""
+    """What per-test coverage or the hang stop adds to the test JVM: options (a `-javaagent`,
+    the listeners' properties) and classpath entries (JUnit listeners the launcher finds
+    through ServiceLoader)."""
 
     options: list[str]
     classpath: list[str]
+
+    def plus(self, other: JvmInstrumentation) -> JvmInstrumentation:
+        return JvmInstrumentation(
+            [*self.options, *other.options], list(dict.fromkeys([*self.classpath, *other.classpath]))
+        )
 
 
 # --- the runner ----------------------------------------------------------------------------
@@ -365,28 +374,41 @@ class JavacJUnitRunner(FullFirstRun):
         test_cpu_limit_s: float | None = None,
     ) -> TestRun:
         """Compile what changed, then run `tests` (all when None) in a fresh JVM.
-        `stop_at_first_failure` and `test_cpu_limit_s` are ignored: the console launcher
-        cannot stop early (a hang ends the run at `timeout_s`)."""
+        `stop_at_first_failure` is ignored: the console launcher has no fail-fast option.
+        With `test_cpu_limit_s` the run ends at the first hung test (`_stop_at_hang`)."""
         workdir = workdir.resolve()
-        instrumentation = self.coverage_instrumentation(workdir) if with_coverage else None
+        instrumentation = self.coverage_instrumentation(workdir) if with_coverage else JvmInstrumentation([], [])
         compiled = self.compile(workdir)
         if compiled.error is not None:
             return combine_runs(workdir, [], compiled.runs, compiled.error)
-        reports = workdir / ARTIFACTS_DIR / f"junit-{uuid.uuid4().hex}"
+        run_id = uuid.uuid4().hex
+        reports = workdir / ARTIFACTS_DIR / f"junit-{run_id}"
+        listened = workdir / ARTIFACTS_DIR / f"outcomes-{run_id}.tsv"
+        if test_cpu_limit_s:
+            instrumentation = instrumentation.plus(self._stop_at_hang(test_cpu_limit_s, listened))
         limits = self._limits(timeout_s)
         argv = self._launcher_argv(workdir, reports, limits, tests, instrumentation)
         result = self.sandbox.run(argv, workdir, limits, scrubbed_env())
         try:
-            outcomes = read_reports(reports, workdir)
+            # A run the hang stop ended has no XML reports: the listener's file has what ran.
+            outcomes = read_reports(reports, workdir) or read_listener_outcomes(listened, workdir)
         finally:
             remove_artifact(reports, workdir)
+            remove_artifact(listened, workdir)
         return combine_runs(workdir, outcomes, [*compiled.runs, result])
+
+    def _stop_at_hang(self, test_cpu_limit_s: float, outcomes: Path) -> JvmInstrumentation:
+        """The listener that ends a validation run at the first hung test: one that used
+        `test_cpu_limit_s` of CPU, or that the project's own timeout failed (a QuixBugs
+        program that loops costs one test's 3 s, not each failing test's)."""
+        return JvmInstrumentation(
+            stop_at_hang_options(test_cpu_limit_s, outcomes), [str(p) for p in self.coverage.classpath()]
+        )
 
     def _launcher_argv(
         self, workdir: Path, reports: Path, limits: SandboxLimits, tests: list[str] | None,
-        instrumentation: JvmInstrumentation | None,
+        extra: JvmInstrumentation,
     ) -> list[str]:
-        extra = instrumentation or JvmInstrumentation([], [])
         classpath = [
             self._launcher_jar(), *extra.classpath,
             self.test_classes_dir(workdir), self.classes_dir(workdir), *self._lib_jars(workdir),

@@ -71,10 +71,10 @@ def _outcome(case: ET.Element, test_id: str) -> TestOutcome:
             parts = (element.get("message"), element.text)
             message = "\n".join(p.strip() for p in parts if p and p.strip())
             break
-    return TestOutcome(test_id=test_id, status=status, message=_bounded(message), duration_s=_seconds(case.get("time")))
+    return TestOutcome(test_id=test_id, status=status, message=bounded_message(message), duration_s=_seconds(case.get("time")))
 
 
-def _bounded(message: str) -> str:
+def bounded_message(message: str) -> str:
     """A failure message is written by the tests and stored with every candidate: keep its
     start (the summary) and its end (the innermost frames, what localization reads)."""
     if len(message) <= MAX_MESSAGE_CHARS:
@@ -143,7 +143,7 @@ def parse_java_junit_xml(report: Path, workdir: Path | None = None) -> list[Test
     for case in _testcases(report, workdir):
         test_id, label = java_test_id(case)
         invocations.setdefault(test_id, []).append((label, _outcome(case, test_id)))
-    return [_merge(runs) for runs in invocations.values()]
+    return [merge_invocations(runs) for runs in invocations.values()]
 
 
 def java_test_id(case: ET.Element) -> tuple[str, str]:
@@ -167,7 +167,7 @@ def java_test_id(case: ET.Element) -> tuple[str, str]:
     return (f"{classname}#{method}" if classname else method), label
 
 
-def _merge(runs: list[tuple[str, TestOutcome]]) -> TestOutcome:
+def merge_invocations(runs: list[tuple[str, TestOutcome]]) -> TestOutcome:
     if len(runs) == 1:
         return runs[0][1]
     worst = max((outcome for _, outcome in runs), key=lambda o: _SEVERITY[o.status])

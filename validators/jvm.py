@@ -9,10 +9,13 @@ import shutil
 from collections.abc import Callable
 from fnmatch import fnmatchcase
 from pathlib import Path
+from urllib.parse import unquote_plus
 
-from repairbot.domain import TestOutcome, TestRun
+from repairbot.domain import TestOutcome, TestRun, TestStatus
 from validators import safe_files
-from validators.junit_xml import JUnitParseError, parse_java_junit_xml
+from validators.junit_xml import (
+    MAX_REPORT_BYTES, JUnitParseError, bounded_message, merge_invocations, parse_java_junit_xml,
+)
 from validators.process import last_line
 from validators.sandbox import SANDBOX_HOME, SYSTEM_DIRS, Sandbox, SandboxResult
 
@@ -119,6 +122,43 @@ def read_reports(reports: Path, workdir: Path) -> list[TestOutcome]:
         except JUnitParseError:
             continue
     return outcomes
+
+
+# --- the hang stop (validators/java/repairbot/junit/StopAtHang.java) ------------------------
+
+STOP_CPU_PROPERTY = "repairbot.hang.cpu.s"
+STOP_OUTCOMES_PROPERTY = "repairbot.hang.outcomes"
+
+
+def stop_at_hang_options(test_cpu_limit_s: float, outcomes: Path) -> list[str]:
+    """Test JVM options that make the listener end the run at the first hung test, writing
+    each finished test's outcome to `outcomes` (the listener's classes must be on the
+    classpath: `JacocoCoverage.classpath`, whose build holds every listener of ours)."""
+    return [f"-D{STOP_CPU_PROPERTY}={test_cpu_limit_s:.3f}", f"-D{STOP_OUTCOMES_PROPERTY}={outcomes}"]
+
+
+def read_listener_outcomes(outcomes: Path, workdir: Path) -> list[TestOutcome]:
+    """The outcomes the hang stop's listener wrote, one line per finished test (status, id
+    and message URL-encoded, seconds): what a run it stopped has instead of XML reports.
+    The tests could have written the file too: read as untrusted, a malformed line skipped."""
+    try:
+        data = safe_files.read_bytes(workdir, outcomes.relative_to(workdir), MAX_REPORT_BYTES)
+    except (OSError, ValueError):
+        return []
+    invocations: dict[str, list[tuple[str, TestOutcome]]] = {}
+    for line in data.decode("utf-8", "replace").splitlines():
+        fields = line.split("\t")
+        if len(fields) != 4 or fields[0] not in TestStatus._value2member_map_:
+            continue
+        test_id = unquote_plus(fields[1])
+        try:
+            seconds = float(fields[3])
+        except ValueError:
+            seconds = 0.0
+        outcome = TestOutcome(test_id, TestStatus(fields[0]), bounded_message(unquote_plus(fields[2])), seconds)
+        runs = invocations.setdefault(test_id, [])
+        runs.append((f"[{len(runs) + 1}]", outcome))
+    return [merge_invocations(runs) for runs in invocations.values()]
 
 
 def combine_runs(

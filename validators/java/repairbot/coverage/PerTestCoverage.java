@@ -12,17 +12,17 @@ import java.nio.file.StandardOpenOption;
 
 import org.jacoco.agent.rt.RT;
 import org.junit.platform.engine.TestExecutionResult;
-import org.junit.platform.engine.TestSource;
-import org.junit.platform.engine.support.descriptor.MethodSource;
 import org.junit.platform.launcher.TestExecutionListener;
 import org.junit.platform.launcher.TestIdentifier;
 import org.junit.platform.launcher.TestPlan;
+
+import repairbot.junit.TestIds;
 
 /**
  * Per-test JaCoCo execution data: the agent's probes are reset when a test starts and
  * dumped when it finishes, into {@code <dir>/<test id, URL-encoded>.exec} where dir is the
  * system property {@value #DIR_PROPERTY}. Test ids are the ones the runner reports
- * ({@code pkg.ClassTest#method}, see {@link #testId}); a method that runs several times
+ * ({@code pkg.ClassTest#method}, see {@link TestIds#of}); a method that runs several times
  * (parameterized, repeated) appends one dump per run to the same file, and JaCoCo's reader
  * merges them, as the runner merges their outcomes.
  *
@@ -65,7 +65,7 @@ public final class PerTestCoverage implements TestExecutionListener {
             return;
         }
         byte[] data = RT.getAgent().getExecutionData(true);
-        Path file = dir.resolve(URLEncoder.encode(testId(test), StandardCharsets.UTF_8) + ".exec");
+        Path file = dir.resolve(URLEncoder.encode(TestIds.of(test, plan), StandardCharsets.UTF_8) + ".exec");
         try (OutputStream out = Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
             out.write(data);
         } catch (IOException e) {
@@ -76,26 +76,5 @@ public final class PerTestCoverage implements TestExecutionListener {
     @Override
     public void testPlanExecutionStarted(TestPlan plan) {
         this.plan = plan;
-    }
-
-    /**
-     * The runner's id for a test (validators/junit_xml.py): {@code pkg.Class#method}, with
-     * the parameter types of a JUnit 5 method that takes parameters ({@code
-     * pkg.Class#add(int, int)}). A dynamic test is named after the nearest ancestor with a
-     * method source, its test factory; failing that, the platform's unique id keeps it apart.
-     */
-    private String testId(TestIdentifier test) {
-        TestIdentifier current = test;
-        while (current != null) {
-            TestSource source = current.getSource().orElse(null);
-            if (source instanceof MethodSource) {
-                MethodSource method = (MethodSource) source;
-                String parameters = method.getMethodParameterTypes();
-                String suffix = parameters == null || parameters.isEmpty() ? "" : "(" + parameters + ")";
-                return method.getClassName() + "#" + method.getMethodName() + suffix;
-            }
-            current = plan == null ? null : plan.getParent(current).orElse(null);
-        }
-        return test.getUniqueId();
     }
 }
