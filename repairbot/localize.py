@@ -354,7 +354,7 @@ def rank(
         value = score(compute(spectrum.ef, spectrum.ep, evidence.failing, evidence.passing), trace, trace_weight)
         location = SuspiciousLocation(file, line, line, value, formula)
         statements.append(Suspect(location, function, line, spectrum, trace, source.tie_breakers(line)))
-    statements = _guards_share_detections(statements, evidence, trace_weight)
+    statements = _guards_share_detections(statements, evidence, compute, trace_weight)
     statements.sort(key=_order)
     if granularity == "statement":
         return statements
@@ -363,7 +363,9 @@ def rank(
     return sorted(_groups(statements, evidence, by_function=granularity == "method"), key=_order)
 
 
-def _guards_share_detections(statements: list[Suspect], evidence: Evidence, trace_weight: float) -> list[Suspect]:
+def _guards_share_detections(
+    statements: list[Suspect], evidence: Evidence, compute: Formula, trace_weight: float
+) -> list[Suspect]:
     """A statement that reports a failure the program detected (`raise ValueError(...)`)
     is where the check fires, not where it goes wrong: when the failing tests reach it, the
     condition that let them is at least as suspicious (a `>` written `>=`): the guard gets
@@ -381,9 +383,11 @@ def _guards_share_detections(statements: list[Suspect], evidence: Evidence, trac
             continue
         if source.is_detection(suspect.line):
             shared = suspect.location.score
-        elif suspect.evidence >= CRASH_SITE_EVIDENCE:
-            spectrum_score = suspect.location.score / (1.0 + trace_weight * suspect.evidence)
-            shared = score(spectrum_score, suspect.evidence / 2, trace_weight)
+        elif suspect.evidence >= CRASH_SITE_EVIDENCE and suspect.spectrum is not None:
+            spectrum = suspect.spectrum
+            shared = score(
+                compute(spectrum.ef, spectrum.ep, evidence.failing, evidence.passing), suspect.evidence / 2, trace_weight
+            )
         else:
             continue
         raised[(file, guard)] = max(raised.get((file, guard), 0.0), shared)

@@ -23,11 +23,13 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 from tree_sitter import Node
 
 from repairbot.domain import Candidate
 from repairbot.generate.failures import FailingTest
+from repairbot.languages.python import walk
 from repairbot.languages.registry import LanguageSupport, language_for
 
 _LITERAL = re.compile(r"\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'|(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
@@ -44,41 +46,45 @@ def signs(candidate: Candidate, tests: Sequence[FailingTest]) -> list[str]:
         taken = sorted((added & test_literals) - known - TRIVIAL)
         if taken:
             found.append(f"{edit.file}: adds {', '.join(taken)}, which the failing tests use (special-cases their inputs?)")
-        before, after = _checks(edit.file, edit.original), _checks(edit.file, edit.patched)
-        if after < before:
-            found.append(f"{edit.file}: removes {before - after} check(s) (a raise, throw or assert)")
-        for function, names in _ignored_parameters(edit.file, edit.original, edit.patched):
+        language = language_for(edit.file)
+        if language is None:
+            continue
+        before, after = _Reading.of(language, edit.original), _Reading.of(language, edit.patched)
+        if after.checks < before.checks:
+            found.append(f"{edit.file}: removes {before.checks - after.checks} check(s) (a raise, throw or assert)")
+        for function, names in before.parameters_dropped_by(after):
             found.append(f"{edit.file}: {function} no longer uses its parameter(s) {', '.join(names)} (ignores an input?)")
     return found
 
 
-def _ignored_parameters(file: str, before: str, after: str) -> Iterator[tuple[str, list[str]]]:
-    """Functions (matched by name and parameter list) whose body mentions a parameter
-    before the patch and not after it."""
-    language = language_for(file)
-    if language is None:
-        return
-    original = _parameter_reads(language, before)
-    for key, read_after in _parameter_reads(language, after).items():
-        dropped = [name for name in original.get(key, ()) if name not in read_after]
-        if dropped:
-            yield key[0], dropped
+@dataclass(frozen=True)
+class _Reading:
+    """What the signs read from one version of a file, in one walk of one parse."""
 
+    checks: int  # detection statements (`raise`, `throw`, `assert`)
+    # (qualified name, parameter list) -> the parameters its body mentions, per function.
+    parameter_reads: dict[tuple[str, str], set[str]]
 
-def _parameter_reads(language: LanguageSupport, text: str) -> dict[tuple[str, str], set[str]]:
-    """(qualified name, parameter list) -> the parameters its body mentions, per function."""
-    reads = {}
-    stack = [language.parse(text.encode("utf-8")).root_node]
-    while stack:
-        node = stack.pop()
-        stack.extend(node.children)
-        parameters, body = node.child_by_field_name("parameters"), node.child_by_field_name("body")
-        if node.type not in language.functions or parameters is None or body is None:
-            continue
-        names = {_text(name) for name in map(_declared_name, parameters.named_children) if name is not None}
-        used = {_text(n) for n in _descendants(body) if _names_a_variable(n)} & names
-        reads[(language.qualified_name(node), _text(parameters))] = used
-    return reads
+    @classmethod
+    def of(cls, language: LanguageSupport, text: str) -> _Reading:
+        checks, reads = 0, {}
+        for node in walk(language.parse(text.encode("utf-8")).root_node):
+            checks += node.type in language.detection_statements
+            parameters, body = node.child_by_field_name("parameters"), node.child_by_field_name("body")
+            if node.type not in language.functions or parameters is None or body is None:
+                continue
+            names = {_text(name) for name in map(_declared_name, parameters.named_children) if name is not None}
+            used = {_text(n) for n in walk(body) if _names_a_variable(n)} & names
+            reads[(language.qualified_name(node), _text(parameters))] = used
+        return cls(checks, reads)
+
+    def parameters_dropped_by(self, after: _Reading) -> Iterator[tuple[str, list[str]]]:
+        """Functions (matched by name and parameter list) whose body mentions a parameter
+        here and not in `after`."""
+        for key, read_after in after.parameter_reads.items():
+            dropped = [name for name in self.parameter_reads.get(key, ()) if name not in read_after]
+            if dropped:
+                yield key[0], dropped
 
 
 def _names_a_variable(node: Node) -> bool:
@@ -101,15 +107,7 @@ def _declared_name(parameter: Node) -> Node | None:
     name = parameter.child_by_field_name("name")
     if name is not None and name.type == "identifier":
         return name
-    return next((n for n in _descendants(parameter) if n.type == "identifier"), None)
-
-
-def _descendants(node: Node) -> Iterator[Node]:
-    stack = [node]
-    while stack:
-        node = stack.pop()
-        yield node
-        stack.extend(reversed(node.children))
+    return next((n for n in walk(parameter) if n.type == "identifier"), None)
 
 
 def _text(node: Node) -> str:
@@ -120,16 +118,3 @@ def _added_lines(before: str, after: str) -> Iterator[str]:
     for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0):
         if line.startswith("+") and not line.startswith("+++"):
             yield line[1:]
-
-
-def _checks(file: str, text: str) -> int:
-    language = language_for(file)
-    if language is None or not language.detection_statements:
-        return 0
-    stack = [language.parse(text.encode("utf-8")).root_node]
-    count = 0
-    while stack:
-        node = stack.pop()
-        count += node.type in language.detection_statements
-        stack.extend(node.children)
-    return count
