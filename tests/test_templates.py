@@ -160,6 +160,37 @@ def test_argument_moves_come_nearest_first_and_keep_the_layout(tmp_path: Path) -
     assert len(moved) == len(set(moved)) == 3 + 4  # then each moved two places: 2 x 2 distinct orders
 
 
+def test_the_indices_of_a_subscript_trade_places(tmp_path: Path) -> None:
+    source = "def f(paths, i, j, k):\n    return paths[i, k] + paths[j, k]\n"
+    assert patched(generate(tmp_path, source, 2), "swap_arguments") == {
+        "def f(paths, i, j, k):\n    return paths[k, i] + paths[j, k]\n",
+        "def f(paths, i, j, k):\n    return paths[i, k] + paths[k, j]\n",
+    }
+
+
+# --- member replacement -------------------------------------------------------------------
+
+MEMBERS = (
+    "class Node:\n"
+    "    def successors(self):\n"
+    "        return self.outgoing\n\n"
+    "def order(nodes, done):\n"
+    "    first = [n for n in nodes if not n.incoming and n.name and n.weight and n.label]\n"
+    "    return [n for n in first if done.issuperset(n.outgoing)]\n"
+)
+
+
+def test_a_member_becomes_a_similar_member_the_file_uses_or_defines(tmp_path: Path) -> None:
+    """A read member by the three most similar members read elsewhere (`outgoing` by
+    `incoming` first), a called one by the methods called or defined (`successors`)."""
+    candidates = [c for c in generate(tmp_path, MEMBERS, 7) if c.generator == "template:member"]
+    lines = [c.patched.splitlines()[6].strip() for c in candidates]
+    assert lines[0] == "return [n for n in first if done.issuperset(n.incoming)]"
+    assert len(lines) == 3 + 1
+    assert "return [n for n in first if done.successors(n.outgoing)]" in lines
+    assert "return [n for n in first if done.issuperset(n.label)]" not in lines  # the least alike of four
+
+
 # --- condition negation -------------------------------------------------------------------
 
 def test_negation_of_if_while_elif_and_ternary_conditions(tmp_path: Path) -> None:

@@ -103,6 +103,42 @@ def test_an_argument_moves_two_places(tmp_path: Path) -> None:
     ]
 
 
+GRAPH = """\
+package graph;
+
+public class Order {
+    private Order next;
+    private Order previous;
+    private int weight;
+
+    public static boolean ready(java.util.List<Node> done, Node node) {
+        return done.containsAll(node.getSuccessors()) && node.getPredecessors().size() > 0;
+    }
+
+    public Order after() {
+        return this.next;
+    }
+}
+"""
+
+
+def test_a_member_becomes_a_similar_member_the_file_calls_or_declares(tmp_path: Path) -> None:
+    """A method by one called on an object with as many arguments (never a static method
+    of the file), most similar first; a field by another field."""
+    (tmp_path / "Order.java").write_text(GRAPH)
+    located = [SuspiciousLocation("Order.java", line, line, 1.0) for line in (9, 13)]
+    found = {}
+    for candidate in TemplateGenerator().generate(tmp_path, located, 1000):
+        if candidate.generator == "template:member":
+            [line] = [new for old, new in zip(GRAPH.splitlines(), candidate.patched.splitlines()) if old != new]
+            found.setdefault(candidate.location.start_line, []).append(line.strip())
+    assert found[9][0] == "return done.containsAll(node.getPredecessors()) && node.getPredecessors().size() > 0;"
+    assert not any("ready(" in line for line in found[9])
+    assert not any("containsAll(node.getSuccessors()) && node.getPredecessors().size() > 0" in line
+                   and "containsAll" not in line for line in found[9])
+    assert sorted(found[13]) == ["return this.previous;", "return this.weight;"]
+
+
 def test_a_variable_is_replaced_only_by_a_visible_local_of_its_declared_type(tmp_path: Path) -> None:
     replaced = changed(generate(tmp_path, 14), "identifier")
     # `int` locals and parameters declared before line 14 (`i` is the loop's, out of scope).

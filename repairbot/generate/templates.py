@@ -1,7 +1,7 @@
 """Fix templates: small, mechanical rewrites of one suspicious statement.
 
 Most bugs that a single-statement fix repairs fall in a handful of classes (a wrong
-operator, an off-by-one, a wrong variable, swapped arguments, an inverted condition), so
+operator, an off-by-one, a wrong variable or member, swapped arguments, an inverted condition), so
 enumerating those rewrites around the most suspicious lines finds many real fixes without
 a model, in milliseconds. A missing check is one more class, worth trying only where a
 failing test raised what it guards against (TBar's checkers: `Template.evidence`).
@@ -17,6 +17,7 @@ checked between edits, so the job's time budget holds inside generation too.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import hashlib
 import itertools
@@ -93,6 +94,9 @@ _NAME_PARENTS = python.TARGET_CONTAINERS | {
 # A statement with 8 values and 20 locals would yield 160 near-random candidates; the
 # first few alternatives of every identifier are worth more than all of the first one's.
 MAX_IDENTIFIER_EDITS = 30
+# A member's alternatives: the few most similar names; the rest of a large class's members
+# would be near-random guesses.
+MAX_MEMBER_EDITS = 3
 # A checker's guard is as likely a fix as a replaced variable; it guards this many values of
 # one statement at most.
 CHECK_WEIGHT = 0.3
@@ -154,11 +158,15 @@ def off_by_one(node: Node, names: Sequence[str]) -> Iterator[Edit]:
 
 
 def swap_arguments(node: Node, names: Sequence[str]) -> Iterator[Edit]:
+    """A call's positional arguments, and the indices of a subscript with several
+    (`paths[j, k]` -> `paths[k, j]`: the same mistake in a key or a matrix index)."""
     for call in _of_type(node, "call"):
         arguments = [child for child in _arguments(call) if child.type != "comment"]
         for positional, run in itertools.groupby(arguments, _is_positional):
             if positional:
                 yield from move_arguments(call, list(run))
+    for subscript in _of_type(node, "subscript"):
+        yield from move_arguments(subscript, subscript.children_by_field_name("subscript"))
 
 
 def negate_condition(node: Node, names: Sequence[str]) -> Iterator[Edit]:
@@ -197,6 +205,57 @@ def replace_identifier(node: Node, names: Sequence[str]) -> Iterator[Edit]:
         if rank < len(others)
     )
     yield from itertools.islice(edits, MAX_IDENTIFIER_EDITS)
+
+
+def replace_member(node: Node, names: Sequence[str]) -> Iterator[Edit]:
+    """`obj.a` -> `obj.b` where `b` is another member the file uses or defines, a called one
+    only where a member is called: a wrong field or method (PySStuBs' and ManySStuBs4J's
+    "wrong attribute" and "wrong function name"). The most similar names first
+    (`outgoing_nodes` -> `incoming_nodes`), MAX_MEMBER_EDITS per member."""
+    members = _file_members(root_of(node))
+    renames = []
+    for attribute in _of_type(node, "attribute"):
+        name = attribute.child_by_field_name("attribute")
+        parent = attribute.parent
+        called = parent is not None and parent.type == "call" and parent.child_by_field_name("function") == attribute
+        renames.append((name, members[called]))
+    yield from most_similar_first(renames)
+
+
+def root_of(node: Node) -> Node:
+    while node.parent is not None:
+        node = node.parent
+    return node
+
+
+def most_similar_first(renames: Iterable[tuple[Node, Collection[str]]]) -> Iterator[Edit]:
+    """Each name node renamed to the MAX_MEMBER_EDITS of its alternatives most like it
+    (difflib's ratio), all of them ordered by that likeness: the likeliest slip first."""
+    scored = []
+    for node, names in renames:
+        old = _text(node)
+        ratios = sorted((-difflib.SequenceMatcher(None, old, other).ratio(), other) for other in set(names) - {old})
+        scored += [(ratio, replace_node(node, other)) for ratio, other in ratios[:MAX_MEMBER_EDITS]]
+    scored.sort(key=lambda pair: pair[0])
+    return (edit for _, edit in scored)
+
+
+@functools.lru_cache(maxsize=8)
+def _file_members(root: Node) -> dict[bool, frozenset[str]]:
+    """Called (True) and other (False) member names of a parsed Python file: the attributes
+    it reads or writes, and the methods its classes define. Cached per tree: every
+    statement of a location asks (tree-sitter nodes compare equal only within one tree)."""
+    members: dict[bool, set[str]] = {True: set(), False: set()}
+    for node in python.walk(root):
+        if node.type == "attribute":
+            parent = node.parent
+            called = parent is not None and parent.type == "call" and parent.child_by_field_name("function") == node
+            members[called].add(_text(node.child_by_field_name("attribute")))
+        elif node.type == "function_definition" and node.parent is not None and node.parent.type == "block":
+            owner = node.parent.parent
+            if owner is not None and owner.type == "class_definition":
+                members[True].add(_text(node.child_by_field_name("name")))
+    return {called: frozenset(names) for called, names in members.items()}
 
 
 def check_none(node: Node, names: Sequence[str]) -> Iterator[Edit]:
@@ -310,6 +369,7 @@ TEMPLATES: tuple[Template, ...] = (
     Template("twin_function", 0.5, swap_twin_function),
     Template("swap_operands", 0.3, swap_operands),
     Template("identifier", 0.3, replace_identifier),
+    Template("member", 0.3, replace_member),
     # TBar's checkers: a guard against the exception a failing test shows (its evidence, in
     # either language's words), so a job without it pays nothing for them.
     Template("null_check", CHECK_WEIGHT, check_none, evidence=r"NullPointerException|'NoneType' object"),

@@ -12,6 +12,7 @@ compile is a second or two of the budget).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 from collections.abc import Iterable, Iterator
 
@@ -20,7 +21,8 @@ from tree_sitter import Node, Tree
 from repairbot.generate.masks import is_java_value, java_statement_parts
 from repairbot.generate.templates import (
     BITWISE, CHECK_WEIGHT, MAX_CHECKS, MAX_IDENTIFIER_EDITS, ORDERING, TEMPLATES, TWINS, Edit, Template,
-    TemplateEdit, exchange_operands, move_arguments, replace_node, shift_by_one, statement_indent, swaps,
+    TemplateEdit, exchange_operands, most_similar_first, move_arguments, replace_node, root_of, shift_by_one,
+    statement_indent, swaps,
 )
 from repairbot.languages import java
 from repairbot.languages.python import walk
@@ -140,6 +142,50 @@ def replace_identifier(part: Node, typed: dict[str, str]) -> Iterator[Edit]:
     yield from itertools.islice(edits, MAX_IDENTIFIER_EDITS)
 
 
+def replace_member(part: Node, typed: dict[str, str]) -> Iterator[Edit]:
+    """`obj.a()` -> `obj.b()` where `b` is another method the file calls on an object or
+    declares (not static), with as many arguments; `obj.f` -> `obj.g`, another field the file reads or
+    declares: the wrong member (`templates.replace_member`), most similar names first."""
+    methods, fields = _file_members(root_of(part))
+    calls = [
+        (call.child_by_field_name("name"), methods.get(_arity(call), frozenset()))
+        for call in _of_type(part, "method_invocation") if call.child_by_field_name("object") is not None
+    ]
+    accesses = [(access.child_by_field_name("field"), fields) for access in _of_type(part, "field_access")]
+    yield from most_similar_first(calls + accesses)
+
+
+@functools.lru_cache(maxsize=8)
+def _file_members(root: Node) -> tuple[dict[int, frozenset[str]], frozenset[str]]:
+    """Methods by number of arguments (those called on an object, those declared) and
+    fields (those accessed, those declared) of a parsed Java file; cached per tree."""
+    methods: dict[int, set[str]] = {}
+    fields: set[str] = set()
+    for node in walk(root):
+        if node.type == "method_invocation" and node.child_by_field_name("object") is not None:
+            methods.setdefault(_arity(node), set()).add(_text(node.child_by_field_name("name")))
+        elif node.type == "method_declaration" and not _is_static(node):
+            parameters = node.child_by_field_name("parameters")
+            count = sum(1 for child in parameters.named_children if "parameter" in child.type) if parameters else 0
+            methods.setdefault(count, set()).add(_text(node.child_by_field_name("name")))
+        elif node.type == "field_access":
+            fields.add(_text(node.child_by_field_name("field")))
+        elif node.type == "field_declaration":
+            fields.update(_text(d.child_by_field_name("name")) for d in node.children_by_field_name("declarator"))
+    return {count: frozenset(names) for count, names in methods.items()}, frozenset(fields)
+
+
+def _is_static(declaration: Node) -> bool:
+    """Not called on an object: no alternative to an instance method's name."""
+    modifiers = next((child for child in declaration.children if child.type == "modifiers"), None)
+    return modifiers is not None and any(child.type == "static" for child in modifiers.children)
+
+
+def _arity(call: Node) -> int:
+    arguments = call.child_by_field_name("arguments")
+    return sum(1 for child in arguments.named_children if "comment" not in child.type) if arguments else 0
+
+
 def check_null(statement: Node, typed: dict[str, str]) -> Iterator[Edit]:
     """A variable or field the statement dereferences may be null."""
     checks = ((f"{name} == null", f"{name} != null") for name in _dereferenced(statement, typed))
@@ -209,6 +255,7 @@ _TEMPLATES = (
     _template("twin_function", swap_twin_function),
     _template("swap_operands", swap_operands),
     _template("identifier", replace_identifier),
+    _template("member", replace_member),
 )
 
 
