@@ -120,6 +120,64 @@ def _output_distances(statements: list[_Statement]) -> dict[int, int]:
     return by_line
 
 
+# --- accessors ---
+
+# What a plain move copies: a name, a member, a literal (Python's and Java's node types).
+_PLAIN_VALUES = frozenset({
+    "identifier", "attribute", "field_access", "this", "none", "true", "false", "integer", "float", "string",
+    "null_literal", "decimal_integer_literal", "decimal_floating_point_literal", "string_literal",
+    "character_literal",
+})
+# ... or what is built from nothing: `[]`, `{}`, a call with no arguments (`list()`, `new
+# ArrayList<>()`).
+_EMPTY_COLLECTIONS = frozenset({"list", "dictionary", "set", "tuple"})
+# More moves than this is initialisation logic, not an accessor.
+MAX_ACCESSOR_STATEMENTS = 8
+
+
+def is_accessor(function: Node) -> bool:
+    """A getter, setter or constructor that only moves values (Python or Java): each of its
+    statements returns a plain value, assigns one to a name or member, or hands plain
+    values to `super(...)`/`this(...)`. Every test that builds an object runs these, so
+    when all tests fail they tie with the faulty statement; they rarely hold the fault."""
+    body = function.child_by_field_name("body")
+    statements = [child for child in body.named_children if "comment" not in child.type] if body else []
+    return 0 < len(statements) <= MAX_ACCESSOR_STATEMENTS and all(map(_moves_a_value, statements))
+
+
+def _moves_a_value(statement: Node) -> bool:
+    if statement.type == "pass_statement":
+        return True
+    if statement.type == "return_statement":
+        return all(map(_is_plain_value, statement.named_children))
+    if statement.type == "explicit_constructor_invocation":
+        arguments = statement.child_by_field_name("arguments")
+        return arguments is not None and all(map(_is_plain_value, arguments.named_children))
+    if statement.type != "expression_statement" or statement.named_child_count != 1:
+        return False
+    expression = statement.named_children[0]
+    if expression.type == "string":  # a docstring
+        return True
+    if expression.type not in ("assignment", "assignment_expression"):
+        return False
+    operator = expression.child_by_field_name("operator")
+    left, right = expression.child_by_field_name("left"), expression.child_by_field_name("right")
+    return (
+        (operator is None or operator.type == "=")
+        and left is not None and left.type in ("identifier", "attribute", "field_access")
+        and right is not None and _is_plain_value(right)
+    )
+
+
+def _is_plain_value(node: Node) -> bool:
+    if node.type in _PLAIN_VALUES:
+        return True
+    if node.type in ("call", "object_creation_expression"):
+        arguments = node.child_by_field_name("arguments")
+        return arguments is not None and not arguments.named_children
+    return node.type in _EMPTY_COLLECTIONS and not node.named_children
+
+
 def _first_line(statement: Node) -> int:
     """The line a statement is ranked at: a Java do loop's is its condition's."""
     condition = statement.child_by_field_name("condition") if statement.type == java.DO_STATEMENT else None

@@ -19,6 +19,9 @@ Ties: the statements of one basic block share a spectrum, so all of a function's
 statements often share a score, and when a test fails on an assertion in the test file
 no traceback frame separates them. The score stays the first key (scores equal to
 TIE_DIGITS decimals are equal); among equal scores (see `tie_breakers`):
+0. accessors last: when every test fails, every getter, setter and plain constructor the
+   tests run ties with the fault (`repairbot.dataflow.is_accessor`: a function that only
+   moves values), and such a function rarely holds it;
 1. data flow: a statement the function's returned value (or a write the caller
    sees) depends on comes first, the nearer that output in the dependence graph the
    earlier (`repairbot.dataflow.output_distances`: the return itself, what defines the
@@ -63,7 +66,7 @@ TRACE_WEIGHT = 0.5
 TIE_DIGITS = 9
 # Tie-breakers of a statement no rule knows anything about: after every one that
 # reaches an output, with a plain statement's prior.
-NO_TIE_BREAKERS = (dataflow.UNREACHED, -1)
+NO_TIE_BREAKERS = (0, dataflow.UNREACHED, -1)
 
 
 def ochiai(ef: int, ep: int, failing: int, passing: int) -> float:
@@ -138,7 +141,7 @@ class Suspect:
     line: int
     spectrum: Spectrum | None  # None for a location given by the user
     evidence: float
-    tie_breakers: tuple[int, int] = NO_TIE_BREAKERS  # see `SourceMap.tie_breakers`
+    tie_breakers: tuple[int, int, int] = NO_TIE_BREAKERS  # see `SourceMap.tie_breakers`
 
 
 class SourceMap:
@@ -157,7 +160,8 @@ class SourceMap:
     def __init__(self, text: str | None, suffix: str) -> None:
         self._language = for_suffix(suffix)
         self._statements: dict[int, Node] = {}
-        self._distances: dict[int, dict[int, int]] = {}  # by the function's first byte
+        # By the function's first byte: whether it is an accessor, and its output distances.
+        self._functions: dict[int, tuple[bool, dict[int, int]]] = {}
         if text is not None and self._language is not None:
             self._statements = self._language.line_statements(self._language.parse(text.encode("utf-8")).root_node)
 
@@ -212,20 +216,23 @@ class SourceMap:
         lines Python itself gives line events, so a Python line is always kept.)"""
         return self._language is not None and self._language.generated_lines and line not in self._statements
 
-    def tie_breakers(self, line: int) -> tuple[int, int]:
+    def tie_breakers(self, line: int) -> tuple[int, int, int]:
         """What orders statements of equal score, smallest first (see the module docstring):
-        the statement's distance from its function's outputs, then its kind's prior,
-        negated. A line of no statement (another language, code Java generated) has none."""
+        whether its function is an accessor (1) or not (0), the statement's distance from
+        its function's outputs, then its kind's prior, negated. A line of no statement
+        (another language, code Java generated) has none."""
         node = self._statements.get(line)
         if node is None or self._language is None:
             return NO_TIE_BREAKERS
         function = self._language.enclosing_function(node)
         if function is None:
-            return dataflow.UNREACHED, -dataflow.statement_prior(node)
-        if function.start_byte not in self._distances:
-            self._distances[function.start_byte] = self._language.output_distances(function)
-        distance = self._distances[function.start_byte].get(node.start_point.row + 1, dataflow.UNREACHED)
-        return distance, -dataflow.statement_prior(node)
+            return 0, dataflow.UNREACHED, -dataflow.statement_prior(node)
+        if function.start_byte not in self._functions:
+            self._functions[function.start_byte] = (
+                self._language.is_accessor(function), self._language.output_distances(function)
+            )
+        accessor, distances = self._functions[function.start_byte]
+        return int(accessor), distances.get(node.start_point.row + 1, dataflow.UNREACHED), -dataflow.statement_prior(node)
 
     def function(self, line: int) -> tuple[str, int, int]:
         """Qualified name (`Class.method`, `outer.inner`) and 1-based span of the innermost

@@ -18,6 +18,7 @@ from repairbot import dataflow
 from repairbot.db.store import JobStore
 from repairbot.domain import Reproduction, SuspiciousLocation
 from repairbot.errors import BadInput
+from repairbot.languages import java, python
 from repairbot.localize import (
     MODULE,
     Evidence,
@@ -602,9 +603,56 @@ def pick(values, limit):
     # as it (a condition: prior 3), the for controlling the if too; `seen` feeds only the
     # log: unreached.
     assert {line: source.tie_breakers(line) for line in (2, 3, 4, 5, 6, 7, 8, 9)} == {
-        9: (0, -2), 7: (1, -2), 2: (1, -2), 6: (1, -3), 4: (1, -2),
-        3: (dataflow.UNREACHED, -2), 5: (dataflow.UNREACHED, -2), 8: (dataflow.UNREACHED, 0),
+        9: (0, 0, -2), 7: (0, 1, -2), 2: (0, 1, -2), 6: (0, 1, -3), 4: (0, 1, -2),
+        3: (0, dataflow.UNREACHED, -2), 5: (0, dataflow.UNREACHED, -2), 8: (0, dataflow.UNREACHED, 0),
     }
+
+
+def test_accessors_go_after_the_other_statements_of_a_tie(tmp_path: Path) -> None:
+    """Every test fails: the getters, the setter and the plain constructor the tests run tie
+    with the faulty condition and come after it, whatever their files' names."""
+    (tmp_path / "a_node.py").write_text(
+        "class Node:\n"
+        '    """A graph node."""\n'
+        "    def __init__(self, value, edges=None):\n"
+        "        self.value = value\n"
+        "        self.edges = []\n"
+        "    def get_value(self):\n"
+        "        return self.value\n"
+        "    def set_value(self, value):\n"
+        "        self.value = value\n"
+        "    def degree(self):\n"
+        "        return len(self.edges)\n"
+    )
+    (tmp_path / "order.py").write_text(
+        "def order(nodes):\n"
+        "    if nodes:\n"
+        "        return nodes\n"
+    )
+    spectra = {(file, line): Spectrum(2, 0) for file, lines in
+               (("a_node.py", (4, 5, 7, 9, 11)), ("order.py", (2, 3))) for line in lines}
+    ranked = rank(Evidence(tmp_path, 2, 0, spectra, {}))
+    assert [(s.location.file, s.line) for s in ranked] == [
+        ("order.py", 2), ("a_node.py", 11), ("order.py", 3),  # `len(...)` is no plain move
+        ("a_node.py", 4), ("a_node.py", 5), ("a_node.py", 7), ("a_node.py", 9),
+    ]
+
+
+@pytest.mark.parametrize(("method", "accessor"), [
+    ("Node(int value) { this.value = value; this.next = null; this.edges = new ArrayList<>(); }", True),
+    ("Node(int value) { this(value, null); }", True),
+    ("int getValue() { return value; }", True),
+    ("void setNext(Node next) { this.next = next; }", True),
+    ("int twice() { return value * 2; }", False),
+    ("void grow() { this.edges = new ArrayList<>(edges); }", False),
+    ("void count() { this.value += 1; }", False),
+    ("boolean empty() { if (edges == null) { return true; } return false; }", False),
+])
+def test_what_is_a_java_accessor(method: str, accessor: bool) -> None:
+    source = f"class Node {{\n    {method}\n}}\n"
+    tree = java.parse(source.encode())
+    function = next(n for n in python.walk(tree.root_node) if n.type in ("method_declaration", "constructor_declaration"))
+    assert dataflow.is_accessor(function) is accessor
 
 
 def test_tie_breakers_never_override_a_better_score(tmp_path: Path) -> None:

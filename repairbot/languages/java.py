@@ -332,6 +332,7 @@ SUPPORT = LanguageSupport.of_module(
     detection_statements=DETECTION_STATEMENTS,
     is_inert=is_inert,
     output_distances=lazy("repairbot.dataflow", "java_output_distances"),
+    is_accessor=lazy("repairbot.dataflow", "is_accessor"),
     generated_lines=True,
     overloads=True,
     atoms=frozenset({

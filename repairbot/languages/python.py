@@ -372,6 +372,7 @@ SUPPORT = LanguageSupport.of_module(
     detection_statements=DETECTION_STATEMENTS,
     is_inert=is_inert,
     output_distances=lazy("repairbot.dataflow", "python_output_distances"),
+    is_accessor=lazy("repairbot.dataflow", "is_accessor"),
     significant_indentation=True,
     atoms=frozenset({"identifier", "string", "integer", "float", "string_content"}),
     is_test_name=is_test_name,

@@ -109,6 +109,9 @@ class LanguageSupport:
     # Each statement of a function that reaches one of its outputs, by first line: its
     # distance from the nearest output (ties in localization go to the nearer).
     output_distances: Callable[[Node], dict[int, int]] = lambda function: {}
+    # A function that only moves values (getter, setter, plain constructor): its statements
+    # go after the others of an equal score.
+    is_accessor: Callable[[Node], bool] = lambda function: False
     # Coverage reports lines of no statement: code the compiler generated (Java's default
     # constructors, implicit `super()`), where no fault can be.
     generated_lines: bool = False
