@@ -380,8 +380,12 @@ def _guards_share_detections(
     failing tests crashed in (an IndexError in a loop whose bound is off by one, a
     `removeFirst` on an empty queue under `while (true)`) is suspicious too, but the crash
     site itself is the likelier fault: the guard scores as that statement's caller would,
-    its spectrum with half its stack-trace evidence (one frame further, `score`)."""
+    its spectrum with half its stack-trace evidence (one frame further, `score`).
+
+    A guard the coverage never names (javac emits no code for `while (true)`) ran all the
+    same, since what it guards ran: it joins the ranking with the statement's spectrum."""
     raised: dict[tuple[str, int], float] = {}
+    guarded: dict[tuple[str, int], Suspect] = {}  # a statement each guard holds
     for suspect in statements:
         file = suspect.location.file
         source = evidence.source(file)
@@ -398,10 +402,17 @@ def _guards_share_detections(
         else:
             continue
         raised[(file, guard)] = max(raised.get((file, guard), 0.0), shared)
+        guarded.setdefault((file, guard), suspect)
+    ranked = {(s.location.file, s.line) for s in statements}
+    unnamed = [
+        Suspect(replace(inside.location, start_line=line, end_line=line, score=0.0), inside.function, line,
+                inside.spectrum, 0.0, evidence.source(file).tie_breakers(line))
+        for (file, line), inside in guarded.items() if (file, line) not in ranked
+    ]
     return [
         replace(s, location=replace(s.location, score=raised[(s.location.file, s.line)]))
         if raised.get((s.location.file, s.line), 0.0) > s.location.score else s
-        for s in statements
+        for s in [*statements, *unnamed]
     ]
 
 

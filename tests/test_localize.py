@@ -358,6 +358,28 @@ def test_the_guard_of_the_statement_the_failing_tests_crash_in_shares_its_score(
         (4, pytest.approx(3 ** -0.5 * 1.5)), (3, pytest.approx(3 ** -0.5 * 1.25))]
 
 
+def test_a_guard_the_coverage_never_names_joins_the_ranking(tmp_path: Path) -> None:
+    """javac emits no code for `while (true)`: JaCoCo names the pop under it, never the
+    loop; the loop ranks all the same, as the pop's caller would."""
+    (tmp_path / "Search.java").write_text(
+        "class Search {\n"
+        "    static boolean reachable(java.util.Deque<Integer> queue, int goal) {\n"
+        "        while (true) {\n"
+        "            int node = queue.removeFirst();\n"
+        "            if (node == goal) {\n"
+        "                return true;\n"
+        "            }\n"
+        "        }\n"
+        "    }\n"
+        "}\n"
+    )
+    spectra = {("Search.java", 4): Spectrum(1, 2), ("Search.java", 5): Spectrum(0, 2), ("Search.java", 6): Spectrum(0, 2)}
+    ranked = rank(Evidence(tmp_path, 1, 2, spectra, {("Search.java", 4): 1.0}))
+    assert [(s.line, s.location.score) for s in ranked] == [
+        (4, pytest.approx(3 ** -0.5 * 1.5)), (3, pytest.approx(3 ** -0.5 * 1.25))]
+    assert ranked[1].function == ranked[0].function and ranked[1].spectrum == Spectrum(1, 2)
+
+
 def test_without_stack_traces_ties_go_to_data_flow_then_line_order(stats_run) -> None:
     # Lines 2, 3, 7, 8 tie; the returns (3, 8) are the functions' outputs, the assignments
     # they read (2, 7) one step away; equal distances in line order.
