@@ -71,7 +71,7 @@ def _outcome(case: ET.Element, test_id: str) -> TestOutcome:
             parts = (element.get("message"), element.text)
             message = "\n".join(p.strip() for p in parts if p and p.strip())
             break
-    return TestOutcome(test_id=test_id, status=status, message=bounded_message(message), duration_s=_seconds(case.get("time")))
+    return TestOutcome(test_id=test_id, status=status, message=bounded_message(message), duration_s=report_seconds(case.get("time")))
 
 
 def bounded_message(message: str) -> str:
@@ -83,7 +83,8 @@ def bounded_message(message: str) -> str:
     return f"{message[:head]}\n... ({len(message) - head - tail} characters left out) ...\n{message[-tail:]}"
 
 
-def _seconds(text: str | None) -> float:
+def report_seconds(text: str | None) -> float:
+    """A duration the tests' own report states; 0 where it is missing or malformed."""
     try:
         return float(text or 0.0)
     except ValueError:  # the report is the tests' own output: a bad attribute is no crash

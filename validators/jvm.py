@@ -14,7 +14,7 @@ from urllib.parse import unquote_plus
 from repairbot.domain import TestOutcome, TestRun, TestStatus
 from validators import safe_files
 from validators.junit_xml import (
-    MAX_REPORT_BYTES, JUnitParseError, bounded_message, merge_invocations, parse_java_junit_xml,
+    MAX_REPORT_BYTES, JUnitParseError, bounded_message, merge_invocations, parse_java_junit_xml, report_seconds,
 )
 from validators.process import last_line
 from validators.sandbox import SANDBOX_HOME, SYSTEM_DIRS, Sandbox, SandboxResult
@@ -128,6 +128,7 @@ def read_reports(reports: Path, workdir: Path) -> list[TestOutcome]:
 
 STOP_CPU_PROPERTY = "repairbot.hang.cpu.s"
 STOP_OUTCOMES_PROPERTY = "repairbot.hang.outcomes"
+STATUSES = frozenset(status.value for status in TestStatus)
 
 
 def stop_at_hang_options(test_cpu_limit_s: float, outcomes: Path) -> list[str]:
@@ -148,14 +149,12 @@ def read_listener_outcomes(outcomes: Path, workdir: Path) -> list[TestOutcome]:
     invocations: dict[str, list[tuple[str, TestOutcome]]] = {}
     for line in data.decode("utf-8", "replace").splitlines():
         fields = line.split("\t")
-        if len(fields) != 4 or fields[0] not in TestStatus._value2member_map_:
+        if len(fields) != 4 or fields[0] not in STATUSES:
             continue
         test_id = unquote_plus(fields[1])
-        try:
-            seconds = float(fields[3])
-        except ValueError:
-            seconds = 0.0
-        outcome = TestOutcome(test_id, TestStatus(fields[0]), bounded_message(unquote_plus(fields[2])), seconds)
+        outcome = TestOutcome(
+            test_id, TestStatus(fields[0]), bounded_message(unquote_plus(fields[2])), report_seconds(fields[3])
+        )
         runs = invocations.setdefault(test_id, [])
         runs.append((f"[{len(runs) + 1}]", outcome))
     return [merge_invocations(runs) for runs in invocations.values()]

@@ -215,11 +215,14 @@ def replace_member(node: Node, names: Sequence[str]) -> Iterator[Edit]:
     members = _file_members(root_of(node))
     renames = []
     for attribute in _of_type(node, "attribute"):
-        name = attribute.child_by_field_name("attribute")
-        parent = attribute.parent
-        called = parent is not None and parent.type == "call" and parent.child_by_field_name("function") == attribute
-        renames.append((name, members[called]))
+        renames.append((attribute.child_by_field_name("attribute"), members[_is_called(attribute)]))
     yield from most_similar_first(renames)
+
+
+def _is_called(attribute: Node) -> bool:
+    """`obj.a` is the function of a call (`obj.a(...)`), not a value."""
+    parent = attribute.parent
+    return parent is not None and parent.type == "call" and parent.child_by_field_name("function") == attribute
 
 
 def root_of(node: Node) -> Node:
@@ -248,9 +251,7 @@ def _file_members(root: Node) -> dict[bool, frozenset[str]]:
     members: dict[bool, set[str]] = {True: set(), False: set()}
     for node in python.walk(root):
         if node.type == "attribute":
-            parent = node.parent
-            called = parent is not None and parent.type == "call" and parent.child_by_field_name("function") == node
-            members[called].add(_text(node.child_by_field_name("attribute")))
+            members[_is_called(node)].add(_text(node.child_by_field_name("attribute")))
         elif node.type == "function_definition" and node.parent is not None and node.parent.type == "block":
             owner = node.parent.parent
             if owner is not None and owner.type == "class_definition":
