@@ -7,7 +7,9 @@ formula across the empirical SBFL studies, DStar, Tarantula and Op2 are there to
 
 The failing tests' tracebacks add evidence the spectrum lacks: a statement that a failing
 test crashed in (or called down from) is likelier to be the fault than one it merely ran.
-See `score` for the weighting.
+See `score` for the weighting. A loop header that threw because the collection it iterates
+changed meanwhile (a ConcurrentModificationException) shares its evidence with the loop's
+body, where the change was made.
 
 Test code is never a suspect: a failing assertion is the symptom, not the fault.
 
@@ -49,7 +51,7 @@ from tree_sitter import Node
 from repairbot import dataflow
 from repairbot.domain import Reproduction, SuspiciousLocation
 from repairbot.errors import BadInput
-from repairbot.languages.registry import for_suffix, is_test_file, language_for
+from repairbot.languages.registry import for_suffix, is_test_file, language_for, languages
 from repairbot.stacktrace import frame_lines, frame_weights
 from validators import safe_files
 from validators.runner import LineCoverage
@@ -203,6 +205,17 @@ class SourceMap:
             parent = parent.parent
         return None
 
+    def body_statements(self, line: int) -> list[int]:
+        """The statements inside the body of the compound statement on `line` (a loop's),
+        nested ones included; none for a simple statement."""
+        node = self._statements.get(line)
+        body = node.child_by_field_name("body") if node is not None else None
+        if body is None:
+            return []
+        return sorted(
+            {s.start_point.row + 1 for s in self._statements.values() if body.start_byte <= s.start_byte < body.end_byte}
+        )
+
     def is_inert(self, line: int) -> bool:
         """A statement that does nothing when run (Python: a docstring); never a suspect."""
         node = self._statements.get(line)
@@ -289,9 +302,33 @@ def collect(reproduction: Reproduction, workdir: Path, coverage: LineCoverage) -
     for (file, line), weight in raw.items():
         source = evidence.source(file)
         if not source.is_detection(line) and not source.is_inert(line):
-            key = (file, source.statement_line(line))
-            evidence.trace[key] = max(evidence.trace.get(key, 0.0), weight)
+            _add_trace(evidence, file, source.statement_line(line), weight)
+    _invalidated_iterations_blame_the_body(reproduction, evidence)
     return evidence
+
+
+def _add_trace(evidence: Evidence, file: str, line: int, weight: float) -> None:
+    evidence.trace[(file, line)] = max(evidence.trace.get((file, line), 0.0), weight)
+
+
+def _invalidated_iterations_blame_the_body(reproduction: Reproduction, evidence: Evidence) -> None:
+    """A loop header that threw because its collection changed during the iteration
+    (`LanguageSupport.iteration_invalidated`) is only where the change was noticed: a
+    statement of the loop's body made it (an `update` into the set being iterated, a
+    `remove` from the list). The body's statements get the header's stack-trace evidence
+    from those tests, as if each had crashed; the header keeps its own, since copying the
+    collection there is a fix too."""
+    invalidated = [
+        o.message for o in reproduction.failing if any(lang.iteration_invalidated(o.message) for lang in languages())
+    ]
+    if not invalidated:
+        return
+    share = len(invalidated) / evidence.failing
+    for (file, line), weight in frame_weights(invalidated, evidence.workdir, lambda f: not is_test_file(f)).items():
+        source = evidence.source(file)
+        for inside in source.body_statements(source.statement_line(line)):
+            if not source.is_detection(inside) and not source.is_inert(inside):
+                _add_trace(evidence, file, inside, weight * share)
 
 
 def _with_frames(coverage: LineCoverage, ran: dict[tuple[str, int], set[str]]) -> LineCoverage:

@@ -4,7 +4,7 @@ A test suite is a partial specification: a patch that makes the failing test pas
 testing for its very inputs (`if n == 7: return 13`), or by deleting the check that fired
 (a `raise`, an `assert`), is plausible and wrong, the most common kinds of overfitting in
 the APR literature (Smith et al., "Is the cure worse than the disease?"; Qi et al.'s Kali,
-whose deletions pass weak suites). Two signs, read from the patch and the failing tests:
+whose deletions pass weak suites). The signs, read from the patch and the failing tests:
 
 * the patch adds a literal that the failing tests' code holds and the original file does
   not (0, 1 and empty strings aside): it mentions what the test feeds in or expects;
@@ -12,7 +12,12 @@ whose deletions pass weak suites). Two signs, read from the patch and the failin
   than the original file had;
 * a function the patch changes no longer mentions one of its parameters: it ignores an input
   (a setter that stops setting, a computation that returns what the tests expect whatever
-  it is given), the deletion of functionality that passes weak suites (Kali again).
+  it is given), the deletion of functionality that passes weak suites (Kali again);
+* the patch changes an accessor (a getter, setter or constructor that only moves values,
+  `repairbot.dataflow.is_accessor`): every test that builds an object runs one, so a patch
+  there reaches every caller at once, and storing a value in another field or returning
+  another one can make the failing test's observation come out right while the algorithm
+  the test exercises stays wrong (`this.predecessors = successors` in a setter).
 
 A sign is a warning for the person reading the report and a reason to prefer another
 plausible patch, never a verdict: a real fix may add a constant the test also uses.
@@ -54,6 +59,8 @@ def signs(candidate: Candidate, tests: Sequence[FailingTest]) -> list[str]:
             found.append(f"{edit.file}: removes {before.checks - after.checks} check(s) (a raise, throw or assert)")
         for function, names in before.parameters_dropped_by(after):
             found.append(f"{edit.file}: {function} no longer uses its parameter(s) {', '.join(names)} (ignores an input?)")
+        for function in before.accessors_changed_by(after):
+            found.append(f"{edit.file}: changes {function}, which only moves values (the fault is rarely in an accessor)")
     return found
 
 
@@ -64,19 +71,25 @@ class _Reading:
     checks: int  # detection statements (`raise`, `throw`, `assert`)
     # (qualified name, parameter list) -> the parameters its body mentions, per function.
     parameter_reads: dict[tuple[str, str], set[str]]
+    # (qualified name, parameter list) -> its text, per function.
+    function_texts: dict[tuple[str, str], str]
+    accessors: frozenset[tuple[str, str]]  # the functions that only move values
 
     @classmethod
     def of(cls, language: LanguageSupport, text: str) -> _Reading:
-        checks, reads = 0, {}
+        checks, reads, texts, accessors = 0, {}, {}, set()
         for node in walk(language.parse(text.encode("utf-8")).root_node):
             checks += node.type in language.detection_statements
             parameters, body = node.child_by_field_name("parameters"), node.child_by_field_name("body")
             if node.type not in language.functions or parameters is None or body is None:
                 continue
+            key = (language.qualified_name(node), _text(parameters))
             names = {_text(name) for name in map(_declared_name, parameters.named_children) if name is not None}
-            used = {_text(n) for n in walk(body) if _names_a_variable(n)} & names
-            reads[(language.qualified_name(node), _text(parameters))] = used
-        return cls(checks, reads)
+            reads[key] = {_text(n) for n in walk(body) if _names_a_variable(n)} & names
+            texts[key] = _text(node)
+            if language.is_accessor(node):
+                accessors.add(key)
+        return cls(checks, reads, texts, frozenset(accessors))
 
     def parameters_dropped_by(self, after: _Reading) -> Iterator[tuple[str, list[str]]]:
         """Functions (matched by name and parameter list) whose body mentions a parameter
@@ -85,6 +98,13 @@ class _Reading:
             dropped = [name for name in self.parameter_reads.get(key, ()) if name not in read_after]
             if dropped:
                 yield key[0], dropped
+
+
+    def accessors_changed_by(self, after: _Reading) -> Iterator[str]:
+        """Accessors here (matched by name and parameter list) whose text differs in `after`."""
+        for key in sorted(self.accessors):
+            if key in after.function_texts and after.function_texts[key] != self.function_texts[key]:
+                yield key[0]
 
 
 def _names_a_variable(node: Node) -> bool:

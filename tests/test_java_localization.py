@@ -354,6 +354,45 @@ def test_stack_traces_complete_what_jacoco_misses(tmp_path: Path) -> None:
     assert evidence.trace == {("src/numbers/Gcd.java", 8): 1.0}
 
 
+MERGE = """\
+package graphs;
+
+import java.util.*;
+
+public class Merge {
+    public static void merge(Map<Integer, Set<Integer>> groups, int u, int v) {
+        Set<Integer> target = groups.get(u);
+        target.addAll(groups.get(v));
+        for (int node : groups.get(v)) {
+            groups.get(node).addAll(target);
+        }
+    }
+}
+"""
+# The shape of the JVM's report (Java 17) when a for-each loop's body changes its set.
+CONCURRENT_MODIFICATION = (
+    "java.util.ConcurrentModificationException\n"
+    "\tat java.base/java.util.HashMap$HashIterator.nextNode(HashMap.java:1597)\n"
+    "\tat java.base/java.util.HashMap$KeyIterator.next(HashMap.java:1620)\n"
+    "\tat graphs.Merge.merge(Merge.java:9)\n"
+    "\tat graphs.MergeTest.merges(MergeTest.java:12)\n"
+)
+
+
+def test_a_concurrent_modification_blames_the_loop_body(tmp_path: Path) -> None:
+    """The iterator throws at the for-each header; the body's `addAll` into the set being
+    iterated changed it, and shares the header's evidence (not the lines before the loop)."""
+    (tmp_path / "src/graphs").mkdir(parents=True)
+    (tmp_path / "src/graphs/Merge.java").write_text(MERGE)
+    failing = [TestOutcome("graphs.MergeTest#merges", TestStatus.ERROR, CONCURRENT_MODIFICATION)]
+    everyone = {"graphs.MergeTest#merges", "graphs.MergeTest#same"}
+    coverage = {"src/graphs/Merge.java": {line: set(everyone) for line in (7, 8, 9, 10)}}
+    reproduction = Reproduction(TestRun(failing, 1, 0.0), failing, ["graphs.MergeTest#same"])
+    evidence = collect(reproduction, tmp_path, coverage)
+    assert evidence.trace == {("src/graphs/Merge.java", 9): 1.0, ("src/graphs/Merge.java", 10): 1.0}
+    assert {s.line for s in rank(evidence)[:2]} == {9, 10}
+
+
 # --- the Java examples ---
 
 def reproduce_java(project: Path) -> tuple[Reproduction, Path, LineCoverage]:

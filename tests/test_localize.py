@@ -380,6 +380,40 @@ def test_a_guard_the_coverage_never_names_joins_the_ranking(tmp_path: Path) -> N
     assert ranked[1].function == ranked[0].function and ranked[1].spectrum == Spectrum(1, 2)
 
 
+def test_a_set_changed_during_its_iteration_blames_the_loop_body(tmp_path: Path) -> None:
+    """Python stops the `for` at its header ("Set changed size during iteration"), but the
+    body's `update` of the set being iterated is the fault: it crashed as much as the header."""
+    project = write_files(tmp_path / "p", {
+        "groups.py": """\
+            def merge(groups, pairs):
+                for u, v in pairs:
+                    if groups[u] is not groups[v]:
+                        for node in groups[v]:
+                            groups[node].update(groups[u])
+                return groups
+            """,
+        "tests/test_groups.py": """\
+            from groups import merge
+
+            def test_merge():
+                groups = merge({1: {1}, 2: {2}}, [(1, 2)])
+                assert groups[1] is groups[2]
+
+            def test_merged_already():
+                both = {1, 2}
+                assert merge({1: both, 2: both}, [(1, 2)])[1] == {1, 2}
+            """,
+    }, dedent=True)
+    reproduction, workdir, coverage = reproduce_in(project)
+    assert "Set changed size during iteration" in reproduction.failing[0].message
+    evidence = collect(reproduction, workdir, coverage)
+    assert {key: weight for key, weight in evidence.trace.items() if key[0] == "groups.py"} == {
+        ("groups.py", 4): 1.0, ("groups.py", 5): 1.0}
+    ranked = rank(evidence)
+    assert sorted(s.line for s in ranked[:2]) == [4, 5]
+    assert [s.location.score for s in ranked[:2]] == [pytest.approx(1.5)] * 2
+
+
 def test_without_stack_traces_ties_go_to_data_flow_then_line_order(stats_run) -> None:
     # Lines 2, 3, 7, 8 tie; the returns (3, 8) are the functions' outputs, the assignments
     # they read (2, 7) one step away; equal distances in line order.

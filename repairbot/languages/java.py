@@ -305,6 +305,11 @@ def traceback_frame(line: str) -> Frame | None:
     return Frame(_package_path(match["cls"], match["file"]), int(match["line"]), match["function"])
 
 
+def iteration_invalidated(message: str) -> bool:
+    """A collection changed while an iterator (a for-each loop's) walked it."""
+    return "java.util.ConcurrentModificationException" in message
+
+
 def chains_traceback(line: str) -> bool:
     """A chained exception's cause (`Caused by:`) or one it suppressed (`Suppressed:`)."""
     return _CHAINED.match(line) is not None
@@ -343,6 +348,7 @@ SUPPORT = LanguageSupport.of_module(
     is_test_name=is_test_class,
     traceback_frame=traceback_frame,
     chains_traceback=chains_traceback,
+    iteration_invalidated=iteration_invalidated,
     innermost_frame_first=True,
     source_index=lambda workdir: JavaSources(workdir).find,
     masks=lazy("repairbot.generate.masks", "java_masks"),

@@ -343,6 +343,14 @@ def traceback_frame(line: str) -> Frame | None:
     return Frame(match["path"], int(match["line"]), match["function"]) if match else None
 
 
+_ITERATION_INVALIDATED = re.compile(r"RuntimeError: .*\b(?:changed size|changed|mutated) during iteration")
+
+
+def iteration_invalidated(message: str) -> bool:
+    """A dict, set, deque or OrderedDict changed while a `for` iterated over it."""
+    return _ITERATION_INVALIDATED.search(message) is not None
+
+
 def chains_traceback(line: str) -> bool:
     """`raise X from Y` and an error while handling another print one traceback each."""
     return any(separator in line for separator in _CHAIN_SEPARATORS)
@@ -378,6 +386,7 @@ SUPPORT = LanguageSupport.of_module(
     is_test_name=is_test_name,
     traceback_frame=traceback_frame,
     chains_traceback=chains_traceback,
+    iteration_invalidated=iteration_invalidated,
     source_encoding=source_encoding,
     masks=lazy("repairbot.generate.masks", "python_masks"),
     insertion_points=insertion_points,

@@ -135,6 +135,11 @@ class LanguageSupport:
     # Starlark file run by Python).
     traceback_frame: Callable[[str], Frame | None] = lambda line: None
     chains_traceback: Callable[[str], bool] = lambda line: False
+    # A failure message saying that a collection changed while a loop iterated over it
+    # (Python's "dictionary changed size during iteration", Java's
+    # ConcurrentModificationException): the loop's body changed it, not the header that
+    # threw (`repairbot.localize.collect`).
+    iteration_invalidated: Callable[[str], bool] = lambda message: False
     # Tracebacks print the innermost frame first (the JVM) rather than last (Python).
     innermost_frame_first: bool = False
     # Where a traceback's frames do not name a file by its path (Java's name `pkg/Cls.java`
