@@ -131,6 +131,8 @@ _PLAIN_VALUES = frozenset({
 # ... or what is built from nothing: `[]`, `{}`, a call with no arguments (`list()`, `new
 # ArrayList<>()`).
 _EMPTY_COLLECTIONS = frozenset({"list", "dictionary", "set", "tuple"})
+# What a move can store into, and the values that are names, not constants.
+_NAMES = frozenset({"identifier", "attribute", "field_access"})
 # More moves than this is initialisation logic, not an accessor.
 MAX_ACCESSOR_STATEMENTS = 8
 
@@ -140,33 +142,55 @@ def is_accessor(function: Node) -> bool:
     statements returns a plain value, assigns one to a name or member, or hands plain
     values to `super(...)`/`this(...)`. Every test that builds an object runs these, so
     when all tests fail they tie with the faulty statement; they rarely hold the fault."""
+    return _accessor_values(function) is not None
+
+
+def moves_a_name(function: Node) -> bool:
+    """An accessor that hands on a named value (a parameter, a field: `this.next = next`,
+    `return self.value`), not only constants (`return 'hello'`, a stub)."""
+    values = _accessor_values(function)
+    return values is not None and any(value.type in _NAMES for value in values)
+
+
+def _accessor_values(function: Node) -> list[Node] | None:
+    """The values an accessor's statements move; None for a function that does more."""
     body = function.child_by_field_name("body")
     statements = [child for child in body.named_children if "comment" not in child.type] if body else []
-    return 0 < len(statements) <= MAX_ACCESSOR_STATEMENTS and all(map(_moves_a_value, statements))
+    if not 0 < len(statements) <= MAX_ACCESSOR_STATEMENTS:
+        return None
+    values: list[Node] = []
+    for statement in statements:
+        moved = _moved_values(statement)
+        if moved is None:
+            return None
+        values += moved
+    return values
 
 
-def _moves_a_value(statement: Node) -> bool:
+def _moved_values(statement: Node) -> list[Node] | None:
+    """What a statement that only moves values moves; None for another statement."""
     if statement.type == "pass_statement":
-        return True
+        return []
     if statement.type == "return_statement":
-        return all(map(_is_plain_value, statement.named_children))
-    if statement.type == "explicit_constructor_invocation":
+        moved = statement.named_children
+    elif statement.type == "explicit_constructor_invocation":
         arguments = statement.child_by_field_name("arguments")
-        return arguments is not None and all(map(_is_plain_value, arguments.named_children))
-    if statement.type != "expression_statement" or statement.named_child_count != 1:
-        return False
-    expression = statement.named_children[0]
-    if expression.type == "string":  # a docstring
-        return True
-    if expression.type not in ("assignment", "assignment_expression"):
-        return False
-    operator = expression.child_by_field_name("operator")
-    left, right = expression.child_by_field_name("left"), expression.child_by_field_name("right")
-    return (
-        (operator is None or operator.type == "=")
-        and left is not None and left.type in ("identifier", "attribute", "field_access")
-        and right is not None and _is_plain_value(right)
-    )
+        if arguments is None:
+            return None
+        moved = arguments.named_children
+    elif statement.type != "expression_statement" or statement.named_child_count != 1:
+        return None
+    elif (expression := statement.named_children[0]).type == "string":  # a docstring
+        return []
+    elif expression.type not in ("assignment", "assignment_expression"):
+        return None
+    else:
+        operator = expression.child_by_field_name("operator")
+        left, right = expression.child_by_field_name("left"), expression.child_by_field_name("right")
+        if operator is not None and operator.type != "=" or left is None or left.type not in _NAMES or right is None:
+            return None
+        moved = [right]
+    return moved if all(map(_is_plain_value, moved)) else None
 
 
 def _is_plain_value(node: Node) -> bool:

@@ -13,8 +13,9 @@ whose deletions pass weak suites). The signs, read from the patch and the failin
 * a function the patch changes no longer mentions one of its parameters: it ignores an input
   (a setter that stops setting, a computation that returns what the tests expect whatever
   it is given), the deletion of functionality that passes weak suites (Kali again);
-* the patch changes an accessor (a getter, setter or constructor that only moves values,
-  `repairbot.dataflow.is_accessor`): every test that builds an object runs one, so a patch
+* the patch changes an accessor that hands on a named value (a getter, setter or
+  constructor that only moves values, `repairbot.dataflow.is_accessor`, and not only
+  constants, which a stub returns): every test that builds an object runs one, so a patch
   there reaches every caller at once, and storing a value in another field or returning
   another one can make the failing test's observation come out right while the algorithm
   the test exercises stays wrong (`this.predecessors = successors` in a setter).
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
+from repairbot.dataflow import moves_a_name
 from repairbot.domain import Candidate
 from repairbot.generate.failures import FailingTest
 from repairbot.languages.python import walk
@@ -87,7 +89,7 @@ class _Reading:
             names = {_text(name) for name in map(_declared_name, parameters.named_children) if name is not None}
             reads[key] = {_text(n) for n in walk(body) if _names_a_variable(n)} & names
             texts[key] = _text(node)
-            if language.is_accessor(node):
+            if language.is_accessor(node) and moves_a_name(node):
                 accessors.add(key)
         return cls(checks, reads, texts, frozenset(accessors))
 

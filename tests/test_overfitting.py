@@ -81,6 +81,9 @@ def test_a_changed_accessor_is_a_sign_in_python_and_java() -> None:
     assert signs(candidate(python.replace("return self.value", "return self.key"), python, "node.py"), []) == [
         "node.py: changes Node.get, which only moves values (the fault is rarely in an accessor)"
     ]
+    # A stub that returns a constant hands on no value: filling it in is a repair.
+    stub = "def greet(name):\n    return 'hello'\n"
+    assert signs(candidate("def greet(name):\n    return f'Hi, {name}!'\n", stub, "greet.py"), []) == []
 
 
 class TwoPatches:

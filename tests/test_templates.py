@@ -191,6 +191,28 @@ def test_a_member_becomes_a_similar_member_the_file_uses_or_defines(tmp_path: Pa
     assert "return [n for n in first if done.issuperset(n.label)]" not in lines  # the least alike of four
 
 
+# --- operand replacement ------------------------------------------------------------------
+
+def test_a_computed_operand_becomes_a_variable_bound_before_it(tmp_path: Path) -> None:
+    """`cost(heap, nxt) + w[nxt]` -> `dist + w[nxt]`: locals bound before the statement,
+    the latest first, none the operand reads; a plain name or a later local is never one."""
+    source = (
+        "def relax(heap, w, start):\n"
+        "    dist, node = pop(heap)\n"
+        "    for nxt in node.succ:\n"
+        "        push(heap, cost(heap, nxt) + w[nxt] + start)\n"
+        "        later = 1\n"
+    )
+    candidates = [c for c in generate(tmp_path, source, 4) if c.generator == "template:operand"]
+    assert [c.description for c in candidates] == [
+        "line 4: `cost(heap, nxt)` -> `dist`", "line 4: `w[nxt]` -> `dist`",
+        "line 4: `cost(heap, nxt)` -> `node`", "line 4: `w[nxt]` -> `node`",
+        "line 4: `cost(heap, nxt)` -> `w`", "line 4: `w[nxt]` -> `heap`",
+        "line 4: `cost(heap, nxt)` -> `start`", "line 4: `w[nxt]` -> `start`",
+    ]
+    assert candidates[0].patched == source.replace("cost(heap, nxt) + w", "dist + w")
+
+
 # --- condition negation -------------------------------------------------------------------
 
 def test_negation_of_if_while_elif_and_ternary_conditions(tmp_path: Path) -> None:

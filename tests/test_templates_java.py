@@ -139,6 +139,19 @@ def test_a_member_becomes_a_similar_member_the_file_calls_or_declares(tmp_path: 
     assert sorted(found[13]) == ["return this.previous;", "return this.weight;"]
 
 
+def test_a_computed_operand_becomes_a_numeric_local_declared_before_it(tmp_path: Path) -> None:
+    """`prices[i] + count` -> `sum + count`: the numeric locals declared before the
+    statement, the latest first, none the operand reads; string concatenation is no sum."""
+    source = SOURCE.replace("int max = Math.max(sum, count);", "int max = prices[start] + label.length();")
+    candidates = [c for c in generate(tmp_path, 14, source) if c.generator == "template:operand"]
+    assert [c.description for c in candidates][:4] == [
+        "line 14: `prices[start]` -> `sum`", "line 14: `label.length()` -> `start`",
+        "line 14: `prices[start]` -> `count`", "line 14: `label.length()` -> `sum`",
+    ]
+    assert candidates[0].patched == source.replace("prices[start] + label", "sum + label")
+    assert not [c for c in generate(tmp_path, 13) if c.generator == "template:operand"]
+
+
 def test_a_variable_is_replaced_only_by_a_visible_local_of_its_declared_type(tmp_path: Path) -> None:
     replaced = changed(generate(tmp_path, 14), "identifier")
     # `int` locals and parameters declared before line 14 (`i` is the loop's, out of scope).

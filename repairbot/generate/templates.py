@@ -195,16 +195,40 @@ def fix_return_value(node: Node, names: Sequence[str]) -> Iterator[Edit]:
 
 
 def replace_identifier(node: Node, names: Sequence[str]) -> Iterator[Edit]:
-    """Each value identifier -> each other local, rank by rank so every identifier gets a turn."""
+    """Each value identifier -> each other local."""
     values = [identifier for identifier in _of_type(node, "identifier") if _is_value(identifier)]
-    alternatives = [[name for name in names if name != _text(value)] for value in values]
+    yield from rank_by_rank(values, [[name for name in names if name != _text(value)] for value in values])
+
+
+def replace_operand(node: Node, names: Sequence[str]) -> Iterator[Edit]:
+    """`get(heap, n) + w` -> `distance + w`: an arithmetic operand computed by a call or a
+    lookup where the code already holds the value in a variable (TBar's "mutate variable",
+    PraPR's expression-to-local replacement). The alternatives: the locals bound before the
+    statement, the latest first, none that the operand itself reads."""
+    bound = python.names_bound_before(node)
+    operands = [
+        operand
+        for binary in _of_type(node, "binary_operator") if _operator(binary) in _ARITHMETIC
+        for operand in (binary.child_by_field_name("left"), binary.child_by_field_name("right"))
+        if operand is not None and operand.type in ("call", "subscript")
+    ]
+    yield from rank_by_rank(operands, [[name for name in bound if name not in read_names(o)] for o in operands])
+
+
+def read_names(expression: Node) -> set[str]:
+    return {_text(n) for n in _of_type(expression, "identifier")}
+
+
+def rank_by_rank(targets: Sequence[Node], alternatives: Sequence[Sequence[str]]) -> Iterator[Edit]:
+    """Each target replaced by each of its alternatives, every target's first alternative
+    before any second one (so that every target gets a turn), MAX_IDENTIFIER_EDITS in all."""
     edits = (
-        replace_node(value, others[rank])
-        for rank in range(len(names))
-        for value, others in zip(values, alternatives)
+        replace_node(target, others[rank])
+        for rank in range(max(map(len, alternatives), default=0))
+        for target, others in zip(targets, alternatives)
         if rank < len(others)
     )
-    yield from itertools.islice(edits, MAX_IDENTIFIER_EDITS)
+    return itertools.islice(edits, MAX_IDENTIFIER_EDITS)
 
 
 def replace_member(node: Node, names: Sequence[str]) -> Iterator[Edit]:
@@ -212,7 +236,7 @@ def replace_member(node: Node, names: Sequence[str]) -> Iterator[Edit]:
     only where a member is called: a wrong field or method (PySStuBs' and ManySStuBs4J's
     "wrong attribute" and "wrong function name"). The most similar names first
     (`outgoing_nodes` -> `incoming_nodes`), MAX_MEMBER_EDITS per member."""
-    members = _file_members(root_of(node))
+    members = _file_members(python.root_of(node))
     renames = []
     for attribute in _of_type(node, "attribute"):
         renames.append((attribute.child_by_field_name("attribute"), members[_is_called(attribute)]))
@@ -223,12 +247,6 @@ def _is_called(attribute: Node) -> bool:
     """`obj.a` is the function of a call (`obj.a(...)`), not a value."""
     parent = attribute.parent
     return parent is not None and parent.type == "call" and parent.child_by_field_name("function") == attribute
-
-
-def root_of(node: Node) -> Node:
-    while node.parent is not None:
-        node = node.parent
-    return node
 
 
 def most_similar_first(renames: Iterable[tuple[Node, Collection[str]]]) -> Iterator[Edit]:
@@ -358,7 +376,8 @@ class Template:
 # template's bug class is the fix of a single-statement bug (QuixBugs, BugsInPy, PySStuBs:
 # wrong comparison/arithmetic operator and off-by-one are the most frequent), discounted by
 # how many candidates the template emits per statement. Identifier replacement covers a
-# frequent class too but emits the most guesses, so each one is the least likely.
+# frequent class too but emits the most guesses, so each one is the least likely; an
+# operand computed where a variable holds the value is rarer still.
 TEMPLATES: tuple[Template, ...] = (
     Template("comparison", 1.0, swap_comparison),
     Template("off_by_one", 0.9, off_by_one),
@@ -371,6 +390,7 @@ TEMPLATES: tuple[Template, ...] = (
     Template("swap_operands", 0.3, swap_operands),
     Template("identifier", 0.3, replace_identifier),
     Template("member", 0.3, replace_member),
+    Template("operand", 0.2, replace_operand),
     # TBar's checkers: a guard against the exception a failing test shows (its evidence, in
     # either language's words), so a job without it pays nothing for them.
     Template("null_check", CHECK_WEIGHT, check_none, evidence=r"NullPointerException|'NoneType' object"),

@@ -20,18 +20,20 @@ from tree_sitter import Node, Tree
 
 from repairbot.generate.masks import is_java_value, java_statement_parts
 from repairbot.generate.templates import (
-    BITWISE, CHECK_WEIGHT, MAX_CHECKS, MAX_IDENTIFIER_EDITS, ORDERING, TEMPLATES, TWINS, Edit, Template,
-    TemplateEdit, exchange_operands, most_similar_first, move_arguments, replace_node, root_of, shift_by_one,
-    statement_indent, swaps,
+    BITWISE, CHECK_WEIGHT, MAX_CHECKS, ORDERING, TEMPLATES, TWINS, Edit, Template,
+    TemplateEdit, exchange_operands, most_similar_first, move_arguments, rank_by_rank, read_names, replace_node,
+    shift_by_one, statement_indent, swaps,
 )
 from repairbot.languages import java
-from repairbot.languages.python import walk
+from repairbot.languages.python import root_of, walk
 
 _ARITHMETIC = ("+", "-", "*", "/", "%")
 _OPERATOR_GROUPS = (_ARITHMETIC, *BITWISE)
 _COMPOUND = tuple(tuple(op + "=" for op in group) for group in _OPERATOR_GROUPS)
 _ORDERED_OPERATORS = frozenset({"-", "/", "%", "<<", ">>", ">>>"})
 _INTEGERS = frozenset({"decimal_integer_literal"})
+_NUMBERS = frozenset({"int", "long", "short", "byte", "char", "double", "float",
+                      "Integer", "Long", "Short", "Byte", "Character", "Double", "Float"})
 # Calls whose first argument is an index or a bound: where Java's off-by-ones live besides
 # array subscripts (`s.charAt(i)`, `list.get(i)`, `s.substring(a, b)`).
 _INDEXED_CALLS = frozenset({"charAt", "get", "set", "substring", "subList", "deleteCharAt", "codePointAt"})
@@ -129,17 +131,24 @@ def swap_arguments(part: Node, typed: dict[str, str]) -> Iterator[Edit]:
 
 
 def replace_identifier(part: Node, typed: dict[str, str]) -> Iterator[Edit]:
-    """Each local variable used -> each other local of its declared type, rank by rank so
-    every variable gets a turn."""
+    """Each local variable used -> each other local of its declared type."""
     values = [node for node in _of_type(part, "identifier") if is_java_value(node) and _text(node) in typed]
-    alternatives = [_same_type(typed, _text(value)) for value in values]
-    edits = (
-        replace_node(value, others[rank])
-        for rank in range(max(map(len, alternatives), default=0))
-        for value, others in zip(values, alternatives)
-        if rank < len(others)
-    )
-    yield from itertools.islice(edits, MAX_IDENTIFIER_EDITS)
+    yield from rank_by_rank(values, [_same_type(typed, _text(value)) for value in values])
+
+
+def replace_operand(part: Node, typed: dict[str, str]) -> Iterator[Edit]:
+    """`map.get(next) + w` -> `distance + w` (`templates.replace_operand`): a call's or an
+    array element's operand of arithmetic, replaced by a numeric local declared before the
+    statement, the latest first."""
+    numeric = [name for name, kind in reversed(typed.items()) if kind in _NUMBERS]
+    operands = [
+        operand
+        for binary in _binaries(part)
+        if binary.child_by_field_name("operator").type in _ARITHMETIC and not _is_string(binary, typed)
+        for operand in (binary.child_by_field_name("left"), binary.child_by_field_name("right"))
+        if operand is not None and operand.type in ("method_invocation", "array_access")
+    ]
+    yield from rank_by_rank(operands, [[name for name in numeric if name not in read_names(o)] for o in operands])
 
 
 def replace_member(part: Node, typed: dict[str, str]) -> Iterator[Edit]:
@@ -256,6 +265,7 @@ _TEMPLATES = (
     _template("swap_operands", swap_operands),
     _template("identifier", replace_identifier),
     _template("member", replace_member),
+    _template("operand", replace_operand),
 )
 
 

@@ -167,17 +167,42 @@ def local_names(scope: Node) -> list[str]:
     These are the names a one-identifier fix can plausibly switch to; names bound in nested
     functions, classes or comprehensions are not visible at the statement, so they are left out.
     """
+    return list(dict.fromkeys(name for name, _ in _bindings(scope)))
+
+
+def names_bound_before(statement: Node) -> list[str]:
+    """The parameters and locals of `statement`'s function (or module) bound before it,
+    the most recently bound first: the values the code already holds when it runs."""
+    scope = enclosing_function(statement) or root_of(statement)
+    latest: dict[str, int] = {}
+    for name, position in _bindings(scope):
+        if position < statement.start_byte:
+            latest[name] = position
+    return sorted(latest, key=lambda name: -latest[name])
+
+
+def _bindings(scope: Node) -> Iterator[tuple[str, int]]:
+    """Each name `scope` binds and the first byte of what binds it, in source order."""
     parameters = scope.child_by_field_name("parameters")
-    names = list(bound_names(parameters)) if parameters is not None else []
+    if parameters is not None:
+        yield from ((name, parameters.start_byte) for name in bound_names(parameters))
     body = scope.child_by_field_name("body") or scope
     for node in walk(body, skip=_NESTED_SCOPES):
         if node.type in ("assignment", "augmented_assignment", "for_statement"):
-            names.extend(bound_names(node.child_by_field_name("left")))
+            target = node.child_by_field_name("left")
         elif node.type == "named_expression":
-            names.extend(bound_names(node.child_by_field_name("name")))
+            target = node.child_by_field_name("name")
         elif node.type == "as_pattern_target":
-            names.extend(bound_names(node))
-    return list(dict.fromkeys(names))
+            target = node
+        else:
+            continue
+        yield from ((name, node.start_byte) for name in bound_names(target))
+
+
+def root_of(node: Node) -> Node:
+    while node.parent is not None:
+        node = node.parent
+    return node
 
 
 def walk(node: Node, skip: Collection[str] = ()) -> Iterator[Node]:
