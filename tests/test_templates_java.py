@@ -139,6 +139,55 @@ def test_a_member_becomes_a_similar_member_the_file_calls_or_declares(tmp_path: 
     assert sorted(found[13]) == ["return this.previous;", "return this.weight;"]
 
 
+ROUTES = """\
+package graph;
+
+import java.util.*;
+
+public class Routes {
+    public static int shortest(Map<Node, Integer> distance, List<Node> queue, Node node, Thing thing) {
+        queue.add(node);
+        node.setWeight(distance.get(node));
+        if (distance.containsKey(node)) { queue.remove(node); }
+        node.setName("a");
+        thing.put(node);
+        return queue.size();
+    }
+}
+"""
+
+NODE = """\
+package graph;
+
+public class Node {
+    private int weight;
+    public void setWeight(int weight) { this.weight = weight; }
+    public void setName(String name) { }
+}
+"""
+
+
+def test_a_member_is_renamed_only_to_one_its_receivers_type_has(tmp_path: Path) -> None:
+    """Of the methods the file calls with one argument, a `List`'s `add` may become `get`
+    or `remove`, a `Map`'s `get` `containsKey`, `remove` or `put`, the project's `Node`'s
+    `setWeight` only `setName`: the JDK's classes read by javap, the project's from its
+    other files. A receiver of a type nobody declares (`Thing`) keeps every rename (the
+    three most similar, as always)."""
+    (tmp_path / "Routes.java").write_text(ROUTES)
+    (tmp_path / "Node.java").write_text(NODE)
+    located = [SuspiciousLocation("Routes.java", line, line, 1.0) for line in (7, 8, 11)]
+    renamed: dict[str, set[str]] = {}
+    for candidate in TemplateGenerator().generate(tmp_path, located, 1000):
+        if candidate.generator == "template:member":
+            old, new = candidate.description.split(": ", 1)[1].split(" -> ")
+            renamed.setdefault(old.strip("`"), set()).add(new.strip("`"))
+    assert renamed["add"] == {"get", "remove"}
+    assert renamed["get"] == {"containsKey", "remove", "put"}
+    assert renamed["setWeight"] == {"setName"}
+    # Unfiltered, the three most like `put` of all six (`Node` has no `get`, `Map` no `setName`).
+    assert renamed["put"] == {"get", "setName", "setWeight"}
+
+
 def test_a_computed_operand_becomes_a_numeric_local_declared_before_it(tmp_path: Path) -> None:
     """`prices[i] + count` -> `sum + count`: the numeric locals declared before the
     statement, the latest first, none the operand reads; string concatenation is no sum."""

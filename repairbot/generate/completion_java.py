@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from repairbot.generate.completion import layout_noise
-from repairbot.languages import java, java_symbols, javap
+from repairbot.languages import java, java_symbols
 from repairbot.languages.registry import CompletionRequest
 from validators import safe_files
 
@@ -215,42 +215,8 @@ class JavaCompletionEngine:
         if re.search(rf"[\w$>\]]\s+{re.escape(name)}\b|\b{re.escape(name)}\s*->|\([\w$\s,]*\b{re.escape(name)}\b[\w$\s,]*\)\s*->", before):
             return None
         if name not in self._receivers:
-            self._receivers[name] = self._receiver(name)
+            self._receivers[name] = java_symbols.receiver_members(*self._symbols(), name)
         return self._receivers[name]
-
-    def _receiver(self, name: str) -> frozenset[str] | None:
-        project, scope = self._symbols()
-        if name == "this":
-            if scope.opaque or not scope.classes:
-                return None
-            members = project.members(scope.classes[0])
-            return members | java_symbols.INSTANCE_EXTRAS if members is not None else None
-        if name in scope.locals:
-            return self._typed(project, scope.locals[name], project.current)
-        if scope.opaque or not scope.classes:
-            return None
-        for decl in scope.classes:
-            found, type_text = project.field_type(decl, name)
-            if found:
-                return self._typed(project, type_text, decl.file)
-        if not name[0].isupper():
-            return None  # not a local or field we know of: maybe inherited, maybe a package
-        resolved = project.resolve(name, project.current)
-        members = project.members(resolved) if resolved is not None else None
-        return members | java_symbols.TYPE_EXTRAS if members is not None else None
-
-    @staticmethod
-    def _typed(project: java_symbols.Project, type_text: str | None, context: java_symbols.FileSymbols) -> frozenset[str] | None:
-        """The members of a value of a declared type (None for `var` and anything unsure)."""
-        if not type_text:
-            return None
-        plain = javap.strip_generics(type_text).replace(" ", "")
-        if plain.endswith("[]") or plain.endswith("..."):
-            base = javap.members(javap.OBJECT)
-            return base | java_symbols.ARRAY_MEMBERS if base is not None else None
-        resolved = project.resolve(plain, context)
-        members = project.members(resolved) if resolved is not None else None
-        return members | java_symbols.INSTANCE_EXTRAS if members is not None else None
 
     def _symbols(self) -> tuple[java_symbols.Project, java_symbols.Scope]:
         """The file's symbols and the hole's scope, read once per hole: from the file on

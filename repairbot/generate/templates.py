@@ -463,7 +463,7 @@ class TemplateGenerator:
                 sources[location.file] = self._load(project_root, location.file)
             source = sources[location.file]
             if source is not None and self._lines_fit(source, location):
-                proposed = _propose(source, location, self._evident)
+                proposed = _propose(source, project_root, location, self._evident)
                 proposals.extend(itertools.takewhile(lambda _: not self._out_of_time(), proposed))
         proposals.sort(key=lambda proposal: -proposal.prior)
         candidates = itertools.takewhile(lambda _: not self._out_of_time(), _candidates(proposals))
@@ -503,9 +503,13 @@ class TemplateGenerator:
         self.stats.skipped[what] = reason
 
 
-def _propose(source: _Source, location: SuspiciousLocation, evident: Callable[[str], bool]) -> Iterator[_Proposal]:
+def _propose(
+    source: _Source, project_root: Path, location: SuspiciousLocation, evident: Callable[[str], bool]
+) -> Iterator[_Proposal]:
     assert source.language.fix_templates is not None  # _load keeps no other source
-    proposed = source.language.fix_templates(source.data, source.tree, location.start_line, location.end_line)
+    proposed = source.language.fix_templates(
+        source.data, source.tree, location.start_line, location.end_line, project_root, location.file
+    )
     for template, edit in proposed:
         if template.evidence and not evident(template.evidence):
             continue
@@ -513,8 +517,12 @@ def _propose(source: _Source, location: SuspiciousLocation, evident: Callable[[s
             yield _Proposal(location.score * template.weight, source, location, template.name, edit)
 
 
-def python_edits(data: bytes, tree: Tree, start_line: int, end_line: int) -> Iterator[TemplateEdit]:
-    """Python's rewrites of the statements on lines `start_line..end_line` of a parsed file."""
+def python_edits(
+    data: bytes, tree: Tree, start_line: int, end_line: int, project_root: Path | None = None, file: str | None = None
+) -> Iterator[TemplateEdit]:
+    """Python's rewrites of the statements on lines `start_line..end_line` of a parsed file;
+    the project (`file` in `project_root`) is not asked: Python declares no types to check
+    a rewrite against."""
     names: dict[tuple[int, int], list[str]] = {}  # once per scope: a line of many statements
     for node in python.statement_nodes_on_lines(tree, start_line, end_line):
         scope = python.enclosing_function(node) or tree.root_node

@@ -15,6 +15,7 @@ import dataclasses
 import functools
 import itertools
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 from tree_sitter import Node, Tree
 
@@ -24,7 +25,7 @@ from repairbot.generate.templates import (
     TemplateEdit, exchange_operands, most_similar_first, move_arguments, rank_by_rank, read_names, replace_node,
     shift_by_one, statement_indent, swaps,
 )
-from repairbot.languages import java
+from repairbot.languages import java, java_symbols
 from repairbot.languages.python import root_of, walk
 
 _ARITHMETIC = ("+", "-", "*", "/", "%")
@@ -45,16 +46,50 @@ _ATOMIC_CONDITIONS = frozenset(
 _DECLARATIONS = frozenset({"formal_parameter", "local_variable_declaration", "enhanced_for_statement"})
 
 
-def java_edits(data: bytes, tree: Tree, start_line: int, end_line: int) -> Iterator[TemplateEdit]:
-    """Java's rewrites of the statements on lines `start_line..end_line` of a parsed file:
+def java_edits(
+    data: bytes, tree: Tree, start_line: int, end_line: int, project_root: Path | None = None, file: str | None = None
+) -> Iterator[TemplateEdit]:
+    """Java's rewrites of the statements on lines `start_line..end_line` of a parsed file
+    (`file`, relative to `project_root`, whose other classes tell a receiver's members):
     each statement's own code (a compound statement's header, not its body)."""
+    receivers = _Receivers(data, project_root, file)
     for statement in java.statements_on_lines(tree, start_line, end_line):
-        parts, typed = java_statement_parts(statement), _typed_locals(statement)
+        parts, typed = java_statement_parts(statement), Declared(_typed_locals(statement), receivers)
         for template in _TEMPLATES:
             for part in parts:
                 yield from (TemplateEdit(template, edit) for edit in template.apply(part, typed))
         for checker in _CHECKERS:
             yield from (TemplateEdit(checker, edit) for edit in checker.apply(statement, typed))
+
+
+class _Receivers:
+    """The members of what a name before a dot is, as the completion engine reads them
+    (`java_symbols.receiver_members`: the file's and the project's classes, the JDK's by
+    javap); the file is read for it only when a template asks."""
+
+    def __init__(self, data: bytes, project_root: Path | None, file: str | None) -> None:
+        self._data, self._project_root, self._file = data, project_root, file
+        self._read: tuple[java_symbols.Project, Node] | None = None
+
+    def members(self, receiver: Node) -> frozenset[str] | None:
+        if receiver.type not in ("identifier", "this"):
+            return None  # a call's or a field's result: its type is not modelled
+        if self._read is None:
+            symbols, root = java_symbols.read_file(self._data)
+            path = self._project_root / self._file if self._project_root and self._file else None
+            self._read = (java_symbols.Project(symbols, path, self._project_root), root)
+        project, root = self._read
+        scope = java_symbols.scope_at(root, project.current, receiver.start_byte)
+        return java_symbols.receiver_members(project, scope, _text(receiver))
+
+
+class Declared(dict[str, str]):
+    """The parameters and locals visible at a statement with their declared types' text,
+    which most templates ask; and `receivers`, for the one that renames members."""
+
+    def __init__(self, types: dict[str, str], receivers: _Receivers) -> None:
+        super().__init__(types)
+        self.receivers = receivers
 
 
 def swap_comparison(part: Node, typed: dict[str, str]) -> Iterator[Edit]:
@@ -151,17 +186,28 @@ def replace_operand(part: Node, typed: dict[str, str]) -> Iterator[Edit]:
     yield from rank_by_rank(operands, [[name for name in numeric if name not in read_names(o)] for o in operands])
 
 
-def replace_member(part: Node, typed: dict[str, str]) -> Iterator[Edit]:
+def replace_member(part: Node, typed: Declared) -> Iterator[Edit]:
     """`obj.a()` -> `obj.b()` where `b` is another method the file calls on an object or
     declares (not static), with as many arguments; `obj.f` -> `obj.g`, another field the file reads or
-    declares: the wrong member (`templates.replace_member`), most similar names first."""
+    declares: the wrong member (`templates.replace_member`), most similar names first. Where
+    the receiver's type is known, only its members: any other name cannot compile, and on a
+    Defects4J project each failed compile costs a second or two."""
     methods, fields = _file_members(root_of(part))
     calls = [
-        (call.child_by_field_name("name"), methods.get(_arity(call), frozenset()))
+        (call.child_by_field_name("name"), _members_of(call.child_by_field_name("object"), methods.get(_arity(call), frozenset()), typed))
         for call in _of_type(part, "method_invocation") if call.child_by_field_name("object") is not None
     ]
-    accesses = [(access.child_by_field_name("field"), fields) for access in _of_type(part, "field_access")]
+    accesses = [
+        (access.child_by_field_name("field"), _members_of(access.child_by_field_name("object"), fields, typed))
+        for access in _of_type(part, "field_access")
+    ]
     yield from most_similar_first(calls + accesses)
+
+
+def _members_of(receiver: Node, names: frozenset[str], typed: Declared) -> frozenset[str]:
+    """Those of `names` the receiver has, all of them when its members cannot be told."""
+    members = typed.receivers.members(receiver)
+    return names if members is None else names & members
 
 
 @functools.lru_cache(maxsize=8)

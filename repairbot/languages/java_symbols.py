@@ -263,6 +263,42 @@ class Project:
         return False, None
 
 
+def receiver_members(project: Project, scope: Scope, name: str) -> frozenset[str] | None:
+    """The members of what `name` is before a dot at `scope`: `this`, a local, a field of a
+    class around it, or a class name; None when it cannot be told for certain."""
+    if name == "this":
+        if scope.opaque or not scope.classes:
+            return None
+        members = project.members(scope.classes[0])
+        return members | INSTANCE_EXTRAS if members is not None else None
+    if name in scope.locals:
+        return _members_of_type(project, scope.locals[name], project.current)
+    if scope.opaque or not scope.classes:
+        return None
+    for decl in scope.classes:
+        found, type_text = project.field_type(decl, name)
+        if found:
+            return _members_of_type(project, type_text, decl.file)
+    if not name[0].isupper():
+        return None  # not a local or field we know of: maybe inherited, maybe a package
+    resolved = project.resolve(name, project.current)
+    members = project.members(resolved) if resolved is not None else None
+    return members | TYPE_EXTRAS if members is not None else None
+
+
+def _members_of_type(project: Project, type_text: str | None, context: FileSymbols) -> frozenset[str] | None:
+    """The members of a value of a declared type (None for `var` and anything unsure)."""
+    if not type_text:
+        return None
+    plain = javap.strip_generics(type_text).replace(" ", "")
+    if plain.endswith("[]") or plain.endswith("..."):
+        base = javap.members(javap.OBJECT)
+        return base | ARRAY_MEMBERS if base is not None else None
+    resolved = project.resolve(plain, context)
+    members = project.members(resolved) if resolved is not None else None
+    return members | INSTANCE_EXTRAS if members is not None else None
+
+
 # `var` and the types that are names, not classes, are handled by `resolve`; `final`
 # and annotations are modifiers, not part of the type.
 _LOCAL_KINDS = {"local_variable_declaration", "formal_parameter", "spread_parameter", "catch_formal_parameter",

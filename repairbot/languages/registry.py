@@ -155,8 +155,9 @@ class LanguageSupport:
     insertion_points: Callable[[bytes, Tree, int, int], Iterable[InsertionPoint]] = lambda data, tree, start, end: ()
     empty_statement: str = ""
     # The fix templates' mechanical rewrites (`repairbot.generate.templates.TemplateEdit`)
-    # of the statements on lines `start..end` of a parsed file; None: no templates.
-    fix_templates: Callable[[bytes, Tree, int, int], Iterable[Any]] | None = None
+    # of the statements on lines `start..end` of a parsed file, which is `file` of the
+    # project at `project_root` (for what its other files declare); None: no templates.
+    fix_templates: Callable[[bytes, Tree, int, int, Path, str], Iterable[Any]] | None = None
 
     @property
     def globs(self) -> tuple[str, ...]:
