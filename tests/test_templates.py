@@ -129,10 +129,16 @@ def test_off_by_one_shifts_indices_slice_bounds_and_range_arguments(tmp_path: Pa
 
 
 def test_off_by_one_does_not_stack_offsets_on_a_literal_offset(tmp_path: Path) -> None:
+    """The literal shifts; shifted to 0, a term of a sum is written away, not kept as `+ 0`."""
     source = "def f(a, i):\n    return a[i + 1]\n"
     assert patched(generate(tmp_path, source, 2), "off_by_one") == {
         "def f(a, i):\n    return a[i + 2]\n",
-        "def f(a, i):\n    return a[i + 0]\n",
+        "def f(a, i):\n    return a[i]\n",
+    }
+    source = "def f(a, i):\n    return 1 + g(a) * i - 1\n"
+    assert patched(generate(tmp_path, source, 2), "off_by_one") == {
+        "def f(a, i):\n    return 2 + g(a) * i - 1\n", "def f(a, i):\n    return g(a) * i - 1\n",
+        "def f(a, i):\n    return 1 + g(a) * i - 2\n", "def f(a, i):\n    return 1 + g(a) * i\n",
     }
 
 
@@ -447,6 +453,30 @@ def test_each_checker_guards_against_its_own_exception_only(tmp_path: Path) -> N
         "        if n == 0:", "        if n != 0:"
     ]
     assert guards(tmp_path, 3, "AssertionError: assert 3 == 4") == {}
+
+
+def test_a_guard_returns_the_empty_value_of_what_the_function_returns(tmp_path: Path) -> None:
+    """A function that answers `True`/`False` returns `False` before a statement its guard
+    stops, as Java's checkers return the declared type's default; a nested function's
+    returns are its own."""
+    source = (
+        "def has_cycle(node):\n"
+        "    def step(n):\n"
+        "        return [n]\n"
+        "    while True:\n"
+        "        if node.successor is None:\n"
+        "            return False\n"
+        "        node = node.successor\n"
+        "    return True\n"
+    )
+    (tmp_path / "m.py").write_text(source)
+    generator = TemplateGenerator(failure_messages=["AttributeError: 'NoneType' object has no attribute 'successor'"])
+    guarded = [c.patched for c in generator.generate(tmp_path, [SuspiciousLocation("m.py", 5, 5, 1.0)], 100)
+               if c.generator == "template:null_check"]
+    assert guarded == [source.replace(
+        "        if node.successor is None:",
+        "        if node is None:\n            return False\n        if node.successor is None:",
+    )]
 
 
 def test_an_index_check_guards_an_empty_sequence_or_a_computed_index(tmp_path: Path) -> None:

@@ -71,6 +71,12 @@ def test_literals_and_indices_shift_by_one(tmp_path: Path) -> None:
     indexed = changed(generate(tmp_path, 15), "off_by_one")
     assert "return label.charAt(1) == '-' ? -sum : max;" in indexed
     assert "return label.charAt(-1) == '-' ? -sum : max;" in indexed
+    # Shifted to 0, a term of a sum is written away; in a string's sum it stays a digit.
+    source = SOURCE.replace("String shown = label + \": \" + sum;", "String shown = label + 1 + (sum - 1);")
+    assert changed(generate(tmp_path, 13, source), "off_by_one") == {
+        "String shown = label + 2 + (sum - 1);", "String shown = label + 0 + (sum - 1);",
+        "String shown = label + 1 + (sum - 2);", "String shown = label + 1 + (sum);",
+    }
 
 
 def test_operators_swap_within_their_kind_and_strings_are_not_subtracted(tmp_path: Path) -> None:

@@ -340,15 +340,35 @@ def _guards(node: Node, checks: Iterable[tuple[str, str]]) -> Iterator[Edit]:
     statement when the condition fails; a one-line expression statement also runs only
     when it passes. `node` is a statement or a compound statement's header."""
     statement = node if node.type in python.SIMPLE_STATEMENTS else node.parent
-    if statement is None or python.enclosing_function(statement) is None:
+    function = python.enclosing_function(statement) if statement is not None else None
+    if statement is None or function is None:
         return
     indent, code = statement_indent(statement), _text(statement)
     if indent is None:  # `if x: return y`: the statement does not start its line
         return
+    default = _default_return(function)
     for failing, passing in itertools.islice(dict.fromkeys(checks), MAX_CHECKS):
-        yield replace_node(statement, f"if {failing}:\n{indent}    return\n{indent}{code}")
+        yield replace_node(statement, f"if {failing}:\n{indent}    {default}\n{indent}{code}")
         if statement.type == "expression_statement" and "\n" not in code:
             yield replace_node(statement, f"if {passing}:\n{indent}    {code}")
+
+
+# The empty value of each kind of literal a function returns: what its guard returns, as
+# Java's checkers return the declared type's default (`false`, `0`, `null`).
+_EMPTY_OF_KIND = {"true": "False", "false": "False", "integer": "0", "float": "0.0", "list": "[]",
+                  "dictionary": "{}", "tuple": "()"}
+
+
+def _default_return(function: Node) -> str:
+    """The early return of a guard in `function`: the empty value of the first literal kind
+    its own return statements give (a function answering `True`/`False` answers `False`),
+    a bare `return` where none does."""
+    for node in python.walk(function):
+        if node.type == "return_statement" and python.enclosing_function(node) == function:
+            value = next(iter(node.named_children), None)
+            if value is not None and value.type in _EMPTY_OF_KIND:
+                return f"return {_EMPTY_OF_KIND[value.type]}"
+    return "return"
 
 
 def statement_indent(statement: Node) -> str | None:
@@ -641,7 +661,25 @@ def _shift_literal(literal: Node) -> Iterator[Edit]:
     # `2 ** -1` and `x - -1` parse, but `-1 ** 2` is -(1 ** 2): keep the number whole.
     inside_operator = target.parent is not None and target.parent.type == "binary_operator"
     for shifted in (value + 1, value - 1):
-        yield replace_node(target, f"({shifted})" if shifted < 0 and inside_operator else str(shifted))
+        dropped = without_zero_term(target, shifted, "binary_operator")
+        yield dropped or replace_node(target, f"({shifted})" if shifted < 0 and inside_operator else str(shifted))
+
+
+def without_zero_term(literal: Node, shifted: int, binary_type: str) -> Edit | None:
+    """`1 + f(x)` shifted to `0 + f(x)` is `f(x)`: the term written away, as a developer
+    writes it (and a reference fix reads), not a zero kept in the code. None unless the
+    shifted literal is 0 and a term of a sum, or what a difference subtracts."""
+    binary = literal.parent
+    if shifted != 0 or binary is None or binary.type != binary_type:
+        return None
+    operator, left, right = (binary.child_by_field_name(field) for field in ("operator", "left", "right"))
+    if operator is None or left is None or right is None:
+        return None
+    if _text(operator) == "+" and literal == left:
+        return replace_node(binary, _text(right))
+    if _text(operator) in ("+", "-") and literal == right:
+        return replace_node(binary, _text(left))
+    return None
 
 
 def _bounds(node: Node) -> Iterator[Node]:

@@ -23,7 +23,7 @@ from repairbot.generate.masks import is_java_value, java_statement_parts
 from repairbot.generate.templates import (
     BITWISE, CHECK_WEIGHT, MAX_CHECKS, ORDERING, TEMPLATES, TWINS, Edit, Template,
     TemplateEdit, exchange_operands, most_similar_first, move_arguments, rank_by_rank, read_names, replace_node,
-    shift_by_one, statement_indent, swaps,
+    shift_by_one, statement_indent, swaps, without_zero_term,
 )
 from repairbot.languages import java, java_symbols
 from repairbot.languages.python import root_of, walk
@@ -133,7 +133,7 @@ def off_by_one(part: Node, typed: dict[str, str]) -> Iterator[Edit]:
     """Integer literals n -> n+1, n-1; array indices and the index of an indexed call
     (`charAt`, `get`, `substring`) e -> e + 1, e - 1."""
     for literal in _of_type(part, "decimal_integer_literal"):
-        yield from _shift_literal(literal)
+        yield from _shift_literal(literal, typed)
     for bound in _bounds(part):
         if _shiftable(bound):
             yield from shift_by_one(bound)
@@ -485,9 +485,10 @@ def _shiftable(expression: Node) -> bool:
     return expression.type in _NUMERIC_OPERANDS
 
 
-def _shift_literal(literal: Node) -> Iterator[Edit]:
+def _shift_literal(literal: Node, typed: dict[str, str]) -> Iterator[Edit]:
     """Shift the literal's value, a unary minus counted in (`-1` -> `0`, never `--1`); a
-    `L` suffix stays; octal-looking and underscored literals are left alone."""
+    `L` suffix stays; octal-looking and underscored literals are left alone. A sum's term
+    shifted to 0 is written away, unless the sum is a string's (`s + 0` is no `s`)."""
     text = _text(literal)
     digits, suffix = (text[:-1], text[-1]) if text[-1:] in "lL" else (text, "")
     if not digits.isdigit() or (len(digits) > 1 and digits.startswith("0")):
@@ -498,9 +499,11 @@ def _shift_literal(literal: Node) -> Iterator[Edit]:
     if negated and _text(parent.child_by_field_name("operator")) == "-":
         target, value = parent, -value
     inside_operator = target.parent is not None and target.parent.type == "binary_expression"
+    summed = inside_operator and not _is_string(target.parent, typed)
     for shifted in (value + 1, value - 1):
         text = f"{shifted}{suffix}"
-        yield replace_node(target, f"({text})" if shifted < 0 and inside_operator else text)
+        dropped = without_zero_term(target, shifted, "binary_expression") if summed else None
+        yield dropped or replace_node(target, f"({text})" if shifted < 0 and inside_operator else text)
 
 
 def _of_type(node: Node, *types: str) -> Iterator[Node]:
