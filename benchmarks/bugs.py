@@ -14,6 +14,7 @@ declaration, a closing brace) is no line that coverage ranks or a template rewri
 from __future__ import annotations
 
 import difflib
+import hashlib
 import os
 import subprocess
 from collections.abc import Iterable, Sequence
@@ -132,6 +133,18 @@ def matches_fix(bug: Bug, patched: dict[str, str]) -> bool:
     return set(patched) == set(bug.fixed) and all(
         same_program(text, bug.fixed[file], file) for file, text in patched.items()
     )
+
+
+def patch_id(patched: dict[str, str]) -> str:
+    """A patch's name that quotes none of its code (a published run keeps it): the hash of
+    the programs it makes (file -> its patched text), as `same_program` reads them, so two
+    patches that differ only in layout or comments share it."""
+    digest = hashlib.sha256()
+    for file, text in sorted(patched.items()):
+        language = language_for(file)
+        program = language.reference_program(text) if language is not None else None
+        digest.update(f"{file}\0{program if program is not None else ' '.join(text.split())}\0".encode("utf-8"))
+    return digest.hexdigest()[:16]
 
 
 def same_program(patched: str, reference: str, file: str) -> bool:

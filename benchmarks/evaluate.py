@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from benchmarks.bugs import Bug, fault_of, fault_rank, given_locations, matches_fix, reference_diff
+from benchmarks.bugs import Bug, fault_of, fault_rank, given_locations, matches_fix, patch_id, reference_diff
 from repairbot.config import Settings, load_settings
 from repairbot.db.store import JobStore
 from repairbot.domain import SuspiciousLocation
@@ -53,6 +53,7 @@ class BugResult:
     full_suite: str = ""
     full_suite_s: float | None = None
     overfitting: list[str] = field(default_factory=list)  # signs the top patch overfits (repairbot.overfitting)
+    top_patch_id: str = ""  # bugs.patch_id of the top patch: what a review of it names (benchmarks.reviews)
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -118,7 +119,8 @@ def repair_bug(
         row.top_patch = top.diff
         row.top_generator = top.generator
         row.overfitting = result.overfitting[0] if result.overfitting else []
-        row.top_matches_reference = matches_fix(bug, {edit.file: edit.patched for edit in top.edits})
+        patched = {edit.file: edit.patched for edit in top.edits}
+        row.top_matches_reference, row.top_patch_id = matches_fix(bug, patched), patch_id(patched)
     return with_reference(row, bug, result.locations)
 
 

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bugs import Bug, git_apply, matches_fix
+from benchmarks.bugs import Bug, git_apply, matches_fix, patch_id
 from benchmarks.evaluate import (
     BugResult, Mode, append_result, job_overrides, median_stages, read_results, with_reference,
 )
@@ -121,7 +121,8 @@ def stored_result(key: Key, bug: Bug, store: QueueStore, job_id: int) -> BugResu
         top = detail.patches[0]
         row.plausible = True
         row.top_patch, row.top_generator = top.diff, top.generator
-        row.top_matches_reference = matches_fix(bug, patched_files(bug.project, top.diff))
+        patched = patched_files(bug.project, top.diff)
+        row.top_matches_reference, row.top_patch_id = matches_fix(bug, patched), patch_id(patched)
     return with_reference(row, bug, detail.locations)
 
 

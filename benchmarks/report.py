@@ -25,6 +25,7 @@ from typing import Any
 from benchmarks.report_doc import Block, Document, PatchPair, Plot, Section, Table, Text, markdown, md_table
 from benchmarks.report_html import html_page
 from benchmarks.report_plot import Line, check_matplotlib, repaired_over_time
+from benchmarks.reviews import equivalence
 from repairbot.errors import BadInput
 from repairbot.text import printable
 
@@ -54,16 +55,24 @@ class Row:
     stopped: str = ""
     full_suite: str = ""  # Defects4J: the top patch against the whole suite ("" not run)
     overfitting: tuple[str, ...] = ()  # signs the top patch overfits the tests
+    equivalent: str = ""  # why a review found the top patch the reference fix's behaviour (benchmarks.reviews)
 
     @property
     def key(self) -> Key:
         return (self.suite, self.bug, self.mode)
 
     @property
+    def correct(self) -> bool:
+        """The top patch is the reference fix or a reviewed equivalent of it."""
+        return self.same_as_reference or bool(self.equivalent)
+
+    @property
     def verdict(self) -> str:
         """What a comparison of two runs compares."""
         if self.same_as_reference:
             return "same as reference"
+        if self.equivalent:
+            return "equivalent (reviewed)"
         if self.plausible:
             return "plausible"
         return "not run" if self.error else "no patch"
@@ -85,6 +94,7 @@ class Totals:
     not_run: int
     plausible: int
     same_as_reference: int
+    correct: int  # the reference fix or a reviewed equivalent
     median_first_s: float | None
     job_s_per_candidate: float | None  # the jobs' whole time over the candidates they validated
     validation_s_per_candidate: float | None  # the validate stage's only, where rows record stages
@@ -147,10 +157,12 @@ def _row(data: Any) -> Row:
     stages = data.get("stage_s") or {}
     if not isinstance(stages, dict):
         raise TypeError("stage_s is not an object of seconds per stage")
+    suite, bug = str(data["suite"]), str(data["bug"])
+    same = bool(data.get("top_matches_reference", False))
     return Row(
-        suite=str(data["suite"]), bug=str(data["bug"]), mode=str(data["mode"]),
+        suite=suite, bug=bug, mode=str(data["mode"]),
         plausible=bool(data.get("plausible", False)),
-        same_as_reference=bool(data.get("top_matches_reference", False)),
+        same_as_reference=same,
         first_plausible_s=None if first is None else float(first),
         candidates=int(data.get("candidates_tried", 0)),
         total_s=float(data.get("total_s", 0.0)),
@@ -164,6 +176,7 @@ def _row(data: Any) -> Row:
         stopped=str(data.get("stopped") or ""),
         full_suite=str(data.get("full_suite") or ""),
         overfitting=tuple(str(sign) for sign in data.get("overfitting") or ()),
+        equivalent="" if same else equivalence(suite, bug, str(data.get("top_patch_id") or "")),
     )
 
 
@@ -191,7 +204,8 @@ def _totals(suite: str, mode: str, group: list[Row]) -> Totals:
     staged = [r for r in group if "validate" in r.stage_s]
     return Totals(
         suite, mode, len(group), sum(bool(r.error) for r in group), sum(r.plausible for r in group),
-        sum(r.same_as_reference for r in group), statistics.median(times) if times else None,
+        sum(r.same_as_reference for r in group), sum(r.correct for r in group),
+        statistics.median(times) if times else None,
         _per(sum(r.total_s for r in group), sum(r.candidates for r in group)),
         _per(sum(r.stage_s["validate"] for r in staged), sum(r.candidates for r in staged)),
         sum(r.plausible and r.full_suite.startswith("pass") for r in group),
@@ -253,7 +267,8 @@ def bug_table(rows: list[Row]) -> Table:
     header += ["whole suite"] * suites + ["may overfit"] * overfits + ["fault rank"] * ranks + ["stages (s)"] * stages + ["stopped"] * stopped + ["error"] * errors
     body = []
     for r in rows:
-        cells = [r.suite, r.bug, r.mode, _yes(r.plausible), _yes(r.same_as_reference), seconds(r.first_plausible_s),
+        same = "equivalent (reviewed)" if r.equivalent else _yes(r.same_as_reference)
+        cells = [r.suite, r.bug, r.mode, _yes(r.plausible), same, seconds(r.first_plausible_s),
                  str(r.candidates), r.generator or "-", seconds(r.total_s)]
         cells += [r.full_suite or "-"] * suites + ["; ".join(r.overfitting) or "-"] * overfits + [_rank(r)] * ranks
         cells += [", ".join(f"{stage} {s:.1f}" for stage, s in r.stage_s.items()) or "-"] * stages
@@ -273,9 +288,10 @@ def totals_table(rows: list[Row]) -> Table:
     suites = any(r.full_suite for r in rows)
     return Table(
         ["suite", "mode", "bugs", "not run", "plausible", *["plausible on the whole suite"] * suites,
-         "same as reference", "median first plausible (s)", "s per candidate (job)", "s per candidate (validation)"],
+         "same as reference", "correct", "median first plausible (s)", "s per candidate (job)",
+         "s per candidate (validation)"],
         [[t.suite, t.mode, str(t.bugs), str(t.not_run), str(t.plausible), *[str(t.whole_suite_pass)] * suites,
-          str(t.same_as_reference), seconds(t.median_first_s), _two(t.job_s_per_candidate),
+          str(t.same_as_reference), str(t.correct), seconds(t.median_first_s), _two(t.job_s_per_candidate),
           _two(t.validation_s_per_candidate)]
          for t in totals(rows)],
     )
@@ -323,10 +339,12 @@ def delta_table(run: Run, other: Run) -> Table:
             *key,
             *_counts(a.plausible if a else None, b.plausible if b else None),
             *_counts(a.same_as_reference if a else None, b.same_as_reference if b else None),
+            *_counts(a.correct if a else None, b.correct if b else None),
             seconds(a.median_first_s if a else None), seconds(b.median_first_s if b else None),
         ])
     return Table(["suite", "mode", "plausible, this", "plausible, other", "plausible, delta", "same, this",
-                  "same, other", "same, delta", "median first plausible (s), this",
+                  "same, other", "same, delta", "correct, this", "correct, other", "correct, delta",
+                  "median first plausible (s), this",
                   "median first plausible (s), other"], body)
 
 
@@ -340,11 +358,19 @@ def document(run: Run, other: Run | None) -> Document:
         Section("Totals per suite and mode", [
             totals_table(run.rows),
             Plot("bugs with a plausible patch by time to the first one"),
-            Text("Seconds per candidate: the jobs' whole time (job), or the validate stage's alone "
+            Text("Correct: the top patch is the reference fix (same as reference) or a patch a review "
+                 "found to behave as the reference fix does (benchmarks/equivalent_patches.toml, each with why). "
+                 "Seconds per candidate: the jobs' whole time (job), or the validate stage's alone "
                  "(validation, where rows record stage timings), over the candidates they validated."),
         ]),
         Section("Fault localization", localization_blocks(run.rows)),
     ]
+    reviewed = [r for r in run.rows if r.equivalent]
+    if reviewed:
+        sections.append(Section("Reviewed equivalents", [Table(
+            ["suite", "bug", "mode", "why the top patch is the reference fix's behaviour"],
+            [[r.suite, r.bug, r.mode, r.equivalent] for r in reviewed],
+        )]))
     if other is not None:
         changes = compare(run, other)
         sections.append(Section(f"Compared with {other.folder}", [

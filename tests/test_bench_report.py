@@ -15,7 +15,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+import benchmarks.reviews
+from benchmarks.bugs import patch_id
 from benchmarks.evaluate import BugResult
+from repairbot.errors import BadInput
 from repairbot.cli import app
 from tests.budgets import NEVER_S
 from tests.test_benchmarks import checkout  # noqa: F401 (the QuixBugs-layout fixture)
@@ -72,14 +75,14 @@ def test_markdown_has_the_per_bug_rows_totals_and_localization(tmp_path: Path) -
     result = report(str(folder))
     assert result.exit_code == 0, result.output
     md = (folder / "report.md").read_text()
-    # Totals per suite and mode: bugs, not run, plausible, same, median first plausible, s per candidate.
-    given = "| QuixBugs Python | given | 3 | 1 | 2 | 1 | 31.0 | 8.33 | - |"
-    localized = "| QuixBugs Python | localized | 2 | 0 | 1 | 0 | 30.0 | 11.33 | 14.00 |"
+    # Totals per suite and mode: bugs, not run, plausible, same, correct, median first plausible, s per candidate.
+    given = "| QuixBugs Python | given | 3 | 1 | 2 | 1 | 1 | 31.0 | 8.33 | - |"
+    localized = "| QuixBugs Python | localized | 2 | 0 | 1 | 0 | 0 | 30.0 | 11.33 | 14.00 |"
     assert given in md and localized in md
     assert given in result.stdout  # the totals are printed too
     # Two suites: the run's overall figures per mode, after the suites' own.
-    assert "| all suites | localized | 3 | 0 | 1 | 0 | 30.0 | 10.91 | 14.00 |" in md
-    assert md.index(localized) < md.index("| all suites | given | 3 | 1 | 2 | 1 | 31.0 | 8.33 | - |")
+    assert "| all suites | localized | 3 | 0 | 1 | 0 | 0 | 30.0 | 10.91 | 14.00 |" in md
+    assert md.index(localized) < md.index("| all suites | given | 3 | 1 | 2 | 1 | 1 | 31.0 | 8.33 | - |")
     # Per bug, with the rank, stage, stop and error columns some rows fill.
     assert "| QuixBugs Python | gcd | given | yes | yes | 12.0 | 4 | template:operator | 15.0 | - | - | - | - |" in md
     assert ("| QuixBugs Python | bitcount | localized | no | no | - | 20 | - | 300.0 | not in top 10 "
@@ -106,7 +109,7 @@ def test_defects4j_rows_checked_against_the_whole_suite_get_a_column_and_a_total
     folder = write_folder(tmp_path / "run", [asdict(row) for row in listed])
     assert report(str(folder)).exit_code == 0
     md = (folder / "report.md").read_text()
-    assert "| Defects4J Lang | given | 3 | 0 | 2 | 1 | 1 | 65.0 | 11.25 | - |" in md  # 1 of 2 on the whole suite
+    assert "| Defects4J Lang | given | 3 | 0 | 2 | 1 | 1 | 1 | 65.0 | 11.25 | - |" in md  # 1 of 2 on the whole suite
     assert "| 50.0 | pass; set aside (failing on the fixed version too): a.BTest#c |" in md
     assert "| 300.0 | - |" in md
 
@@ -130,7 +133,7 @@ def test_publish_keeps_the_numbers_and_drops_the_benchmarks_code(tmp_path: Path)
     assert published[3]["error"] == "setup: javac: Foo.java:3: error"
     assert published[0]["fault_rank"] == 3 and published[2]["stage_s"]["validate"] == 280.0
     md = (tmp_path / "shared" / "report.md").read_text()
-    assert "| QuixBugs Python | given | 3 | 1 | 2 | 1 | 31.0 |" in md  # the same totals as the full run's
+    assert "| QuixBugs Python | given | 3 | 1 | 2 | 1 | 1 | 31.0 |" in md  # the same totals as the full run's
     assert "The patches were left out of this copy" in md and "gcd(b, a % b)" not in md
     refused = CliRunner().invoke(app, ["bench", "publish", str(folder), "--to", str(folder)])
     assert refused.exit_code != 0 and "would lose the patches" in refused.output
@@ -172,9 +175,9 @@ def test_compare_marks_the_outcomes_that_changed_and_the_totals_delta(tmp_path: 
     assert "**gcd** | **localized** | **plausible** | **no patch** | **30.0** | **-** | **changed** |" in md
     assert "**sqrt** | **given** | **not run** | **plausible** | **-** | **8.0** | **changed** |" in md
     assert "| QuixBugs Python | gcd | given | same as reference | same as reference | 12.0 | 12.0 |  |" in md
-    # plausible this, other, delta; same this, other, delta; median first plausible this, other.
-    assert "| QuixBugs Python | localized | 1 | 0 | +1 | 0 | 0 | +0 | 30.0 | - |" in md
-    assert "| QuixBugs Python | given | 2 | 3 | -1 | 1 | 1 | +0 | 31.0 | 12.0 |" in md
+    # plausible, same and correct: this, other, delta each; median first plausible this, other.
+    assert "| QuixBugs Python | localized | 1 | 0 | +1 | 0 | 0 | +0 | 0 | 0 | +0 | 30.0 | - |" in md
+    assert "| QuixBugs Python | given | 2 | 3 | -1 | 1 | 1 | +0 | 1 | 1 | +0 | 31.0 | 12.0 |" in md
     page = (folder / "report.html").read_text()
     changed = re.findall(r'<tr class="changed">(.*?)</tr>', page)
     assert len(changed) == 2 and "<td>gcd</td><td>localized</td>" in changed[0] and "<td>sqrt</td>" in changed[1]
@@ -221,3 +224,45 @@ def test_report_of_a_real_quixbugs_run(checkout: Path, tmp_path: Path) -> None: 
                      r"\| template:[\w-]+ \| [\d.]+ \| 1 \|", md)
     assert "| QuixBugs Python | 1 | 1 | 1 | 1 | 1 |" in md
     assert "-        if n % 2 == 1:" in (out / "report.html").read_text()
+
+
+def test_a_reviewed_equivalent_counts_as_correct_and_shows_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plausible top patch that is not the reference fix's text but a review lists (by its
+    patch id, for that suite and bug) counts as correct beside the reference matches; the
+    same patch of another bug, or another patch of the bug, does not."""
+    ident = patch_id({"gcd.py": "def gcd(a, b):\n    return a if b == 0 else gcd(b, a % b)\n"})
+    reviews = tmp_path / "reviews.toml"
+    reviews.write_text(f'[[equivalent]]\nsuite = "QuixBugs Python"\nbug = "gcd"\npatch = "{ident}"\n'
+                       'why = "the recursion written as one conditional expression"\n')
+    monkeypatch.setattr(benchmarks.reviews, "REVIEWS", reviews)
+    listed = [
+        BugResult("QuixBugs Python", "gcd", "localized", plausible=True, time_to_first_plausible_s=9.0,
+                  candidates_tried=3, total_s=10.0, top_patch_id=ident),
+        BugResult("QuixBugs Python", "lcm", "localized", plausible=True, time_to_first_plausible_s=9.0,
+                  candidates_tried=3, total_s=10.0, top_patch_id=ident),
+        BugResult("QuixBugs Python", "gcd", "given", plausible=True, time_to_first_plausible_s=9.0,
+                  candidates_tried=3, total_s=10.0, top_patch_id="0" * 16),
+    ]
+    folder = write_folder(tmp_path / "run", [asdict(row) for row in listed])
+    assert report(str(folder)).exit_code == 0
+    md = (folder / "report.md").read_text()
+    assert "| QuixBugs Python | localized | 2 | 0 | 2 | 0 | 1 | 9.0 |" in md  # plausible 2, same 0, correct 1
+    assert "| QuixBugs Python | given | 1 | 0 | 1 | 0 | 0 | 9.0 |" in md
+    assert "| QuixBugs Python | gcd | localized | yes | equivalent (reviewed) |" in md
+    assert "| QuixBugs Python | gcd | localized | the recursion written as one conditional expression |" in md
+
+
+def test_a_patch_id_names_one_program_whatever_its_layout() -> None:
+    one = patch_id({"m.py": "def f(x):\n    return x + 1  # next\n"})
+    assert one == patch_id({"m.py": "def f(x):\n    return (x + 1)\n"}) and len(one) == 16
+    assert one != patch_id({"m.py": "def f(x):\n    return x + 2\n"})
+    assert one != patch_id({"n.py": "def f(x):\n    return x + 1\n"})
+
+
+def test_the_shipped_reviews_read_and_a_bad_one_is_a_clear_error(tmp_path: Path) -> None:
+    for (suite, bug, patch), why in benchmarks.reviews.reviewed().items():
+        assert suite.startswith(("QuixBugs", "Defects4J")) and bug and len(patch) == 16 and len(why) > 20
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[equivalent]]\nsuite = "QuixBugs Python"\nbug = "gcd"\n')
+    with pytest.raises(BadInput, match="review 1 needs a non-empty suite, bug, patch, why"):
+        benchmarks.reviews.reviewed(bad)

@@ -112,8 +112,9 @@ def test_python_holes_before_and_after_a_statement_and_first_in_a_loop_body(tmp_
         replaced(LOOP, 5, "        "),
         # before line 5 is the body's first line: asked once
         inserted(LOOP, 6, "        "),  # after line 5, at its indentation
+        inserted(LOOP, 6, "    "),  # after the loop line 5 ends
     ]
-    assert model.samples == [4, 2, 2, 4, 2]  # the replacement hole's samples; greedy + one for an insertion
+    assert model.samples == [4, 2, 2, 4, 2, 2]  # the replacement hole's samples; greedy + one for an insertion
     after = model.guides[-1]  # the Python engine: it reads the file's names around the new line
     assert isinstance(after, NovelEndings) and after.allows("i += 1", final=True)
     assert not after.allows("", final=True) and not after.allows("pass", final=True)
@@ -132,6 +133,7 @@ def test_java_holes_before_and_after_a_statement_and_first_in_a_loop_body(tmp_pa
         replaced(FIND, 6, "                "),
         inserted(FIND, 6, "                "),
         inserted(FIND, 7, "                "),  # after `found = i;`, inside the `if`
+        inserted(FIND, 8, "            "),  # after the `if` it ends (after the loop: before line 9, below)
         replaced(FIND, 9, "        "),
         inserted(FIND, 9, "        "),  # a return: a line before it, none after (unreachable)
     ]
@@ -159,9 +161,11 @@ def test_the_languages_put_no_line_where_a_statement_cannot_stand() -> None:
     def python_points(line: int) -> list[InsertionPoint]:
         return python.insertion_points(source, tree, line, line)
 
-    assert python_points(2) == [InsertionPoint(2, "    ", "before")]  # no line of its own for `return 1`
+    # No line of its own for `return 1`; after the one-line `if` it ends, one.
+    assert python_points(2) == [InsertionPoint(2, "    ", "before"), InsertionPoint(3, "    ", "after")]
     assert python_points(5) == [InsertionPoint(6, "        ", "body")]  # nothing between `if` and `elif`
-    assert python_points(6) == [InsertionPoint(6, "        ", "before")]  # nothing after a return
+    # Nothing after a return; after the `if` it ends, where the `match` is.
+    assert python_points(6) == [InsertionPoint(6, "        ", "before"), InsertionPoint(7, "    ", "after")]
     assert python_points(7) == [InsertionPoint(7, "    ", "before")]  # a match's body holds cases
     source = (
         b"class A extends B {\n"
@@ -188,6 +192,52 @@ def test_the_languages_put_no_line_where_a_statement_cannot_stand() -> None:
     assert java_points(5) == [InsertionPoint(5, "        ", "before")]  # a body without braces
     assert java_points(6) == []
     assert java_points(9) == [InsertionPoint(10, "            ", "body")]  # `} else if`: no line before
+
+
+def test_a_line_may_go_after_the_loops_and_branches_a_statement_ends() -> None:
+    """`rpn.append(ops.pop())` ends the inner loop, the `else` and the `for`: a missing line
+    may go after each of them, at its indentation (after the loop, in the `else`; after the
+    `if`, in the `for`; after the `for`, before the `return`)."""
+    source = (
+        b"def f(tokens, ops, rpn):\n"
+        b"    for token in tokens:\n"
+        b"        if token > 0:\n"
+        b"            rpn.append(token)\n"
+        b"        else:\n"
+        b"            while ops:\n"
+        b"                rpn.append(ops.pop())\n"
+        b"    return rpn\n"
+    )
+    assert python.insertion_points(source, python.parse(source), 7, 7) == [
+        InsertionPoint(7, "                ", "before"), InsertionPoint(8, "                ", "after"),
+        InsertionPoint(8, "            ", "after"), InsertionPoint(8, "        ", "after"),
+        InsertionPoint(8, "    ", "after"),
+    ]
+    # Line 4 ends the `if` body, not the `if`: no point after the branch.
+    assert python.insertion_points(source, python.parse(source), 4, 4) == [
+        InsertionPoint(4, "            ", "before"), InsertionPoint(5, "            ", "after"),
+    ]
+    source = (
+        b"class S {\n"
+        b"    void f(Deque<Integer> ops, List<Integer> rpn, int token) {\n"
+        b"        if (token > 0) {\n"
+        b"            rpn.add(token);\n"
+        b"        } else if (token < 0) {\n"
+        b"            while (!ops.isEmpty()) {\n"
+        b"                rpn.add(ops.pop());\n"
+        b"            }\n"
+        b"        }\n"
+        b"        rpn.add(0);\n"
+        b"    }\n"
+        b"}\n"
+    )
+    assert java.insertion_points(source, java.parse(source), 7, 7) == [
+        InsertionPoint(7, "                ", "before"), InsertionPoint(8, "                ", "after"),
+        InsertionPoint(9, "            ", "after"), InsertionPoint(10, "        ", "after"),
+    ]
+    assert java.insertion_points(source, java.parse(source), 4, 4) == [
+        InsertionPoint(4, "            ", "before"), InsertionPoint(5, "            ", "after"),
+    ]
 
 
 # --- the candidates ----------------------------------------------------------------------

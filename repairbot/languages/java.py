@@ -11,6 +11,7 @@ header of compound ones (an `if`'s condition, a `for`'s `(init; condition; updat
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path, PurePath, PurePosixPath
 
 import tree_sitter_java
@@ -169,13 +170,14 @@ def _contains(outer: Node, inner: Node) -> bool:
 _BLOCKS = frozenset({"block", "constructor_body", "switch_block_statement_group"})
 # Code after them is unreachable, which javac rejects.
 _JUMPS = frozenset({"return_statement", "throw_statement", "break_statement", "continue_statement", "yield_statement"})
+_COMPOUNDS = frozenset({"if_statement", "while_statement", "for_statement", "enhanced_for_statement"})
 _COMMENTS = (b"//", b"/*")
 
 
 def insertion_points(data: bytes, tree: Tree, start_line: int, end_line: int) -> list[InsertionPoint]:
     """Lines a fix may insert around the statements on lines `start_line..end_line`: before
     a statement (not before `super(...)`, which must come first), after a simple one that is
-    no jump, and first in the braced body of a compound statement whose header is there (a
+    no jump, after each loop or branch a simple one ends, and first in the braced body of a compound statement whose header is there (a
     missing `i++` at the top of a loop). A `switch` body holds cases: it gets none."""
     lines = line_statements(tree.root_node)
     statements = {lines[line].id: lines[line] for line in range(start_line, end_line + 1) if line in lines}
@@ -192,6 +194,7 @@ def insertion_points(data: bytes, tree: Tree, start_line: int, end_line: int) ->
             if indentation is not None and in_block and statement.type not in _JUMPS \
                     and ends_its_line(data, statement, _COMMENTS):
                 points.append(InsertionPoint(statement.end_point.row + 2, indentation, "after"))
+            points.extend(_closing_points(data, statement))
             continue
         body = statement.child_by_field_name("body") or statement.child_by_field_name("consequence")
         first = None if body is None or body.type != "block" else next(
@@ -201,6 +204,35 @@ def insertion_points(data: bytes, tree: Tree, start_line: int, end_line: int) ->
         if first is not None and body_indentation is not None:
             points.append(InsertionPoint(first.start_point.row + 1, body_indentation, "body"))
     return points
+
+
+def _closing_points(data: bytes, statement: Node) -> Iterator[InsertionPoint]:
+    """After each loop or branch that `statement` ends (the last statement of their last
+    braced body): a line missing at the end of the block around them, such as
+    `opstack.push(token)` after the inner `while` that pops, at its indentation, which no
+    statement's own points reach."""
+    while (compound := _owner(statement)) is not None:
+        indentation = own_line_indentation(data, compound)
+        if indentation is None or compound.parent is None or compound.parent.type not in _BLOCKS \
+                or not ends_its_line(data, compound, _COMMENTS):
+            return
+        yield InsertionPoint(compound.end_point.row + 2, indentation, "after")
+        statement = compound
+
+
+def _owner(statement: Node) -> Node | None:
+    """The loop or branch whose last braced body ends with `statement` (the outermost of an
+    `else if` chain), or None."""
+    block = statement.parent
+    if block is None or block.type != "block":
+        return None
+    last = [child for child in block.named_children if "comment" not in child.type][-1]
+    owner = block.parent
+    if last != statement or owner is None or owner.type not in _COMPOUNDS or owner.end_byte != block.end_byte:
+        return None
+    while owner.parent is not None and owner.parent.type == "if_statement" and owner.parent.end_byte == owner.end_byte:
+        owner = owner.parent
+    return owner
 
 
 class JavaSources:

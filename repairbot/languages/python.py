@@ -260,14 +260,15 @@ _BLOCKS = frozenset({"block", "module"})
 _CLAUSES = frozenset({"elif_clause", "else_clause", "except_clause", "finally_clause", "case_clause"})
 # Code after them never runs.
 _JUMPS = frozenset({"return_statement", "raise_statement", "break_statement", "continue_statement"})
+_COMPOUNDS = frozenset({"if_statement", "for_statement", "while_statement", "with_statement", "try_statement"})
 _COMMENTS = (b"#",)
 
 
 def insertion_points(data: bytes, tree: Tree, start_line: int, end_line: int) -> list[InsertionPoint]:
     """Lines a fix may insert around the statements on lines `start_line..end_line`: before
-    a statement, after a simple one that is no jump, and first in the body of a compound
-    statement whose header is there (a missing `i += 1` at the top of a loop). A `match`'s
-    body holds cases, not statements: it gets none."""
+    a statement, after a simple one that is no jump, after each loop or branch a simple one
+    ends, and first in the body of a compound statement whose header is there (a missing
+    `i += 1` at the top of a loop). A `match`'s body holds cases, not statements: it gets none."""
     points: list[InsertionPoint] = []
     statements = dict.fromkeys(
         node if node.type in SIMPLE_STATEMENTS else node.parent for node in statement_nodes_on_lines(tree, start_line, end_line)
@@ -283,6 +284,7 @@ def insertion_points(data: bytes, tree: Tree, start_line: int, end_line: int) ->
             if indentation is not None and in_block and statement.type not in _JUMPS \
                     and ends_its_line(data, statement, _COMMENTS):
                 points.append(InsertionPoint(statement.end_point.row + 2, indentation, "after"))
+            points.extend(_closing_points(data, statement))
             continue
         body = next((child for child in statement.children if child.type == "block"), None)
         first = None if body is None or statement.type == "match_statement" else next(
@@ -292,6 +294,29 @@ def insertion_points(data: bytes, tree: Tree, start_line: int, end_line: int) ->
         if first is not None and body_indentation is not None:
             points.append(InsertionPoint(first.start_point.row + 1, body_indentation, "body"))
     return points
+
+
+def _closing_points(data: bytes, statement: Node) -> Iterator[InsertionPoint]:
+    """After each loop or branch that `statement` ends (it is the last line of their body):
+    a line missing at the end of the block around them, such as `opstack.append(token)`
+    after the inner `while` that pops, at its indentation, which no statement's own
+    points reach."""
+    while (compound := _owner(statement)) is not None and compound.end_byte == statement.end_byte:
+        indentation = own_line_indentation(data, compound)
+        if indentation is None or compound.parent is None or compound.parent.type not in _BLOCKS \
+                or not ends_its_line(data, compound, _COMMENTS):
+            return
+        yield InsertionPoint(compound.end_point.row + 2, indentation, "after")
+        statement = compound
+
+
+def _owner(statement: Node) -> Node | None:
+    """The compound statement whose body (or clause's body) holds `statement`."""
+    block = statement.parent
+    owner = block.parent if block is not None and block.type == "block" else None
+    if owner is not None and owner.type in _CLAUSES:
+        owner = owner.parent
+    return owner if owner is not None and owner.type in _COMPOUNDS else None
 
 
 def program(text: str) -> str | None:
