@@ -18,7 +18,10 @@ whose deletions pass weak suites). The signs, read from the patch and the failin
   constants, which a stub returns): every test that builds an object runs one, so a patch
   there reaches every caller at once, and storing a value in another field or returning
   another one can make the failing test's observation come out right while the algorithm
-  the test exercises stays wrong (`this.predecessors = successors` in a setter).
+  the test exercises stays wrong (`this.predecessors = successors` in a setter);
+* a function returns one of its parameters where it returned a local it still computes
+  (`return length_by_edge` for `return length_by_path`): the input handed back, the
+  computation dropped, which passes a test whose input is already the answer.
 
 A sign is a warning for the person reading the report and a reason to prefer another
 plausible patch, never a verdict: a real fix may add a constant the test also uses.
@@ -63,6 +66,9 @@ def signs(candidate: Candidate, tests: Sequence[FailingTest]) -> list[str]:
             found.append(f"{edit.file}: {function} no longer uses its parameter(s) {', '.join(names)} (ignores an input?)")
         for function in before.accessors_changed_by(after):
             found.append(f"{edit.file}: changes {function}, which only moves values (the fault is rarely in an accessor)")
+        for function, parameter, result in before.results_discarded_by(after):
+            found.append(f"{edit.file}: {function} returns its parameter {parameter} instead of {result}, "
+                         "which it still computes (discards its result?)")
     return found
 
 
@@ -76,10 +82,14 @@ class _Reading:
     # (qualified name, parameter list) -> its text, per function.
     function_texts: dict[tuple[str, str], str]
     accessors: frozenset[tuple[str, str]]  # the functions that only move values
+    # (qualified name, parameter list) -> the names its return statements return whole
+    # (`return total`), and the variables its body mentions.
+    returned: dict[tuple[str, str], set[str]]
+    mentioned: dict[tuple[str, str], set[str]]
 
     @classmethod
     def of(cls, language: LanguageSupport, text: str) -> _Reading:
-        checks, reads, texts, accessors = 0, {}, {}, set()
+        checks, reads, texts, accessors, returned, mentioned = 0, {}, {}, set(), {}, {}
         for node in walk(language.parse(text.encode("utf-8")).root_node):
             checks += node.type in language.detection_statements
             parameters, body = node.child_by_field_name("parameters"), node.child_by_field_name("body")
@@ -87,11 +97,13 @@ class _Reading:
                 continue
             key = (language.qualified_name(node), _text(parameters))
             names = {_text(name) for name in map(_declared_name, parameters.named_children) if name is not None}
-            reads[key] = {_text(n) for n in walk(body) if _names_a_variable(n)} & names
+            mentioned[key] = {_text(n) for n in walk(body) if _names_a_variable(n)}
+            reads[key] = mentioned[key] & names
+            returned[key] = {_text(value) for value in map(_returned_value, walk(body)) if value is not None}
             texts[key] = _text(node)
             if language.is_accessor(node) and moves_a_name(node):
                 accessors.add(key)
-        return cls(checks, reads, texts, frozenset(accessors))
+        return cls(checks, reads, texts, frozenset(accessors), returned, mentioned)
 
     def parameters_dropped_by(self, after: _Reading) -> Iterator[tuple[str, list[str]]]:
         """Functions (matched by name and parameter list) whose body mentions a parameter
@@ -102,11 +114,31 @@ class _Reading:
                 yield key[0], dropped
 
 
+    def results_discarded_by(self, after: _Reading) -> Iterator[tuple[str, str, str]]:
+        """(function, parameter, local) where `after` returns a parameter that this version
+        did not, and no longer returns a local it still mentions: the input handed back
+        while the computed result is dropped (a plausible patch on a suite whose checks the
+        input happens to pass: Kali's deletion, as a swapped name)."""
+        for key, returned_after in after.returned.items():
+            parameters = self.parameter_reads.get(key, set()) | after.parameter_reads.get(key, set())
+            dropped = sorted(self.returned.get(key, set()) - returned_after - parameters)
+            handed_back = sorted((returned_after & parameters) - self.returned.get(key, set()))
+            if key in self.returned and handed_back and dropped and dropped[0] in after.mentioned[key]:
+                yield key[0], handed_back[0], dropped[0]
+
     def accessors_changed_by(self, after: _Reading) -> Iterator[str]:
         """Accessors here (matched by name and parameter list) whose text differs in `after`."""
         for key in sorted(self.accessors):
             if key in after.function_texts and after.function_texts[key] != self.function_texts[key]:
                 yield key[0]
+
+
+def _returned_value(node: Node) -> Node | None:
+    """The variable a return statement returns whole (`return total`), else None."""
+    if node.type != "return_statement":
+        return None
+    values = [child for child in node.named_children if "comment" not in child.type]
+    return values[0] if len(values) == 1 and values[0].type == "identifier" else None
 
 
 def _names_a_variable(node: Node) -> bool:

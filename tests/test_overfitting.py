@@ -65,6 +65,23 @@ def test_a_function_that_stops_using_a_parameter_is_a_sign_in_python_and_java() 
     assert signs(candidate("def area(width, h):\n    return width * h\n"), []) == []
 
 
+def test_a_function_that_hands_back_its_input_instead_of_its_result_is_a_sign() -> None:
+    """`return paths` -> `return edges`: the parameter returned, the local it computed from
+    it dropped; returning another local (a wrong variable fixed) is no sign."""
+    original = ("def shortest(edges, n):\n    paths = dict(edges)\n    for k in range(n):\n"
+                "        paths[k] = min(paths.get(k, 0), k)\n    return paths\n")
+    assert signs(candidate(original.replace("return paths", "return edges"), original), []) == [
+        "m.py: shortest returns its parameter edges instead of paths, which it still computes (discards its result?)"
+    ]
+    assert signs(candidate(original.replace("return paths", "return dict(paths)"), original), []) == []
+    java = ("class P {\n  static int[] f(int[] xs) {\n    int[] out = xs.clone();\n"
+            "    int[] tmp = out;\n    out[0] = 1;\n    return out;\n  }\n}\n")
+    assert signs(candidate(java.replace("return out;", "return xs;"), java, "P.java"), []) == [
+        "P.java: P.f returns its parameter xs instead of out, which it still computes (discards its result?)"
+    ]
+    assert signs(candidate(java.replace("return out;", "return tmp;"), java, "P.java"), []) == []
+
+
 def test_a_changed_accessor_is_a_sign_in_python_and_java() -> None:
     """A setter that stores into another field passes a test that reads that field."""
     java = ("class Node {\n  Node(String v) {\n    this.value = v;\n  }\n"
