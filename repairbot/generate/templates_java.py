@@ -52,7 +52,7 @@ def java_edits(
     """Java's rewrites of the statements on lines `start_line..end_line` of a parsed file
     (`file`, relative to `project_root`, whose other classes tell a receiver's members):
     each statement's own code (a compound statement's header, not its body)."""
-    receivers = _Receivers(data, project_root, file)
+    receivers = _Receivers(tree.root_node, project_root, file)
     for statement in java.statements_on_lines(tree, start_line, end_line):
         parts, typed = java_statement_parts(statement), Declared(_typed_locals(statement), receivers)
         for template in _TEMPLATES:
@@ -65,22 +65,20 @@ def java_edits(
 class _Receivers:
     """The members of what a name before a dot is, as the completion engine reads them
     (`java_symbols.receiver_members`: the file's and the project's classes, the JDK's by
-    javap); the file is read for it only when a template asks."""
+    javap); the parsed file's symbols are read only when a template asks."""
 
-    def __init__(self, data: bytes, project_root: Path | None, file: str | None) -> None:
-        self._data, self._project_root, self._file = data, project_root, file
-        self._read: tuple[java_symbols.Project, Node] | None = None
+    def __init__(self, root: Node, project_root: Path | None, file: str | None) -> None:
+        self._root, self._project_root, self._file = root, project_root, file
+        self._project: java_symbols.Project | None = None
 
     def members(self, receiver: Node) -> frozenset[str] | None:
         if receiver.type not in ("identifier", "this"):
             return None  # a call's or a field's result: its type is not modelled
-        if self._read is None:
-            symbols, root = java_symbols.read_file(self._data)
+        if self._project is None:
             path = self._project_root / self._file if self._project_root and self._file else None
-            self._read = (java_symbols.Project(symbols, path, self._project_root), root)
-        project, root = self._read
-        scope = java_symbols.scope_at(root, project.current, receiver.start_byte)
-        return java_symbols.receiver_members(project, scope, _text(receiver))
+            self._project = java_symbols.Project(java_symbols.symbols_of(self._root), path, self._project_root)
+        scope = java_symbols.scope_at(self._root, self._project.current, receiver.start_byte)
+        return java_symbols.receiver_members(self._project, scope, _text(receiver))
 
 
 class Declared(dict[str, str]):

@@ -58,8 +58,13 @@ def _text(node: Node | None) -> str:
 
 
 def read_file(source: bytes) -> tuple[FileSymbols, Node]:
-    """The symbols of one parsed file, and its syntax tree (the engine finds the hole's scope in it)."""
+    """The symbols of one file, and its syntax tree (the engine finds the hole's scope in it)."""
     root = java.parse(source).root_node
+    return symbols_of(root), root
+
+
+def symbols_of(root: Node) -> FileSymbols:
+    """The symbols of a file already parsed (`root`: its tree's root node)."""
     symbols = FileSymbols()
     for child in root.named_children:
         if child.type == "package_declaration":
@@ -82,7 +87,7 @@ def read_file(source: bytes) -> tuple[FileSymbols, Node]:
     for child in root.named_children:
         if child.type in java.TYPES:
             _declare(child, symbols, None)
-    return symbols, root
+    return symbols
 
 
 def _declare(node: Node, symbols: FileSymbols, outer: TypeDecl | None) -> None:
